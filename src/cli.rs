@@ -1,0 +1,89 @@
+//! The command line, as clap types. Their doc comments are the `--help` text.
+//!
+//! These types stop at `commands/`: nothing below sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Executes deployment runbooks: phases of checks, migrations, restarts, approvals and
+/// monitoring, journaled so a run can be resumed, audited and rolled back.
+#[derive(Debug, Parser)]
+#[command(name = "deployctl", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Sets a runbook variable (repeatable); the runbook must declare it under `vars`.
+    #[arg(long = "var", value_name = "KEY=VALUE", global = true, value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Output style: `human` for people, `json` for one JSON object per line on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human, global = true)]
+    pub output: OutputFormat,
+    /// Show more (step output with -v).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Show only problems.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No colors (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// What deployctl prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Execute a runbook, or with --dry-run print what it would do.
+    Run(RunArgs),
+    /// Check runbooks (schema and meaning); exit 2 on the first file with a problem.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the runbook format (for editors).
+    Schema,
+}
+
+/// `deployctl run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The runbook file.
+    pub runbook: PathBuf,
+    /// Validate everything and print the plan; touch nothing, write no journal.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: run no read-only probes either (for CI without targets).
+    #[arg(long, requires = "dry_run")]
+    pub offline: bool,
+}
+
+/// `deployctl validate`
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Runbook files.
+    #[arg(required = true)]
+    pub runbooks: Vec<PathBuf>,
+    /// Treat warnings (rollback readiness) as errors, for CI.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}

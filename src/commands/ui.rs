@@ -1,0 +1,77 @@
+//! Where a command's text goes, and the choices that shape it (format, quiet).
+//!
+//! Writes never panic: a closed pipe (`deployctl status | head`) just ends the output.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crate::cli::{GlobalArgs, OutputFormat};
+use crate::runbook::LoadError;
+
+/// Output settings of one invocation.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    /// Human lines or JSON lines.
+    pub output: OutputFormat,
+    /// Problems only.
+    pub quiet: bool,
+    /// `--var` overrides.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Ui {
+    /// Settings from the global flags and the environment (`NO_COLOR`).
+    pub fn new(args: &GlobalArgs) -> Self {
+        Ui {
+            output: args.output,
+            quiet: args.quiet,
+            vars: args.vars.iter().cloned().collect(),
+        }
+    }
+
+    /// Whether JSON lines were asked for.
+    pub fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+
+    /// Writes text to stdout.
+    pub fn out(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    }
+
+    /// Writes one JSON object as a line on stdout.
+    pub fn json_line(&self, value: &serde_json::Value) {
+        self.out(&value.to_string());
+    }
+
+    /// Writes a problem to stderr.
+    pub fn err(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{text}");
+    }
+}
+
+/// The environment as references see it (variables that are not UTF-8 are ignored).
+pub fn environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Prints why a runbook did not load: every diagnostic as `path:line:col: message`.
+pub fn report_load_error(ui: &Ui, error: &LoadError) {
+    match error {
+        LoadError::Read { path, source } => {
+            ui.err(&format!("{}: cannot read runbook: {source}", path.display()));
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ui.err("  hint: check the path; runbooks usually live in runbooks/");
+            }
+        }
+        LoadError::Invalid { path, diagnostics } => {
+            for d in diagnostics {
+                ui.err(&d.display(path).to_string());
+            }
+        }
+    }
+}

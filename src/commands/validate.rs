@@ -1,0 +1,81 @@
+//! `deployctl validate RUNBOOK...`: every problem of every file, exit 2 if any is invalid.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::cli::ValidateArgs;
+use crate::commands::{Ui, report_load_error};
+use crate::exit::Exit;
+use crate::runbook::{Diagnostic, LoadError, LoadOptions, Severity, load};
+
+/// Validates each runbook; `--strict` turns warnings into failures.
+pub fn validate(ui: &Ui, env: &BTreeMap<String, String>, args: &ValidateArgs) -> Exit {
+    let options = LoadOptions {
+        env: env.clone(),
+        vars: ui.vars.clone(),
+    };
+    let mut exit = Exit::Success;
+    for path in &args.runbooks {
+        match load(path, &options) {
+            Ok(loaded) => {
+                let warnings = loaded.warnings.len();
+                for d in &loaded.warnings {
+                    emit(ui, path, d, &loaded.redactor);
+                }
+                let failed = args.strict && warnings > 0;
+                if failed {
+                    exit = Exit::Invalid;
+                }
+                let steps = loaded.runbook.steps().count() + loaded.runbook.rollback.len();
+                if ui.json() {
+                    ui.json_line(&json!({ "type": "validated", "file": path, "ok": !failed, "steps": steps, "warnings": warnings }));
+                } else if failed {
+                    ui.err(&format!(
+                        "{}: invalid under --strict ({warnings} warnings)",
+                        path.display()
+                    ));
+                } else if !ui.quiet {
+                    let note = if warnings > 0 {
+                        format!(", {warnings} warnings")
+                    } else {
+                        String::new()
+                    };
+                    ui.out(&format!("{}: ok ({steps} steps{note})", path.display()));
+                }
+            }
+            Err(error) => {
+                exit = Exit::Invalid;
+                if ui.json() {
+                    if let LoadError::Invalid { diagnostics, .. } = &error {
+                        for d in diagnostics {
+                            emit(ui, path, d, &Default::default());
+                        }
+                    }
+                    ui.json_line(
+                        &json!({ "type": "validated", "file": path, "ok": false, "error": error.to_string() }),
+                    );
+                } else {
+                    report_load_error(ui, &error);
+                }
+            }
+        }
+    }
+    exit
+}
+
+fn emit(ui: &Ui, path: &std::path::Path, d: &Diagnostic, redactor: &crate::redact::Redactor) {
+    if ui.json() {
+        ui.json_line(&json!({
+            "type": "diagnostic",
+            "file": path,
+            "line": d.pos.line,
+            "col": d.pos.col,
+            "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+            "message": redactor.mask(&d.message),
+            "hint": d.hint,
+        }));
+    } else {
+        ui.err(&redactor.mask(&d.display(path).to_string()));
+    }
+}

@@ -1,0 +1,41 @@
+//! The exit-code table of DESIGN.md, in one place.
+//!
+//! Scripts and CI branch on these numbers, so they never change meaning. `main` only maps an
+//! [`Exit`] to a process status; every command returns one.
+
+/// How a deployctl invocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: every step done, or dry-run/validate clean.
+    Success,
+    /// 1: a step failed and no rollback ran.
+    StepFailed,
+    /// 2: usage error, invalid runbook, missing variable or file.
+    Invalid,
+    /// 3: paused, waiting for an approval, a manual confirmation or the window.
+    Paused,
+    /// 4: the deployment failed or a rollback trigger fired, and the rollback succeeded.
+    RolledBack,
+    /// 5: the rollback itself failed: page a human.
+    RollbackFailed,
+    /// 6: the journal is locked by another live run.
+    Locked,
+    /// 130: interrupted by SIGINT/SIGTERM.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::StepFailed => 1,
+            Exit::Invalid => 2,
+            Exit::Paused => 3,
+            Exit::RolledBack => 4,
+            Exit::RollbackFailed => 5,
+            Exit::Locked => 6,
+            Exit::Interrupted => 130,
+        }
+    }
+}

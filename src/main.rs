@@ -1,0 +1,18 @@
+//! The `deployctl` binary: parse the command line, run, map the outcome to an exit status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = deployctl::cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("deployctl: cannot start the async runtime: {e}");
+            return ExitCode::from(deployctl::Exit::Invalid.code());
+        }
+    };
+    let exit = runtime.block_on(deployctl::run(cli));
+    ExitCode::from(exit.code())
+}

@@ -1,0 +1,3 @@
+//! Renderers: the same data, for people (human) and for machines (JSON lines).
+
+pub mod plan;

@@ -1,0 +1,109 @@
+//! Rendering a plan: aligned lines for people, one JSON object per line for machines.
+
+use serde_json::json;
+
+use crate::engine::{Plan, PlanStep, ProbeMode};
+use crate::runbook::duration::format as dur;
+
+/// The plan as lines of text.
+pub fn human(plan: &Plan, file: &str) -> String {
+    let mut out = String::new();
+    let short_sha = plan.sha256.get(..12).unwrap_or(&plan.sha256);
+    out.push_str(&format!("dry-run of {} — {}\n", plan.runbook, plan.title));
+    out.push_str(&format!("  runbook  {file} (sha256 {short_sha})\n"));
+    out.push_str(match plan.mode {
+        ProbeMode::Offline => "  mode     offline: no probe ran, no target touched, no journal written\n",
+        ProbeMode::Online => "  mode     no target changed, no journal written; read-only probes are not implemented yet, so nothing is `verified`\n",
+    });
+    if let Some(window) = &plan.window {
+        out.push_str(&format!("  window   {window}\n"));
+    }
+    let id_width = plan
+        .all_steps()
+        .flat_map(|s| std::iter::once(s).chain(s.undo.as_deref()))
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(0);
+    let kind_width = plan
+        .all_steps()
+        .map(|s| s.kind.len())
+        .max()
+        .unwrap_or(0)
+        .max("rolling_restart".len());
+    let row = |s: &PlanStep, indent: &str| {
+        let retries = if s.retries > 0 {
+            format!(", retries {}", s.retries)
+        } else {
+            String::new()
+        };
+        format!(
+            "{indent}{:<9}  {:<id_width$}  {:<kind_width$}  {}  [timeout {}{retries}]\n",
+            verdict(s),
+            s.id,
+            s.kind,
+            s.target,
+            dur(s.timeout),
+        )
+    };
+    for (i, phase) in plan.phases.iter().enumerate() {
+        out.push_str(&format!(
+            "\nphase {}/{}  {} — {}\n",
+            i + 1,
+            plan.phases.len(),
+            phase.id,
+            phase.title
+        ));
+        for step in &phase.steps {
+            out.push_str(&row(step, "  "));
+            if let Some(undo) = &step.undo {
+                out.push_str(&row(undo, "    undo "));
+            }
+        }
+    }
+    if !plan.rollback.is_empty() {
+        out.push_str("\nrollback  (after the undos of completed steps, in reverse)\n");
+        for step in &plan.rollback {
+            out.push_str(&row(step, "  "));
+        }
+    }
+    let (verified, simulated, opaque) = plan.counts();
+    let forward: usize = plan.phases.iter().map(|p| p.steps.len()).sum();
+    out.push_str(&format!(
+        "\n{forward} steps in {} phases, {} rollback steps: {verified} verified, {simulated} simulated, {opaque} opaque\n",
+        plan.phases.len(),
+        plan.rollback.len(),
+    ));
+    out
+}
+
+fn verdict(step: &PlanStep) -> &'static str {
+    match step.verdict {
+        crate::engine::Verdict::Verified => "verified",
+        crate::engine::Verdict::Simulated => "simulated",
+        crate::engine::Verdict::Opaque => "opaque",
+    }
+}
+
+/// The plan as JSON lines: a header, one line per step, a summary.
+pub fn json_lines(plan: &Plan, file: &str) -> Vec<serde_json::Value> {
+    let mut lines = vec![json!({
+        "type": "plan",
+        "runbook": plan.runbook,
+        "title": plan.title,
+        "file": file,
+        "sha256": plan.sha256,
+        "mode": plan.mode,
+        "window": plan.window,
+    })];
+    for phase in &plan.phases {
+        for step in &phase.steps {
+            lines.push(json!({ "type": "plan_step", "section": "phases", "phase": phase.id, "step": step }));
+        }
+    }
+    for step in &plan.rollback {
+        lines.push(json!({ "type": "plan_step", "section": "rollback", "phase": null, "step": step }));
+    }
+    let (verified, simulated, opaque) = plan.counts();
+    lines.push(json!({ "type": "plan_summary", "verified": verified, "simulated": simulated, "opaque": opaque }));
+    lines
+}

@@ -1,0 +1,10 @@
+//! Checks a parsed runbook and builds the typed model, collecting every problem.
+
+mod choice;
+mod context;
+mod readiness;
+mod runbook;
+mod step;
+
+pub use context::Inputs;
+pub use runbook::validate;

@@ -1,0 +1,347 @@
+//! Validation of the runbook's top level: version, name, vars, targets, window, contacts,
+//! phases and the rollback procedure. Steps are in `step.rs`.
+//!
+//! Order matters only for references: vars resolve first (against the environment), then
+//! databases and services (against vars), then steps (against everything).
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime};
+
+use super::context::{Inputs, Validator, at};
+use crate::redact::Redactor;
+use crate::runbook::diagnostic::{Diagnostic, Pos};
+use crate::runbook::interpolate::Scope;
+use crate::runbook::model::{
+    Contact, Contacts, Database, Freeze, Overrun, Phase, Runbook, Service, Weekday, Window, WindowSlot,
+};
+use crate::runbook::raw::{RawContact, RawContacts, RawRunbook, RawWindow};
+use crate::runbook::source::Source;
+use crate::runbook::spanned::Spanned;
+
+/// The outcome of validating one runbook.
+pub struct Validated {
+    /// The model, when there is no error.
+    pub runbook: Option<Runbook>,
+    /// Errors and warnings, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The secrets met while resolving.
+    pub redactor: Redactor,
+}
+
+/// Checks a parsed runbook and builds its model, collecting every problem.
+pub fn validate(raw: &RawRunbook, source: &Source<'_>, inputs: &Inputs<'_>) -> Validated {
+    let mut v = Validator::new(source, inputs);
+    let runbook = v.runbook(raw, inputs);
+    if let Some(runbook) = &runbook {
+        v.readiness(runbook, raw);
+    }
+    let failed = v.diagnostics.has_errors();
+    Validated {
+        runbook: if failed { None } else { runbook },
+        diagnostics: v.diagnostics.into_sorted(),
+        redactor: v.redactor,
+    }
+}
+
+impl Validator<'_> {
+    fn runbook(&mut self, raw: &RawRunbook, inputs: &Inputs<'_>) -> Option<Runbook> {
+        if raw.deployctl.value != 1 {
+            self.error_hint(
+                raw.deployctl.pos,
+                format!("unsupported runbook format version `{}`", raw.deployctl.value),
+                "this deployctl reads `deployctl: 1`",
+            );
+        }
+        self.name(&raw.name.value, raw.name.pos, "runbook name");
+        if let Some(workdir) = &raw.workdir {
+            self.workdir = normalize(&inputs.runbook_dir.join(&workdir.value));
+        }
+        self.vars(raw, inputs.var_overrides);
+        let databases = self.databases(raw);
+        let services = self.targets_services(raw);
+        let window = raw.window.as_ref().and_then(|w| self.window(w));
+        let contacts = raw.contacts.as_ref().map(|c| self.contacts(c)).unwrap_or_default();
+        let notify: Vec<_> = raw
+            .notify
+            .iter()
+            .filter_map(|n| self.url(&n.value.webhook, n.pos, Scope::Steps, "webhook"))
+            .collect();
+        let defaults = self.defaults(raw.defaults.as_ref());
+
+        let mut phases = Vec::new();
+        let mut phase_ids: BTreeMap<String, Pos> = BTreeMap::new();
+        if raw.phases.value.is_empty() {
+            self.error_hint(
+                raw.phases.pos,
+                "`phases` is empty",
+                "a runbook needs at least one phase with one step",
+            );
+        }
+        for phase in &raw.phases.value {
+            let p = &phase.value;
+            if self.name(&p.id.value, p.id.pos, "phase id")
+                && let Some(first) = phase_ids.insert(p.id.value.clone(), p.id.pos)
+            {
+                self.error(
+                    p.id.pos,
+                    format!("duplicate phase id `{}` (first at line {})", p.id.value, first.line),
+                );
+            }
+            if p.steps.value.is_empty() {
+                self.error_hint(
+                    p.steps.pos,
+                    format!("phase `{}` has no steps", p.id.value),
+                    "add a step or remove the phase",
+                );
+            }
+            let steps: Vec<_> = p.steps.value.iter().filter_map(|s| self.step(s, &defaults)).collect();
+            phases.push(Phase {
+                id: p.id.value.clone(),
+                title: p.title.as_ref().map_or_else(|| p.id.value.clone(), |t| t.value.clone()),
+                steps,
+            });
+        }
+        let rollback: Vec<_> = raw
+            .rollback
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter_map(|s| self.step(s, &defaults))
+            .collect();
+
+        Some(Runbook {
+            name: raw.name.value.clone(),
+            title: raw
+                .title
+                .as_ref()
+                .map_or_else(|| raw.name.value.clone(), |t| t.value.clone()),
+            description: raw.description.as_ref().map(|d| d.value.clone()),
+            workdir: self.workdir.clone(),
+            allow_self_approval: raw.allow_self_approval.unwrap_or(false),
+            vars: self.vars.clone(),
+            databases,
+            services,
+            window,
+            contacts,
+            notify,
+            phases,
+            rollback,
+        })
+    }
+
+    fn vars(&mut self, raw: &RawRunbook, overrides: &BTreeMap<String, String>) {
+        for (name, value) in &raw.vars {
+            self.name_var(name, value.pos);
+            let resolved = match overrides.get(name) {
+                Some(v) => Some(v.clone()),
+                None => self.template(value, value.pos, Scope::Vars).map(|t| {
+                    if Self::uses_run_id(&value.value) {
+                        // kept symbolic in the var's text; filled in per run
+                        t.display()
+                    } else {
+                        t.render("")
+                    }
+                }),
+            };
+            if let Some(v) = resolved {
+                self.vars.insert(name.clone(), v);
+            }
+        }
+        for name in overrides.keys().filter(|k| !raw.vars.contains_key(*k)) {
+            let declared: Vec<&str> = raw.vars.keys().map(String::as_str).collect();
+            self.error_hint(
+                Pos::FILE,
+                format!("`--var {name}=...` sets a variable this runbook does not declare"),
+                if declared.is_empty() {
+                    "this runbook declares no vars".to_string()
+                } else {
+                    format!("declared vars: {}", declared.join(", "))
+                },
+            );
+        }
+    }
+
+    fn name_var(&mut self, name: &str, pos: Pos) {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            self.error_hint(
+                pos,
+                format!("invalid variable name `{}`", name.escape_debug()),
+                "use letters, digits, `_` and `-`",
+            );
+        }
+    }
+
+    fn databases(&mut self, raw: &RawRunbook) -> BTreeMap<String, Database> {
+        let mut out = BTreeMap::new();
+        for (name, db) in &raw.databases {
+            self.name(name, db.pos, "database name");
+            self.databases.push(name.clone());
+            let Some(url) = self.template(&db.value.url, db.pos, Scope::Targets) else {
+                continue;
+            };
+            let rendered = url.render("run-id");
+            self.redactor.register_url_password(&rendered);
+            match url::Url::parse(&rendered) {
+                Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => {
+                    out.insert(name.clone(), Database { url });
+                }
+                _ => {
+                    let shown = self.redactor.mask(&rendered).into_owned();
+                    self.error_hint(
+                        at(&db.value.url, db.pos),
+                        format!("database `{name}`: `{shown}` is not a postgres:// URL"),
+                        "write postgres://user@host:5432/dbname (put the password in an env variable: ${env.PGPASSWORD})",
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn targets_services(&mut self, raw: &RawRunbook) -> BTreeMap<String, Service> {
+        let mut out = BTreeMap::new();
+        for (name, svc) in &raw.services {
+            self.name(name, svc.pos, "service name");
+            self.service_names.push(name.clone());
+            let health = self.url(&svc.value.health, svc.pos, Scope::Targets, "health URL");
+            let restart = self.template(&svc.value.restart, svc.pos, Scope::Targets);
+            // Registered even when broken, so steps that use it do not report it as unknown too.
+            self.services.insert(name.clone(), health.as_ref().map(|h| h.display()));
+            if let (Some(health), Some(restart)) = (health, restart) {
+                out.insert(name.clone(), Service { health, restart });
+            }
+        }
+        out
+    }
+
+    fn window(&mut self, raw: &Spanned<RawWindow>) -> Option<Window> {
+        let w = &raw.value;
+        let timezone = match &w.timezone {
+            None => Some(chrono_tz::UTC),
+            Some(tz) => match tz.value.parse::<chrono_tz::Tz>() {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    self.error_hint(
+                        tz.pos,
+                        format!("unknown time zone `{}`", tz.value),
+                        "use an IANA name such as UTC, Europe/Berlin, America/New_York",
+                    );
+                    None
+                }
+            },
+        };
+        if w.allow.is_empty() {
+            self.error_hint(
+                raw.pos,
+                "`window.allow` is empty: the window never opens",
+                "add an opening: { days: [tue], start: \"02:00\", end: \"06:00\" }",
+            );
+        }
+        let mut allow = Vec::new();
+        for slot in &w.allow {
+            let s = &slot.value;
+            if s.days.is_empty() {
+                self.error(slot.pos, "window opening has no `days`");
+            }
+            let start = self.time(&s.start);
+            let end = self.time(&s.end);
+            if let (Some(start), Some(end)) = (start, end) {
+                if start == end {
+                    self.error_hint(
+                        s.end.pos,
+                        format!("window opening starts and ends at `{}`", s.end.value),
+                        "an opening that ends before it starts runs past midnight; equal times open for nothing",
+                    );
+                }
+                let days: Vec<Weekday> = s.days.iter().filter_map(|d| self.choice(d, slot.pos)).collect();
+                allow.push(WindowSlot { days, start, end });
+            }
+        }
+        let mut deny = Vec::new();
+        for freeze in &w.deny {
+            let f = &freeze.value;
+            let from = self.date(&f.from);
+            let to = match &f.to {
+                Some(t) => self.date(t),
+                None => from,
+            };
+            if let (Some(from), Some(to)) = (from, to) {
+                if to < from {
+                    self.error(freeze.pos, format!("freeze ends ({to}) before it starts ({from})"));
+                }
+                deny.push(Freeze {
+                    from,
+                    to,
+                    reason: f.reason.as_ref().map(|r| r.value.clone()),
+                });
+            }
+        }
+        let overrun = self.choice_or(w.overrun.as_ref(), raw.pos, Overrun::Finish);
+        Some(Window {
+            timezone: timezone?,
+            allow,
+            deny,
+            overrun: overrun?,
+        })
+    }
+
+    fn time(&mut self, text: &Spanned<String>) -> Option<NaiveTime> {
+        let ok = text.value.len() == 5 && text.value.as_bytes()[2] == b':';
+        match NaiveTime::parse_from_str(&text.value, "%H:%M") {
+            Ok(t) if ok => Some(t),
+            _ => {
+                self.error_hint(
+                    text.pos,
+                    format!("invalid time `{}`", text.value),
+                    "write 24-hour HH:MM, e.g. \"02:00\" or \"23:30\" (quoted)",
+                );
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, text: &Spanned<String>) -> Option<NaiveDate> {
+        match NaiveDate::parse_from_str(&text.value, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.error_hint(
+                    text.pos,
+                    format!("invalid date `{}`", text.value),
+                    "write YYYY-MM-DD, e.g. \"2026-12-24\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn contacts(&mut self, raw: &RawContacts) -> Contacts {
+        let contact = |c: &Option<RawContact>| {
+            c.as_ref().map(|c| Contact {
+                primary: c.primary.value.clone(),
+                backup: c.backup.as_ref().map(|b| b.value.clone()),
+            })
+        };
+        Contacts {
+            technical: contact(&raw.technical),
+            database: contact(&raw.database),
+            security: contact(&raw.security),
+            business: contact(&raw.business),
+        }
+    }
+}
+
+/// Removes `.` and resolves `..` lexically (the directory need not exist yet).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}

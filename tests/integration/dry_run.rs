@@ -1,0 +1,116 @@
+//! `deployctl run --dry-run --offline`: the plan, its verdicts, and that nothing is written.
+
+use crate::harness::{Deployctl, files, fixture, repo};
+
+#[test]
+fn seed_runbook_plan_snapshot() {
+    let out = Deployctl::new()
+        .current_dir(&repo())
+        .args(["run", "--dry-run", "--offline", "runbooks/tech-debt-001.1.yaml"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The sha256 changes with every edit of the runbook; the snapshot is about the shape.
+    let stable: String = out
+        .stdout
+        .lines()
+        .map(|l| {
+            if l.contains("(sha256 ") {
+                "  runbook  runbooks/tech-debt-001.1.yaml (sha256 …)"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(stable);
+}
+
+#[test]
+fn every_step_gets_a_verdict_and_shell_is_opaque() {
+    let out = Deployctl::new()
+        .current_dir(&repo())
+        .args([
+            "--output",
+            "json",
+            "run",
+            "--dry-run",
+            "--offline",
+            "runbooks/tech-debt-001.1.yaml",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines[0]["type"], "plan");
+    assert_eq!(lines[0]["mode"], "offline");
+    let steps: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "plan_step").collect();
+    assert!(steps.len() > 40);
+    for line in &steps {
+        let step = &line["step"];
+        let expected = if step["kind"] == "shell" { "opaque" } else { "simulated" };
+        assert_eq!(step["verdict"], expected, "{step}");
+        assert!(step["timeout_ms"].as_u64().is_some_and(|t| t > 0));
+        assert!(step["target"].as_str().is_some_and(|t| !t.is_empty()));
+    }
+    let summary = lines.last().expect("summary");
+    assert_eq!(summary["type"], "plan_summary");
+    assert_eq!(summary["verified"], 0);
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runbook = dir.path().join("seed.yaml");
+    std::fs::copy(repo().join("runbooks/examples/shell.yaml"), &runbook).expect("copy");
+    let before = files(dir.path(), "jsonl").len() + std::fs::read_dir(dir.path()).expect("dir").count();
+    let out = Deployctl::new()
+        .current_dir(dir.path())
+        .args(["run", "--dry-run", "--offline", "seed.yaml"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = files(dir.path(), "jsonl").len() + std::fs::read_dir(dir.path()).expect("dir").count();
+    assert_eq!(before, after, "dry-run created files");
+    assert!(!dir.path().join(".deployctl").exists());
+}
+
+#[test]
+fn every_valid_fixture_plans() {
+    for path in files(&fixture("runbooks/valid"), "yaml") {
+        let out = Deployctl::new()
+            .env("DEPLOYCTL_FIXTURE_TOKEN", "tok-fixture-123")
+            .args([
+                "run".as_ref(),
+                "--dry-run".as_ref(),
+                "--offline".as_ref(),
+                path.as_os_str(),
+            ])
+            .run();
+        assert_eq!(out.code, 0, "{}: {}", path.display(), out.stderr);
+        assert!(out.stdout.contains(" steps in "), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn invalid_runbook_dry_run_is_exit_2() {
+    let out = Deployctl::new()
+        .args([
+            "run".as_ref(),
+            "--dry-run".as_ref(),
+            "--offline".as_ref(),
+            fixture("runbooks/invalid/unknown-database.yaml").as_os_str(),
+        ])
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("unknown database `comunity`"), "{}", out.stderr);
+}
+
+#[test]
+fn offline_requires_dry_run_and_usage_errors_exit_2() {
+    let out = Deployctl::new().args(["run", "--offline", "x.yaml"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = Deployctl::new().args(["frobnicate"]).run();
+    assert_eq!(out.code, 2);
+}
