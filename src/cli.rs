@@ -51,7 +51,7 @@ pub enum OutputFormat {
 pub enum Command {
     /// Execute a runbook, or with --dry-run print what it would do.
     Run(RunArgs),
-    /// Check runbooks (schema and meaning); exit 2 on the first file with a problem.
+    /// Check runbooks (schema and meaning); every file is checked, exit 2 if any has a problem.
     Validate(ValidateArgs),
     /// Print the JSON Schema of the runbook format (for editors).
     Schema,
