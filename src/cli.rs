@@ -20,6 +20,9 @@ pub struct Cli {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
+    /// Journal file (default: `.deployctl/<runbook name>.jsonl` next to the runbook).
+    #[arg(long, env = "DEPLOYCTL_JOURNAL", global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
     /// Sets a runbook variable (repeatable); the runbook must declare it under `vars`.
     #[arg(long = "var", value_name = "KEY=VALUE", global = true, value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -53,8 +56,60 @@ pub enum Command {
     Run(RunArgs),
     /// Check runbooks (schema and meaning); every file is checked, exit 2 if any has a problem.
     Validate(ValidateArgs),
+    /// Show the checklist of the latest run.
+    Status(StatusArgs),
+    /// Record an approval, a manual confirmation, or a retry of an interrupted step.
+    Approve(ApproveArgs),
+    /// Clear a stale journal lock left by a crashed run (prints who held it).
+    Unlock(UnlockArgs),
     /// Print the JSON Schema of the runbook format (for editors).
     Schema,
+}
+
+/// `deployctl status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The runbook (its journal is found next to it); or give --journal.
+    pub runbook: Option<PathBuf>,
+    /// How to render the checklist.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+}
+
+/// Renderings of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// For a terminal.
+    Human,
+    /// One JSON document.
+    Json,
+    /// Markdown, for the change ticket.
+    Markdown,
+}
+
+/// `deployctl approve`
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The runbook.
+    pub runbook: PathBuf,
+    /// The step to approve (a gate, a checkbox, or an interrupted step to retry).
+    pub step: String,
+    /// Who approves.
+    #[arg(long)]
+    pub by: String,
+    /// Why, or on what condition.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// `deployctl unlock`
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The runbook whose journal lock to clear.
+    pub runbook: PathBuf,
+    /// Who clears it (default: the operator).
+    #[arg(long)]
+    pub operator: Option<String>,
 }
 
 /// `deployctl run`
@@ -68,6 +123,12 @@ pub struct RunArgs {
     /// With --dry-run: run no read-only probes either (for CI without targets).
     #[arg(long, requires = "dry_run")]
     pub offline: bool,
+    /// Resume an unfinished run even though the runbook or its inputs changed.
+    #[arg(long)]
+    pub allow_changed: bool,
+    /// Who runs it (default: DEPLOYCTL_OPERATOR, else the OS user).
+    #[arg(long)]
+    pub operator: Option<String>,
 }
 
 /// `deployctl validate`

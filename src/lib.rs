@@ -1,15 +1,19 @@
 //! deployctl: a deployment runbook executor.
 //!
-//! Data flows one way: `cli` → `commands` → `runbook::load` → `engine::plan` → `report`.
+//! Data flows one way: `cli` → `commands` → `runbook::load` → `engine` → `steps` → `event`
+//! → `journal` (fsync) → `report`.
 //! The engine decides, reporters render, and only `main` turns the outcome into a status.
 
 pub mod cli;
 mod commands;
 pub mod engine;
+pub mod event;
 pub mod exit;
+pub mod journal;
 pub mod redact;
 pub mod report;
 pub mod runbook;
+pub mod steps;
 
 use cli::{Cli, Command};
 pub use exit::Exit;
@@ -19,8 +23,11 @@ pub async fn run(cli: Cli) -> Exit {
     let ui = commands::Ui::new(&cli.global);
     let env = commands::environment();
     match cli.command {
-        Command::Run(args) => commands::run::run(&ui, &env, &args),
+        Command::Run(args) => commands::run::run(&ui, &env, &args).await,
         Command::Validate(args) => commands::validate::validate(&ui, &env, &args),
+        Command::Status(args) => commands::status::status(&ui, &args),
+        Command::Approve(args) => commands::approve::approve(&ui, &env, &args),
+        Command::Unlock(args) => commands::unlock::unlock(&ui, &args),
         Command::Schema => commands::schema::schema(&ui),
     }
 }

@@ -61,6 +61,12 @@ impl Redactor {
         }
     }
 
+    /// Length of the longest registered secret (0 when none): how much text near a cut
+    /// could be part of one.
+    pub fn longest_secret(&self) -> usize {
+        self.secrets.first().map_or(0, String::len)
+    }
+
     /// `text` with every secret and every URL password replaced by `***`.
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = mask_url_passwords(text);

@@ -1,8 +1,13 @@
 //! One file per subcommand: turn command-line input into plain options and call the rest.
 
+pub mod approve;
+mod journal_path;
 pub mod run;
 pub mod schema;
+pub mod status;
 mod ui;
+pub mod unlock;
 pub mod validate;
 
+pub use journal_path::{journal_for, print_contacts};
 pub use ui::{Ui, environment, report_load_error};

@@ -1,20 +1,21 @@
-//! `deployctl run RUNBOOK [--dry-run [--offline]]`.
-//!
-//! Only the dry-run exists so far: it loads, validates, plans and prints, writing nothing.
+//! `deployctl run RUNBOOK [--dry-run [--offline]]`: plan, or execute and journal.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 
 use serde_json::json;
 
 use crate::cli::RunArgs;
-use crate::commands::{Ui, report_load_error};
-use crate::engine::{ProbeMode, plan};
+use crate::commands::{Ui, journal_for, print_contacts, report_load_error};
+use crate::engine::{Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, plan};
+use crate::event::{PlannedPhase, PlannedStep};
 use crate::exit::Exit;
-use crate::report;
-use crate::runbook::{LoadOptions, load};
+use crate::journal::{Holder, JournalError, acquire};
+use crate::report::{self, HumanReporter, JsonReporter};
+use crate::runbook::{LoadOptions, Loaded, load};
 
-/// Runs (for now: plans) a runbook.
-pub fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exit {
+/// Runs a runbook (or prints its plan with --dry-run).
+pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exit {
     let options = LoadOptions {
         env: env.clone(),
         vars: ui.vars.clone(),
@@ -26,20 +27,127 @@ pub fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    if !args.dry_run {
-        ui.err(&format!(
-            "{}: executing runbooks is not built yet; only `deployctl run --dry-run` works",
-            args.runbook.display()
-        ));
-        ui.err("  hint: deployctl run --dry-run --offline RUNBOOK prints what a run would do");
-        return Exit::Invalid;
+    if args.dry_run {
+        return dry_run(ui, &loaded, args);
     }
+    for d in &loaded.warnings {
+        ui.err(&loaded.redactor.mask(&d.display(&args.runbook).to_string()));
+    }
+    let operator = identity::operator(args.operator.as_deref());
+    let host = identity::host();
+    let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
+    let holder = Holder {
+        pid: std::process::id(),
+        host: host.clone(),
+        since: chrono::Utc::now(),
+        command: loaded
+            .redactor
+            .mask(&std::env::args().collect::<Vec<_>>().join(" "))
+            .into_owned(),
+        operator: operator.clone(),
+    };
+    let _lock = match acquire(&journal, &holder) {
+        Ok(lock) => lock,
+        Err(e) => return journal_error(ui, &e),
+    };
+    let run_options = RunOptions {
+        operator,
+        host,
+        allow_changed: args.allow_changed,
+        runbook_file: args.runbook.clone(),
+        journal,
+    };
+    let cancel = Cancel::on_signals();
+    let result = if ui.json() {
+        execute(&loaded, &run_options, &mut JsonReporter, cancel).await
+    } else {
+        let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let mut reporter = HumanReporter::new(&planned(&loaded), live, ui.verbose, ui.quiet);
+        let result = execute(&loaded, &run_options, &mut reporter, cancel).await;
+        drop(reporter);
+        result
+    };
+    match result {
+        Ok(outcome) => finish(ui, &loaded, outcome),
+        Err(RunError::Journal(e)) => journal_error(ui, &e),
+        Err(e) => {
+            ui.err(&format!("deployctl: {e}"));
+            ui.err(&format!("  hint: {}", e.hint()));
+            Exit::Invalid
+        }
+    }
+}
+
+/// The one place a run's outcome becomes an exit code.
+fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
+    match outcome {
+        RunOutcome::Done => Exit::Success,
+        RunOutcome::Failed { step, reason } => {
+            ui.err(&format!("step `{step}` failed: {reason}"));
+            ui.err("  hint: fix the cause and run again to retry it, or follow the rollback procedure");
+            print_contacts(ui, &loaded.runbook.contacts);
+            Exit::StepFailed
+        }
+        RunOutcome::Paused { step, reason, hint } => {
+            ui.err(&format!("paused at `{step}`: {reason}"));
+            ui.err(&format!("  hint: {hint}"));
+            print_contacts(ui, &loaded.runbook.contacts);
+            Exit::Paused
+        }
+        RunOutcome::Interrupted { step, signal } => {
+            let during = step
+                .map(|s| format!(" during `{s}`, which is journaled as interrupted"))
+                .unwrap_or_default();
+            ui.err(&format!("stopped by {signal}{during}"));
+            ui.err("  hint: `deployctl run` again resumes; `deployctl status` shows where it stands");
+            Exit::Interrupted
+        }
+    }
+}
+
+fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
+    ui.err(&format!("deployctl: {e}"));
+    ui.err(&format!("  hint: {}", e.hint()));
+    match e {
+        JournalError::Locked { .. } => Exit::Locked,
+        JournalError::Io { .. } | JournalError::Corrupt { .. } | JournalError::Version { .. } => Exit::Invalid,
+    }
+}
+
+/// The plan as the reporter needs it (same shape as journaled at `run_started`).
+fn planned(loaded: &Loaded) -> Vec<PlannedPhase> {
+    loaded
+        .runbook
+        .phases
+        .iter()
+        .map(|p| PlannedPhase {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            steps: p
+                .steps
+                .iter()
+                .map(|s| PlannedStep {
+                    id: s.id.clone(),
+                    title: s.title.clone().unwrap_or_else(|| {
+                        loaded
+                            .redactor
+                            .mask(&crate::engine::describe(&s.kind, &loaded.runbook))
+                            .into_owned()
+                    }),
+                    kind: s.kind.name().to_string(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
     let mode = if args.offline {
         ProbeMode::Offline
     } else {
         ProbeMode::Online
     };
-    let plan = plan(&loaded, mode);
+    let plan = plan(loaded, mode);
     let file = args.runbook.display().to_string();
     if ui.json() {
         for d in &loaded.warnings {

@@ -15,6 +15,10 @@ pub struct Ui {
     pub output: OutputFormat,
     /// Problems only.
     pub quiet: bool,
+    /// Show step output (-v).
+    pub verbose: bool,
+    /// `--journal` / `DEPLOYCTL_JOURNAL`.
+    pub journal: Option<std::path::PathBuf>,
     /// `--var` overrides.
     pub vars: BTreeMap<String, String>,
 }
@@ -25,6 +29,8 @@ impl Ui {
         Ui {
             output: args.output,
             quiet: args.quiet,
+            verbose: args.verbose > 0,
+            journal: args.journal.clone(),
             vars: args.vars.iter().cloned().collect(),
         }
     }

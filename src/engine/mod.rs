@@ -1,6 +1,22 @@
-//! The engine: from a valid runbook (and, later, the journal) to what runs.
+//! The engine: from a valid runbook and its journal to what runs, in what order, and how it
+//! ended. It emits events to an [`Observer`] and never prints.
 
+mod attempt;
+mod cancel;
+mod executor;
+mod gate;
+pub mod identity;
+mod notify;
+mod observer;
+mod outcome;
 pub mod plan;
+mod resume;
+mod retry;
 mod target;
 
+pub use cancel::Cancel;
+pub use executor::{RunOptions, default_journal, execute, inputs_digest};
+pub use observer::Observer;
+pub use outcome::{RunError, RunOutcome};
 pub use plan::{Plan, PlanPhase, PlanStep, ProbeMode, Verdict, plan};
+pub use target::describe;

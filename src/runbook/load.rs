@@ -113,6 +113,21 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     }
 }
 
+/// Reads only the runbook's `name` (for finding its journal when the runbook need not be
+/// valid today, e.g. `status` after an env variable was unset).
+pub fn peek_name(path: &Path) -> Result<String, LoadError> {
+    let bytes = read_bounded(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |d| LoadError::Invalid {
+        path: path.to_path_buf(),
+        diagnostics: vec![d],
+    };
+    let text = decode(&bytes).map_err(invalid)?;
+    parse(text).map(|raw| raw.name.value).map_err(invalid)
+}
+
 /// Parses text into the raw shapes (the first shape error only: serde stops there).
 pub fn parse(text: &str) -> Result<RawRunbook, Diagnostic> {
     if text.trim().is_empty()

@@ -88,3 +88,89 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Polls `cond` every 20 ms until it holds or `secs` pass; returns whether it held.
+pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// A scratch directory holding one runbook; the journal goes next to it.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new(runbook: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("r.yaml"), runbook).expect("write runbook");
+        Workspace { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn rewrite(&self, runbook: &str) {
+        std::fs::write(self.file("r.yaml"), runbook).expect("write runbook");
+    }
+
+    /// `deployctl ARGS... r.yaml` style invocations run in the workspace.
+    pub fn deployctl(&self) -> Deployctl {
+        Deployctl::new()
+            .current_dir(self.path())
+            .env("DEPLOYCTL_OPERATOR", "gage")
+    }
+
+    /// The journal's entries as JSON values.
+    pub fn journal(&self, name: &str) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.journal_path(name)).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+            .collect()
+    }
+
+    pub fn journal_path(&self, name: &str) -> PathBuf {
+        self.path().join(".deployctl").join(format!("{name}.jsonl"))
+    }
+
+    /// Events of one type.
+    pub fn events(&self, name: &str, kind: &str) -> Vec<serde_json::Value> {
+        self.journal(name)
+            .into_iter()
+            .filter(|e| e["event"]["type"] == kind)
+            .map(|e| e["event"].clone())
+            .collect()
+    }
+
+    /// Starts `deployctl run r.yaml` in the background.
+    pub fn spawn_run(&self) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("deployctl"))
+            .args(["run", "r.yaml"])
+            .current_dir(self.path())
+            .env("DEPLOYCTL_OPERATOR", "gage")
+            .env_remove("DEPLOYCTL_JOURNAL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn deployctl")
+    }
+}
+
+/// Whether a process id is still alive (not a zombie we own).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}

@@ -1,8 +1,11 @@
 //! deployctl's integration tests: one binary, a small harness, fixtures as files.
 
+mod crash;
 mod dry_run;
 mod harness;
+mod http_server;
 mod loader_props;
+mod run;
 mod schema;
 mod secrets;
 mod validate;

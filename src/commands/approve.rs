@@ -1,0 +1,184 @@
+//! `deployctl approve RUNBOOK STEP --by NAME [--note TEXT]`.
+//!
+//! Records a gate approval, a manual confirmation, or permission to re-run an interrupted
+//! step that is not idempotent. The rules about who may approve are checked here, before
+//! anything is written: a refusal journals nothing and exits 2.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+
+use crate::cli::ApproveArgs;
+use crate::commands::{Ui, journal_for, report_load_error};
+use crate::engine::identity;
+use crate::event::{ApprovalKind, Entry, Event, StepStatus};
+use crate::exit::Exit;
+use crate::journal::{Holder, JournalError, JournalWriter, RunState, StepView, acquire, latest_run, read};
+use crate::runbook::model::{Step, StepKind};
+use crate::runbook::{LoadOptions, Loaded, load};
+
+/// Records an approval.
+pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> Exit {
+    let loaded = match load(
+        &args.runbook,
+        &LoadOptions {
+            env: env.clone(),
+            vars: ui.vars.clone(),
+        },
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            report_load_error(ui, &e);
+            return Exit::Invalid;
+        }
+    };
+    let by = args.by.trim();
+    if by.is_empty() {
+        ui.err("deployctl approve: `--by` is empty\n  hint: name the person approving, e.g. --by \"Morgan (@pm)\"");
+        return Exit::Invalid;
+    }
+    let Some((_, step)) = loaded.runbook.steps().find(|(_, s)| s.id == args.step) else {
+        let ids: Vec<&str> = loaded.runbook.steps().map(|(_, s)| s.id.as_str()).collect();
+        ui.err(&format!(
+            "deployctl approve: runbook `{}` has no step `{}`",
+            loaded.runbook.name, args.step
+        ));
+        ui.err(&format!("  hint: steps: {}", ids.join(", ")));
+        return Exit::Invalid;
+    };
+    let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
+    let holder = Holder {
+        pid: std::process::id(),
+        host: identity::host(),
+        since: Utc::now(),
+        command: format!("deployctl approve {} {}", args.runbook.display(), args.step),
+        operator: by.to_string(),
+    };
+    let result = acquire(&journal, &holder).and_then(|_lock| {
+        let run = latest_run(&read(&journal)?.entries).filter(|r| !r.is_finished());
+        Ok(match run {
+            None => Err(format!(
+                "no run of `{}` is in progress in `{}`\n  hint: `deployctl run {}` starts one; gates can be approved once it has started",
+                loaded.runbook.name,
+                journal.display(),
+                args.runbook.display()
+            )),
+            Some(run) => match decide(&loaded, step, &run, by) {
+                Err(refusal) => Err(refusal),
+                Ok((kind, role)) => {
+                    let entry = Entry {
+                        at: Utc::now(),
+                        run_id: run.run_id.clone(),
+                        event: Event::Approval {
+                            step: step.id.clone(),
+                            kind,
+                            by: by.to_string(),
+                            role: role.clone(),
+                            note: args.note.clone(),
+                            host: identity::host(),
+                            runbook_sha256: loaded.sha256.clone(),
+                        },
+                    };
+                    let (mut writer, _) = JournalWriter::open(&journal)?;
+                    writer.append(&entry)?;
+                    Ok((kind, role, run.run_id))
+                }
+            },
+        })
+    });
+    match result {
+        Ok(Ok((kind, role, run_id))) => {
+            let what = match kind {
+                ApprovalKind::Gate => "approved",
+                ApprovalKind::Retry => "allowed a retry of",
+            };
+            let role = role.map(|r| format!(" as {r}")).unwrap_or_default();
+            ui.out(&format!("{by}{role} {what} `{}` in run {run_id}", step.id));
+            ui.out(&format!("  next: deployctl run {}", args.runbook.display()));
+            Exit::Success
+        }
+        Ok(Err(refusal)) => {
+            ui.err(&format!("deployctl approve: {refusal}"));
+            Exit::Invalid
+        }
+        Err(e) => {
+            ui.err(&format!("deployctl: {e}"));
+            ui.err(&format!("  hint: {}", e.hint()));
+            match e {
+                JournalError::Locked { .. } => Exit::Locked,
+                _ => Exit::Invalid,
+            }
+        }
+    }
+}
+
+/// What this approval would be, or why it is refused.
+fn decide(loaded: &Loaded, step: &Step, run: &RunState, by: &str) -> Result<(ApprovalKind, Option<String>), String> {
+    let already = run
+        .approvals_for(&step.id, ApprovalKind::Gate, None)
+        .into_iter()
+        .find(|a| a.runbook_sha256 == loaded.sha256);
+    match &step.kind {
+        StepKind::Approval(gate) => {
+            if let Some(a) = already {
+                return Err(format!(
+                    "`{}` is already approved by {} ({})",
+                    step.id,
+                    a.by,
+                    a.at.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            if !gate.from.is_empty() && !gate.from.iter().any(|n| n == by) {
+                return Err(format!(
+                    "{by} may not approve `{}`\n  hint: the runbook allows: {}",
+                    step.id,
+                    gate.from.join(", ")
+                ));
+            }
+            if !loaded.runbook.allow_self_approval {
+                if by == run.operator {
+                    return Err(format!(
+                        "{by} is the operator of run {} and cannot approve its own gate `{}`\n  hint: ask someone holding role {} (or set `allow_self_approval: true` in the runbook)",
+                        run.run_id, step.id, gate.role
+                    ));
+                }
+                if let Some(other) = run
+                    .approvals
+                    .iter()
+                    .find(|a| a.by == by && a.role.as_deref().is_some_and(|r| r != gate.role))
+                {
+                    return Err(format!(
+                        "{by} already approved `{}` as {} in this run and cannot also act as {}\n  hint: one person fills one role (or set `allow_self_approval: true`)",
+                        other.step,
+                        other.role.as_deref().unwrap_or(""),
+                        gate.role
+                    ));
+                }
+            }
+            Ok((ApprovalKind::Gate, Some(gate.role.clone())))
+        }
+        StepKind::Manual(_) => match already {
+            Some(a) => Err(format!("`{}` is already confirmed by {}", step.id, a.by)),
+            None => Ok((ApprovalKind::Gate, None)),
+        },
+        _ => match run.step(&step.id).map(|s| s.view) {
+            Some(StepView::Started | StepView::Finished(StepStatus::Interrupted)) if !step.idempotent => {
+                Ok((ApprovalKind::Retry, None))
+            }
+            Some(StepView::Started | StepView::Finished(StepStatus::Interrupted)) => Err(format!(
+                "`{}` is idempotent: `deployctl run` re-runs it without approval",
+                step.id
+            )),
+            Some(StepView::Finished(StepStatus::Done)) => Err(format!("`{}` is already done", step.id)),
+            Some(StepView::Finished(StepStatus::Failed)) => Err(format!(
+                "`{}` failed; `deployctl run` retries it without approval",
+                step.id
+            )),
+            Some(StepView::Finished(StepStatus::Skipped)) | None => Err(format!(
+                "`{}` is a {} step that is not waiting for anyone",
+                step.id,
+                step.kind.name()
+            )),
+        },
+    }
+}

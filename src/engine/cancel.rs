@@ -1,0 +1,60 @@
+//! SIGINT/SIGTERM become a cancellation the executor can wait on.
+//!
+//! The first signal cancels: the running step's future is dropped (a shell step kills its
+//! process group), the step is journaled as interrupted, and deployctl exits 130. Later
+//! signals change nothing: the journal write in progress must be allowed to finish.
+
+use std::sync::{Arc, OnceLock};
+
+use tokio_util::sync::CancellationToken;
+
+/// A cancellation triggered by a signal, remembering which.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel {
+    token: CancellationToken,
+    signal: Arc<OnceLock<&'static str>>,
+}
+
+impl Cancel {
+    /// A cancellation wired to SIGINT and SIGTERM of this process.
+    pub fn on_signals() -> Self {
+        let cancel = Cancel::default();
+        let (token, signal) = (cancel.token.clone(), cancel.signal.clone());
+        tokio::spawn(async move {
+            let name = wait_for_signal().await;
+            let _ = signal.set(name);
+            token.cancel();
+        });
+        cancel
+    }
+
+    /// Resolves when cancelled.
+    pub async fn cancelled(&self) {
+        self.token.cancelled().await;
+    }
+
+    /// Whether a signal came.
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// `SIGINT` or `SIGTERM`.
+    pub fn signal(&self) -> &'static str {
+        self.signal.get().copied().unwrap_or("SIGINT")
+    }
+}
+
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        _ => {
+            // Without signal handlers the default action (terminate) applies; never cancel.
+            std::future::pending::<()>().await;
+            "SIGINT"
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The executor: walks phases and steps in order, journaling each, until the run is done,
+//! a step fails, a person is needed, or a signal arrives.
+//!
+//! Theory of operation: the journal is read and folded first; an unfinished latest run is
+//! resumed (digests checked, `verify` checks of completed steps re-run), otherwise a new run
+//! starts with the plan in its first entry. Each step is then skipped (done), decided from
+//! the journal (gates, interrupted non-idempotent steps), or attempted. Every entry is
+//! fsynced before the observer hears of it, so what the operator saw is what survives.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use super::attempt::Attempted;
+use super::cancel::Cancel;
+use super::gate::{GateDecision, decide_gate};
+use super::observer::Observer;
+use super::outcome::{RunError, RunOutcome};
+use super::resume::{Resumption, resumption};
+use crate::event::{Entry, Event, JOURNAL_FORMAT, PlannedPhase, PlannedStep, RunStatus, StepStatus};
+use crate::journal::{JournalWriter, RunState, latest_run, read};
+use crate::runbook::Loaded;
+use crate::runbook::load::hex;
+use crate::runbook::model::{OnFailure, Step};
+
+/// Plain options of a run, from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Who runs it.
+    pub operator: String,
+    /// Where.
+    pub host: String,
+    /// Resume even though the runbook or its inputs changed.
+    pub allow_changed: bool,
+    /// The runbook file as given (for hints).
+    pub runbook_file: PathBuf,
+    /// The journal file.
+    pub journal: PathBuf,
+}
+
+/// One run in progress.
+pub struct Executor<'a, O: Observer> {
+    pub(super) loaded: &'a Loaded,
+    pub(super) options: &'a RunOptions,
+    pub(super) observer: &'a mut O,
+    pub(super) cancel: Cancel,
+    pub(super) http: reqwest::Client,
+    writer: JournalWriter,
+    pub(super) run_id: String,
+    /// The run as journaled before this invocation (None for a new run).
+    pub(super) prior: Option<RunState>,
+}
+
+/// Runs (or resumes) the runbook. The caller holds the journal lock.
+pub async fn execute<O: Observer>(
+    loaded: &Loaded,
+    options: &RunOptions,
+    observer: &mut O,
+    cancel: Cancel,
+) -> Result<RunOutcome, RunError> {
+    let journal = read(&options.journal)?;
+    for warning in &journal.warnings {
+        observer.warn(warning);
+    }
+    let prior = latest_run(&journal.entries).filter(|run| !run.is_finished());
+    let (writer, cut) = JournalWriter::open(&options.journal)?;
+    if cut {
+        observer.warn(&format!(
+            "journal `{}`: a torn last line was cut off before appending",
+            options.journal.display()
+        ));
+    }
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("deployctl/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| RunError::Http(e.to_string()))?;
+    let run_id = prior
+        .as_ref()
+        .map_or_else(super::identity::new_run_id, |p| p.run_id.clone());
+    let mut executor = Executor {
+        loaded,
+        options,
+        observer,
+        cancel,
+        http,
+        writer,
+        run_id,
+        prior,
+    };
+    executor.run().await
+}
+
+impl<O: Observer> Executor<'_, O> {
+    async fn run(&mut self) -> Result<RunOutcome, RunError> {
+        match &self.prior {
+            None => self.start()?,
+            Some(prior) => {
+                let prior = prior.clone();
+                self.check_unchanged(&prior)?;
+                self.record(Event::RunResumed {
+                    operator: self.options.operator.clone(),
+                    host: self.options.host.clone(),
+                    pid: std::process::id(),
+                    runbook_sha256: self.loaded.sha256.clone(),
+                })?;
+                if let Some(outcome) = self.reverify(&prior).await? {
+                    return Ok(outcome);
+                }
+            }
+        }
+        self.announce("run_started", None, None).await;
+        let runbook = &self.loaded.runbook;
+        for phase in &runbook.phases {
+            for step in &phase.steps {
+                if let Some(outcome) = self.step(step).await? {
+                    return Ok(self.stopped(outcome).await);
+                }
+            }
+        }
+        self.record(Event::RunFinished {
+            status: RunStatus::Done,
+            exit_code: 0,
+        })?;
+        self.announce("run_finished", None, Some("done")).await;
+        Ok(RunOutcome::Done)
+    }
+
+    async fn stopped(&mut self, outcome: RunOutcome) -> RunOutcome {
+        match &outcome {
+            RunOutcome::Failed { step, .. } => self.announce("run_failed", Some(step), Some("failed")).await,
+            RunOutcome::Paused { step, .. } => self.announce("run_paused", Some(step), Some("paused")).await,
+            RunOutcome::Interrupted { step, .. } => {
+                self.announce("run_interrupted", step.as_deref(), Some("interrupted"))
+                    .await
+            }
+            RunOutcome::Done => {}
+        }
+        outcome
+    }
+
+    fn start(&mut self) -> Result<(), RunError> {
+        let runbook = &self.loaded.runbook;
+        let plan = runbook
+            .phases
+            .iter()
+            .map(|p| PlannedPhase {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                steps: p.steps.iter().map(|s| planned(s, self.loaded)).collect(),
+            })
+            .collect();
+        self.record(Event::RunStarted {
+            format: JOURNAL_FORMAT,
+            runbook: runbook.name.clone(),
+            title: runbook.title.clone(),
+            runbook_sha256: self.loaded.sha256.clone(),
+            vars_sha256: inputs_digest(self.loaded),
+            operator: self.options.operator.clone(),
+            host: self.options.host.clone(),
+            pid: std::process::id(),
+            plan,
+        })
+    }
+
+    fn check_unchanged(&self, prior: &RunState) -> Result<(), RunError> {
+        if self.options.allow_changed {
+            return Ok(());
+        }
+        let short = |s: &str| s.get(..12).unwrap_or(s).to_string();
+        let changed = |what, was: &str, now: &str| RunError::Changed {
+            file: self.options.runbook_file.clone(),
+            run_id: prior.run_id.clone(),
+            what,
+            was: short(was),
+            now: short(now),
+        };
+        if prior.runbook_sha256 != self.loaded.sha256 {
+            return Err(changed("runbook sha256", &prior.runbook_sha256, &self.loaded.sha256));
+        }
+        let inputs = inputs_digest(self.loaded);
+        if prior.vars_sha256 != inputs {
+            return Err(changed("resolved vars sha256", &prior.vars_sha256, &inputs));
+        }
+        Ok(())
+    }
+
+    /// One step: skip, decide from the journal, or attempt. `Some` stops the run.
+    async fn step(&mut self, step: &Step) -> Result<Option<RunOutcome>, RunError> {
+        let prior_state = self.prior.as_ref().and_then(|p| p.step(&step.id)).cloned();
+        if self.prior.as_ref().is_some_and(|p| p.is_done(&step.id)) {
+            return Ok(None);
+        }
+        if let Some(decision) = decide_gate(step, self.prior.as_ref(), self.loaded, &self.options.runbook_file) {
+            return match decision {
+                GateDecision::Passed { reason } => {
+                    self.record(Event::StepStarted {
+                        step: step.id.clone(),
+                        attempt: 1,
+                    })?;
+                    self.record(Event::StepFinished {
+                        step: step.id.clone(),
+                        status: StepStatus::Done,
+                        attempts: 1,
+                        duration_ms: 0,
+                        reason: Some(reason),
+                        output: None,
+                    })?;
+                    Ok(None)
+                }
+                GateDecision::Waiting { reason, hint } => self.pause(step, reason, hint).map(Some),
+            };
+        }
+        if let Resumption::NeedsApproval { reason, hint } = resumption(
+            step,
+            prior_state.as_ref(),
+            self.prior.as_ref(),
+            &self.options.runbook_file,
+        ) {
+            return self.pause(step, reason, hint).map(Some);
+        }
+        match self.attempts(step).await? {
+            Attempted::Interrupted => {
+                let signal = self.cancel.signal();
+                self.record(Event::RunInterrupted {
+                    step: Some(step.id.clone()),
+                    signal: signal.to_string(),
+                })?;
+                Ok(Some(RunOutcome::Interrupted {
+                    step: Some(step.id.clone()),
+                    signal,
+                }))
+            }
+            Attempted::Done => Ok(None),
+            Attempted::Failed { reason } => match step.on_failure {
+                OnFailure::Continue => {
+                    self.observer
+                        .warn(&format!("step `{}` failed; continuing (on_failure: continue)", step.id));
+                    Ok(None)
+                }
+                OnFailure::Stop => Ok(Some(RunOutcome::Failed {
+                    step: step.id.clone(),
+                    reason,
+                })),
+                OnFailure::Rollback => {
+                    self.observer.warn(&format!(
+                        "step `{}` asks for an automatic rollback, which is not built yet: follow the runbook's rollback procedure by hand",
+                        step.id
+                    ));
+                    Ok(Some(RunOutcome::Failed {
+                        step: step.id.clone(),
+                        reason,
+                    }))
+                }
+            },
+        }
+    }
+
+    fn pause(&mut self, step: &Step, reason: String, hint: String) -> Result<RunOutcome, RunError> {
+        self.record(Event::RunPaused {
+            step: step.id.clone(),
+            reason: reason.clone(),
+        })?;
+        Ok(RunOutcome::Paused {
+            step: step.id.clone(),
+            reason,
+            hint,
+        })
+    }
+
+    /// Appends an event (fsynced) and then tells the observer.
+    pub(super) fn record(&mut self, event: Event) -> Result<(), RunError> {
+        let entry = Entry {
+            at: Utc::now(),
+            run_id: self.run_id.clone(),
+            event,
+        };
+        self.writer.append(&entry)?;
+        self.observer.journaled(&entry);
+        Ok(())
+    }
+}
+
+/// What the journal says about a planned step: its title, or what it acts on.
+fn planned(step: &Step, loaded: &Loaded) -> PlannedStep {
+    let title = step.title.clone().unwrap_or_else(|| {
+        loaded
+            .redactor
+            .mask(&super::target::describe(&step.kind, &loaded.runbook))
+            .into_owned()
+    });
+    PlannedStep {
+        id: step.id.clone(),
+        title,
+        kind: step.kind.name().to_string(),
+    }
+}
+
+/// sha256 of the resolved inputs: vars, database URLs, services (secrets included, hashed).
+pub fn inputs_digest(loaded: &Loaded) -> String {
+    let runbook = &loaded.runbook;
+    let mut h = Sha256::new();
+    for (k, v) in &runbook.vars {
+        h.update(format!("var {k}={v}\n"));
+    }
+    for (k, db) in &runbook.databases {
+        h.update(format!("db {k}={}\n", db.url.display()));
+    }
+    for (k, s) in &runbook.services {
+        h.update(format!("svc {k}={} {}\n", s.health.display(), s.restart.display()));
+    }
+    hex(&h.finalize())
+}
+
+/// The default journal: `.deployctl/<name>.jsonl` next to the runbook.
+pub fn default_journal(runbook_file: &Path, name: &str) -> PathBuf {
+    runbook_file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(".deployctl")
+        .join(format!("{name}.jsonl"))
+}

@@ -1,0 +1,73 @@
+//! How a run invocation ended, and why deployctl itself could not go on.
+
+use std::path::PathBuf;
+
+use crate::journal::JournalError;
+
+/// How a `run` invocation ended. `main` maps it to an exit code in one exhaustive match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every step done.
+    Done,
+    /// A step failed and the run stopped there (resumable).
+    Failed {
+        /// The step.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// Waiting for a person (approval, confirmation, or a retry decision).
+    Paused {
+        /// The step.
+        step: String,
+        /// Why.
+        reason: String,
+        /// What to type.
+        hint: String,
+    },
+    /// A signal stopped the run.
+    Interrupted {
+        /// The step that was running.
+        step: Option<String>,
+        /// Which signal.
+        signal: &'static str,
+    },
+}
+
+/// Why the engine could not run at all (not a step failure).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The journal could not be read, written or locked.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The runbook or its inputs changed since the unfinished run began.
+    #[error("`{file}` changed since run {run_id} began ({what}: {was} → {now})")]
+    Changed {
+        /// The runbook file.
+        file: PathBuf,
+        /// The run.
+        run_id: String,
+        /// `runbook sha256` or `resolved vars sha256`.
+        what: &'static str,
+        /// Digest then (shortened).
+        was: String,
+        /// Digest now (shortened).
+        now: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot set up HTTP: {0}")]
+    Http(String),
+}
+
+impl RunError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            RunError::Journal(e) => e.hint(),
+            RunError::Changed { .. } => "review the change; `deployctl run --allow-changed` resumes with it, \
+                                         `deployctl rollback` abandons the run"
+                .into(),
+            RunError::Http(_) => "check the system's TLS setup".into(),
+        }
+    }
+}

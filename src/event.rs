@@ -1,0 +1,196 @@
+//! `Event`: what the engine emits, what the journal stores, what reporters render.
+//!
+//! One type for all three keeps them from drifting: the journal is the events, state is the
+//! fold of the events, and `status` renders that fold. Every journal line is one [`Entry`]:
+//! `{"at": .., "run_id": .., "event": {"type": .., ...}}`. Text fields that came from the
+//! outside world (command output, failure reasons) are already redacted when built.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Version of the journal format, written in every `run_started`.
+pub const JOURNAL_FORMAT: u32 = 1;
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// When it happened (UTC).
+    pub at: DateTime<Utc>,
+    /// The run it belongs to.
+    pub run_id: String,
+    /// What happened.
+    pub event: Event,
+}
+
+/// Something that happened in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// A new run began. Carries the plan, so `status` needs only the journal.
+    RunStarted {
+        /// Journal format version.
+        format: u32,
+        /// Runbook name.
+        runbook: String,
+        /// Runbook title.
+        title: String,
+        /// sha256 of the runbook file.
+        runbook_sha256: String,
+        /// sha256 of the resolved vars (names and values), binding the run to its inputs.
+        vars_sha256: String,
+        /// Who runs it.
+        operator: String,
+        /// Where.
+        host: String,
+        /// Process id of the deployctl that started it.
+        pid: u32,
+        /// Phases and steps in order.
+        plan: Vec<PlannedPhase>,
+    },
+    /// A run was picked up again after it stopped unfinished.
+    RunResumed {
+        /// Who resumed it.
+        operator: String,
+        /// Where.
+        host: String,
+        /// Process id.
+        pid: u32,
+        /// Set when the runbook changed and `--allow-changed` was given.
+        runbook_sha256: String,
+    },
+    /// A step attempt began.
+    StepStarted {
+        /// Step id.
+        step: String,
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// A step ended, one way or another.
+    StepFinished {
+        /// Step id.
+        step: String,
+        /// How.
+        status: StepStatus,
+        /// Attempts made.
+        attempts: u32,
+        /// Wall time of all attempts, in milliseconds.
+        duration_ms: u64,
+        /// Why it failed or what it found (redacted).
+        reason: Option<String>,
+        /// Bounded, redacted excerpt of what it printed.
+        output: Option<String>,
+    },
+    /// The `verify` check of a completed step was re-run on resume.
+    Verified {
+        /// Step id.
+        step: String,
+        /// Whether it still holds.
+        ok: bool,
+        /// What was wrong, when it does not.
+        reason: Option<String>,
+    },
+    /// Someone approved a gate, confirmed a checkbox, or allowed a retry.
+    Approval {
+        /// Step id.
+        step: String,
+        /// What the approval allows.
+        kind: ApprovalKind,
+        /// Who.
+        by: String,
+        /// Role they approved as, when the step names one.
+        role: Option<String>,
+        /// Free text.
+        note: Option<String>,
+        /// Where.
+        host: String,
+        /// The runbook digest they approved.
+        runbook_sha256: String,
+    },
+    /// The run stopped to wait for a person.
+    RunPaused {
+        /// The step waiting.
+        step: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The run was interrupted by a signal.
+    RunInterrupted {
+        /// The step that was running, if any.
+        step: Option<String>,
+        /// SIGINT or SIGTERM.
+        signal: String,
+    },
+    /// The run ended.
+    RunFinished {
+        /// How.
+        status: RunStatus,
+        /// The exit code deployctl returned.
+        exit_code: u8,
+    },
+    /// A stale lock holder was cleared with `deployctl unlock`.
+    Unlocked {
+        /// Who cleared it.
+        by: String,
+        /// The holder that was cleared, as recorded.
+        holder: String,
+    },
+}
+
+/// A phase in the plan recorded at `run_started`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedPhase {
+    /// Phase id.
+    pub id: String,
+    /// Phase title.
+    pub title: String,
+    /// Its steps.
+    pub steps: Vec<PlannedStep>,
+}
+
+/// A step in the plan recorded at `run_started`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedStep {
+    /// Step id.
+    pub id: String,
+    /// Title (or the kind's target text).
+    pub title: String,
+    /// Kind key.
+    pub kind: String,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// It did what it should.
+    Done,
+    /// It failed (after its retries).
+    Failed,
+    /// A signal stopped it.
+    Interrupted,
+    /// Skipped (e.g. `on_failure: continue` of an earlier step does not skip; `--skip` would).
+    Skipped,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every step done.
+    Done,
+    /// A step failed.
+    Failed,
+}
+
+/// What an approval allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// Passes an `approval` gate or confirms a `manual` checkbox.
+    Gate,
+    /// Allows re-running an interrupted step that is not idempotent.
+    Retry,
+}

@@ -1,0 +1,74 @@
+//! What can go wrong with a journal, each naming the file (and line) and what to do.
+
+use std::path::{Path, PathBuf};
+
+use super::lock::Holder;
+
+/// A journal problem deployctl cannot go on from.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading or writing failed (disk full, permissions, ...).
+    #[error("journal `{path}`: {action}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What deployctl was doing.
+        action: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line other than a torn last one does not parse.
+    #[error("journal `{path}` line {line} is unreadable: {message}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The parser's complaint.
+        message: String,
+    },
+    /// Written by a newer deployctl.
+    #[error("journal `{path}` line {line} uses format {found}; this deployctl reads format {supported}")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Format found.
+        found: u32,
+        /// Format this build reads.
+        supported: u32,
+    },
+    /// Another live process holds the lock.
+    #[error("journal `{path}` is locked by {holder}")]
+    Locked {
+        /// The journal.
+        path: PathBuf,
+        /// Who holds it (as recorded).
+        holder: Holder,
+    },
+}
+
+impl JournalError {
+    /// What the operator can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            JournalError::Io { .. } => {
+                "free disk space or fix permissions, then run again: what was journaled is kept".into()
+            }
+            JournalError::Corrupt { .. } => {
+                "the journal was edited or damaged; keep a copy, then repair or move the line aside".into()
+            }
+            JournalError::Version { .. } => "use the deployctl version that wrote this journal".into(),
+            JournalError::Locked { .. } => {
+                "wait for that run to end; if its process is gone, `deployctl unlock RUNBOOK` clears the record".into()
+            }
+        }
+    }
+}
+
+/// Builds the I/O error of `action` on `path`, for `map_err`.
+pub(super) fn io_error(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> JournalError {
+    let path = path.to_path_buf();
+    move |source| JournalError::Io { path, action, source }
+}

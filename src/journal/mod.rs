@@ -1,0 +1,22 @@
+//! The journal: an append-only JSON Lines file of [`Entry`]s, fsynced before anything it
+//! records is reported, folded into the state of the latest run, and locked while a run or
+//! a rollback is active.
+//!
+//! Theory of operation: `writer` appends one line and `fsync`s it; `reader` parses lines,
+//! dropping a torn last line (a crash mid-write) with a warning and refusing any other bad
+//! line by number; `state` folds the entries of the latest run; `lock` holds an advisory
+//! file lock plus a holder record so a second run can say who is in the way.
+//!
+//! [`Entry`]: crate::event::Entry
+
+mod error;
+mod lock;
+mod reader;
+mod state;
+mod writer;
+
+pub use error::JournalError;
+pub use lock::{Holder, JournalLock, LockState, acquire, clear_stale, inspect, lock_path};
+pub use reader::{JournalRead, read};
+pub use state::{ApprovalRecord, RunState, StepState, StepView, latest_run};
+pub use writer::JournalWriter;

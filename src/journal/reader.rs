@@ -1,0 +1,78 @@
+//! Reading a journal: every line must parse, except a torn last line from a crash.
+
+use std::io::ErrorKind;
+use std::path::Path;
+
+use super::error::JournalError;
+use crate::event::{Entry, Event, JOURNAL_FORMAT};
+
+/// The entries of a journal and what was dropped.
+#[derive(Debug, Default)]
+pub struct JournalRead {
+    /// Entries in file order.
+    pub entries: Vec<Entry>,
+    /// A note per dropped torn line.
+    pub warnings: Vec<String>,
+    /// Whether the file exists at all.
+    pub exists: bool,
+}
+
+/// Reads the journal at `path`; a missing file is an empty journal.
+pub fn read(path: &Path) -> Result<JournalRead, JournalError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(JournalRead::default()),
+        Err(source) => {
+            return Err(JournalError::Io {
+                path: path.to_path_buf(),
+                action: "read",
+                source,
+            });
+        }
+    };
+    parse(path, &bytes)
+}
+
+/// Parses journal bytes (separate from I/O for tests and fuzzing).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, JournalError> {
+    let mut out = JournalRead {
+        exists: true,
+        ..Default::default()
+    };
+    let mut lines = bytes.split_inclusive(|&b| b == b'\n').enumerate().peekable();
+    while let Some((i, raw)) = lines.next() {
+        let number = i + 1;
+        let complete = raw.last() == Some(&b'\n');
+        let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+        match serde_json::from_slice::<Entry>(line) {
+            Ok(entry) => {
+                if let Event::RunStarted { format, .. } = &entry.event
+                    && *format > JOURNAL_FORMAT
+                {
+                    return Err(JournalError::Version {
+                        path: path.to_path_buf(),
+                        line: number,
+                        found: *format,
+                        supported: JOURNAL_FORMAT,
+                    });
+                }
+                out.entries.push(entry);
+            }
+            Err(_) if !complete && lines.peek().is_none() => {
+                out.warnings.push(format!(
+                    "journal `{}` line {number} was cut short by a crash mid-write ({} bytes); it was dropped",
+                    path.display(),
+                    raw.len()
+                ));
+            }
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: number,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,249 @@
+//! The state of the latest run: the fold of its entries.
+//!
+//! Nothing here is stored separately, so the journal is the only truth: `status`, resume and
+//! approvals all read this fold.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::{ApprovalKind, Entry, Event, PlannedPhase, RunStatus, StepStatus};
+
+/// Where a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepView {
+    /// Started and not finished: running now, or cut off by a crash.
+    Started,
+    /// Finished with this status.
+    Finished(StepStatus),
+}
+
+/// A step's journaled history in the latest run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepState {
+    /// Where it is.
+    pub view: StepView,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// First start.
+    pub started_at: DateTime<Utc>,
+    /// Last finish.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Duration of all attempts.
+    pub duration_ms: Option<u64>,
+    /// Failure reason or finding.
+    pub reason: Option<String>,
+    /// Output excerpt.
+    pub output: Option<String>,
+    /// Result of the last re-verification on resume.
+    pub verified: Option<bool>,
+}
+
+/// An approval or confirmation as journaled.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct ApprovalRecord {
+    pub step: String,
+    pub kind: ApprovalKind,
+    pub by: String,
+    pub role: Option<String>,
+    pub note: Option<String>,
+    pub host: String,
+    pub runbook_sha256: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The latest run, folded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunState {
+    /// Run id.
+    pub run_id: String,
+    /// Runbook name and title.
+    pub runbook: String,
+    #[allow(missing_docs)]
+    pub title: String,
+    /// Runbook digest the run started with (or was last resumed with under --allow-changed).
+    pub runbook_sha256: String,
+    /// Resolved-vars digest at start.
+    pub vars_sha256: String,
+    /// Who started it, where.
+    pub operator: String,
+    #[allow(missing_docs)]
+    pub host: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// The last entry's time.
+    pub updated_at: DateTime<Utc>,
+    /// The plan recorded at start.
+    pub plan: Vec<PlannedPhase>,
+    /// Steps by id (only those that started).
+    pub steps: BTreeMap<String, StepState>,
+    /// Approvals in order.
+    pub approvals: Vec<ApprovalRecord>,
+    /// The pause the run is waiting in, if it is paused: (step, reason).
+    pub paused: Option<(String, String)>,
+    /// How it ended, if it did: (status, exit code, when).
+    pub finished: Option<(RunStatus, u8, DateTime<Utc>)>,
+    /// Set when a signal stopped it last.
+    pub interrupted: bool,
+}
+
+impl RunState {
+    /// Whether the run ended (done or failed); an unfinished run is resumed by `run`.
+    pub fn is_finished(&self) -> bool {
+        self.finished.is_some()
+    }
+
+    /// The step's state, if it started.
+    pub fn step(&self, id: &str) -> Option<&StepState> {
+        self.steps.get(id)
+    }
+
+    /// Whether the step finished with `Done`.
+    pub fn is_done(&self, id: &str) -> bool {
+        matches!(
+            self.steps.get(id),
+            Some(StepState {
+                view: StepView::Finished(StepStatus::Done),
+                ..
+            })
+        )
+    }
+
+    /// Approvals of a kind for a step given at or after `since`.
+    pub fn approvals_for(&self, step: &str, kind: ApprovalKind, since: Option<DateTime<Utc>>) -> Vec<&ApprovalRecord> {
+        self.approvals
+            .iter()
+            .filter(|a| a.step == step && a.kind == kind && since.is_none_or(|s| a.at >= s))
+            .collect()
+    }
+}
+
+/// Folds the entries of the latest run (the last `run_started` and what follows with its id).
+pub fn latest_run(entries: &[Entry]) -> Option<RunState> {
+    let start = entries
+        .iter()
+        .rposition(|e| matches!(e.event, Event::RunStarted { .. }))?;
+    let mut state = None;
+    for entry in &entries[start..] {
+        match &mut state {
+            None => state = begin(entry),
+            Some(s) if entry.run_id == s.run_id => apply(s, entry),
+            Some(_) => {}
+        }
+    }
+    state
+}
+
+fn begin(entry: &Entry) -> Option<RunState> {
+    let Event::RunStarted {
+        runbook,
+        title,
+        runbook_sha256,
+        vars_sha256,
+        operator,
+        host,
+        plan,
+        ..
+    } = &entry.event
+    else {
+        return None;
+    };
+    Some(RunState {
+        run_id: entry.run_id.clone(),
+        runbook: runbook.clone(),
+        title: title.clone(),
+        runbook_sha256: runbook_sha256.clone(),
+        vars_sha256: vars_sha256.clone(),
+        operator: operator.clone(),
+        host: host.clone(),
+        started_at: entry.at,
+        updated_at: entry.at,
+        plan: plan.clone(),
+        steps: BTreeMap::new(),
+        approvals: Vec::new(),
+        paused: None,
+        finished: None,
+        interrupted: false,
+    })
+}
+
+fn apply(s: &mut RunState, entry: &Entry) {
+    s.updated_at = entry.at;
+    match &entry.event {
+        Event::RunStarted { .. } | Event::Unlocked { .. } => {}
+        Event::RunResumed { runbook_sha256, .. } => {
+            s.runbook_sha256 = runbook_sha256.clone();
+            s.paused = None;
+            s.interrupted = false;
+        }
+        Event::StepStarted { step, attempt } => {
+            s.paused = None;
+            let state = s.steps.entry(step.clone()).or_insert_with(|| StepState {
+                view: StepView::Started,
+                attempts: 0,
+                started_at: entry.at,
+                finished_at: None,
+                duration_ms: None,
+                reason: None,
+                output: None,
+                verified: None,
+            });
+            if state.view != StepView::Started {
+                // A retry after approval, or a re-run after a crash: this is a new try.
+                state.started_at = entry.at;
+            }
+            state.view = StepView::Started;
+            state.attempts = state.attempts.max(*attempt);
+        }
+        Event::StepFinished {
+            step,
+            status,
+            attempts,
+            duration_ms,
+            reason,
+            output,
+        } => {
+            if let Some(state) = s.steps.get_mut(step) {
+                state.view = StepView::Finished(*status);
+                state.attempts = state.attempts.max(*attempts);
+                state.finished_at = Some(entry.at);
+                state.duration_ms = Some(*duration_ms);
+                state.reason = reason.clone();
+                state.output = output.clone();
+            }
+        }
+        Event::Verified { step, ok, reason } => {
+            if let Some(state) = s.steps.get_mut(step) {
+                state.verified = Some(*ok);
+                if !ok {
+                    state.reason = reason.clone();
+                }
+            }
+        }
+        Event::Approval {
+            step,
+            kind,
+            by,
+            role,
+            note,
+            host,
+            runbook_sha256,
+        } => s.approvals.push(ApprovalRecord {
+            step: step.clone(),
+            kind: *kind,
+            by: by.clone(),
+            role: role.clone(),
+            note: note.clone(),
+            host: host.clone(),
+            runbook_sha256: runbook_sha256.clone(),
+            at: entry.at,
+        }),
+        Event::RunPaused { step, reason } => s.paused = Some((step.clone(), reason.clone())),
+        Event::RunInterrupted { .. } => s.interrupted = true,
+        Event::RunFinished { status, exit_code } => {
+            s.finished = Some((*status, *exit_code, entry.at));
+            s.paused = None;
+        }
+    }
+}

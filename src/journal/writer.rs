@@ -1,0 +1,104 @@
+//! Appending entries durably: one line, one `write`, one `fsync`, before anyone is told.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::error::{JournalError, io_error};
+use crate::event::Entry;
+
+/// An open journal file for appending.
+#[derive(Debug)]
+pub struct JournalWriter {
+    file: File,
+    path: PathBuf,
+}
+
+impl JournalWriter {
+    /// Opens (creating with mode 0600, in a 0700 directory) the journal at `path`. A torn
+    /// last line left by a crash is cut off first, so the next entry starts on a clean line.
+    /// Returns the writer and whether a torn line was cut.
+    pub fn open(path: &Path) -> Result<(Self, bool), JournalError> {
+        let io = |action: &'static str| io_error(path, action);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io("create its directory"))?;
+        }
+        let existed = path.exists();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io("open for appending"))?;
+        let cut = cut_torn_tail(&mut file).map_err(io("repair its torn last line"))?;
+        if !existed && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the new file's directory entry durable too.
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io("sync its directory"))?;
+        }
+        Ok((
+            JournalWriter {
+                file,
+                path: path.to_path_buf(),
+            },
+            cut,
+        ))
+    }
+
+    /// Appends one entry and waits until it is on disk.
+    pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let io = |action: &'static str| io_error(&path, action);
+        let mut line = serde_json::to_vec(entry)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .map_err(io("encode an entry"))?;
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(io("append an entry"))?;
+        self.file.sync_data().map_err(io("fsync an entry"))?;
+        Ok(())
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Truncates after the last newline when the file does not end with one.
+fn cut_torn_tail(file: &mut File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(false);
+    }
+    // Scan backwards in chunks for the last newline.
+    let mut end = len;
+    let mut keep = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            keep = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    file.set_len(keep)?;
+    file.sync_data()?;
+    Ok(true)
+}

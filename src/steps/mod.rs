@@ -1,0 +1,93 @@
+//! Step kinds: one file per kind behind one trait, dispatched by one `match`.
+//!
+//! A step does its one thing and says how it went as a [`StepOutcome`] value; it never
+//! touches the journal and never prints. The engine owns timeouts, retries, cancellation
+//! and journaling: it wraps [`execute`] in a timeout and drops the future on expiry or on a
+//! signal, so every step must be cancel-safe by drop (the shell step kills its process
+//! group when dropped).
+
+mod excerpt;
+mod http;
+mod notify;
+mod shell;
+#[cfg(test)]
+mod test_server;
+mod wait;
+
+use std::time::Duration;
+
+pub use excerpt::Excerpt;
+pub(crate) use http::check;
+pub use notify::{NotifyPayload, post_json};
+
+use crate::redact::Redactor;
+use crate::runbook::model::StepKind;
+
+/// What a step needs from the run.
+pub struct StepContext<'a> {
+    /// The run id (fills `${run.id}`).
+    pub run_id: &'a str,
+    /// Runbook name, for payloads.
+    pub runbook: &'a str,
+    /// The step's id, for payloads and messages.
+    pub step_id: &'a str,
+    /// Masks secrets in anything the step reports.
+    pub redactor: &'a Redactor,
+    /// One HTTP client per run (connection reuse).
+    pub http: &'a reqwest::Client,
+    /// The step's time limit per attempt (the engine enforces it; steps use it to size
+    /// their own inner timeouts).
+    pub timeout: Duration,
+}
+
+/// How one attempt of a step went. Failure is a value; `Err` is not used for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// It did what it should.
+    Done {
+        /// What it found, one line (redacted), e.g. "200 in 12ms".
+        detail: Option<String>,
+        /// Bounded, redacted excerpt of output.
+        output: Option<String>,
+    },
+    /// It did not.
+    Failed {
+        /// What went wrong, naming the target (redacted).
+        reason: String,
+        /// Bounded, redacted excerpt of output.
+        output: Option<String>,
+    },
+}
+
+/// A step kind that can run.
+pub(crate) trait Step {
+    /// Runs one attempt. Must be cancel-safe by drop.
+    async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome;
+}
+
+/// Runs one attempt of a step kind. Gate kinds (`approval`, `manual`) are decided by the
+/// engine from the journal and never reach here.
+pub async fn execute(kind: &StepKind, ctx: &StepContext<'_>) -> StepOutcome {
+    match kind {
+        StepKind::Shell(s) => s.execute(ctx).await,
+        StepKind::Http(h) => h.execute(ctx).await,
+        StepKind::Wait(w) => w.execute(ctx).await,
+        StepKind::Notify(n) => n.execute(ctx).await,
+        StepKind::Sql(_) | StepKind::Migrate(_) | StepKind::Backup(_) | StepKind::Rls(_) => not_built(kind, "issue 4"),
+        StepKind::RollingRestart(_) | StepKind::Monitor(_) => not_built(kind, "issue 5"),
+        StepKind::Approval(_) | StepKind::Manual(_) => StepOutcome::Failed {
+            reason: format!("`{}` is a gate: the engine decides it from the journal", kind.name()),
+            output: None,
+        },
+    }
+}
+
+fn not_built(kind: &StepKind, issue: &str) -> StepOutcome {
+    StepOutcome::Failed {
+        reason: format!(
+            "step kind `{}` cannot execute yet ({issue}); run it by hand, then `deployctl approve` a retry or edit the runbook",
+            kind.name()
+        ),
+        output: None,
+    }
+}
