@@ -6,6 +6,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = deployctl::cli::Cli::parse();
+    // Diagnostics for developers: `RUST_LOG=deployctl=debug`. Off by default; never secrets.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

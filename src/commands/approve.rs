@@ -55,7 +55,7 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
         operator: by.to_string(),
     };
     let result = acquire(&journal, &holder).and_then(|_lock| {
-        let run = latest_run(&read(&journal)?.entries).filter(|r| !r.is_finished());
+        let run = latest_run(read(&journal)?.entries).filter(|r| !r.is_finished());
         Ok(match run {
             None => Err(format!(
                 "no run of `{}` is in progress in `{}`\n  hint: `deployctl run {}` starts one; gates can be approved once it has started",

@@ -29,7 +29,7 @@ pub fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     for w in &read.warnings {
         ui.err(&format!("warning: {w}"));
     }
-    let Some(run) = latest_run(&read.entries) else {
+    let Some(run) = latest_run(read.entries) else {
         ui.err(&format!("no run recorded in `{}` yet", journal.display()));
         ui.err("  hint: `deployctl run RUNBOOK` starts one");
         return Exit::Success;

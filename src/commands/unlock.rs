@@ -63,7 +63,7 @@ fn record(journal: &std::path::Path, operator: &str, cleared: &Holder) -> Result
         operator: operator.into(),
     };
     let _lock = acquire(journal, &me)?;
-    let run_id = latest_run(&read(journal)?.entries)
+    let run_id = latest_run(read(journal)?.entries)
         .map(|r| r.run_id)
         .unwrap_or_else(|| "-".into());
     let (mut writer, _) = JournalWriter::open(journal)?;

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use super::executor::Executor;
+use super::executor::{Durability, Executor};
 use super::observer::Observer;
 use super::outcome::RunError;
 use super::retry::delay_before;
@@ -34,10 +34,21 @@ impl<O: Observer> Executor<'_, O> {
         let max = step.retries + 1;
         let mut attempt = 1;
         loop {
-            self.record(Event::StepStarted {
-                step: step.id.clone(),
-                attempt,
-            })?;
+            // A non-idempotent step's start must be on disk before it runs: that is what stops
+            // a resume from running it twice. An idempotent step's start can ride on the fsync
+            // of its finish.
+            let durability = if step.idempotent {
+                Durability::WithNextSync
+            } else {
+                Durability::Synced
+            };
+            self.record_with(
+                Event::StepStarted {
+                    step: step.id.clone(),
+                    attempt,
+                },
+                durability,
+            )?;
             let outcome = self.attempt(step).await;
             let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let finish = |status, reason, output| Event::StepFinished {

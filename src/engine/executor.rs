@@ -64,7 +64,9 @@ pub async fn execute<O: Observer>(
     for warning in &journal.warnings {
         observer.warn(warning);
     }
-    let prior = latest_run(&journal.entries).filter(|run| !run.is_finished());
+    let entries = journal.entries.len();
+    let prior = latest_run(journal.entries).filter(|run| !run.is_finished());
+    tracing::debug!(journal = %options.journal.display(), entries, resuming = prior.is_some(), "journal read");
     let (writer, cut) = JournalWriter::open(&options.journal)?;
     if cut {
         observer.warn(&format!(
@@ -272,15 +274,33 @@ impl<O: Observer> Executor<'_, O> {
 
     /// Appends an event (fsynced) and then tells the observer.
     pub(super) fn record(&mut self, event: Event) -> Result<(), RunError> {
+        self.record_with(event, Durability::Synced)
+    }
+
+    /// Appends an event, fsynced unless losing it in a crash would change nothing.
+    pub(super) fn record_with(&mut self, event: Event, durability: Durability) -> Result<(), RunError> {
         let entry = Entry {
             at: Utc::now(),
             run_id: self.run_id.clone(),
             event,
         };
-        self.writer.append(&entry)?;
+        match durability {
+            Durability::Synced => self.writer.append(&entry)?,
+            Durability::WithNextSync => self.writer.append_unsynced(&entry)?,
+        }
         self.observer.journaled(&entry);
         Ok(())
     }
+}
+
+/// Whether an entry is on disk before anyone hears of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Durability {
+    /// fsynced now (the default for everything).
+    Synced,
+    /// Made durable by the next synced entry: only the start of an idempotent step, whose
+    /// loss makes resume re-run a step it would re-run anyway.
+    WithNextSync,
 }
 
 /// What the journal says about a planned step: its title, or what it acts on.

@@ -44,7 +44,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, JournalError> {
         let number = i + 1;
         let complete = raw.last() == Some(&b'\n');
         let line = raw.strip_suffix(b"\n").unwrap_or(raw);
-        match serde_json::from_slice::<Entry>(line) {
+        // One UTF-8 check per line, then a parser that need not re-check every string.
+        let parsed = std::str::from_utf8(line)
+            .map_err(|e| e.to_string())
+            .and_then(|l| serde_json::from_str::<Entry>(l).map_err(|e| e.to_string()));
+        match parsed {
             Ok(entry) => {
                 if let Event::RunStarted { format, .. } = &entry.event
                     && *format > JOURNAL_FORMAT

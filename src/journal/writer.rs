@@ -54,15 +54,22 @@ impl JournalWriter {
 
     /// Appends one entry and waits until it is on disk.
     pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
-        let path = self.path.clone();
-        let io = |action: &'static str| io_error(&path, action);
+        self.append_unsynced(entry)?;
+        self.file.sync_data().map_err(io_error(&self.path, "fsync an entry"))
+    }
+
+    /// Appends one entry without waiting for the disk; the next [`Self::append`] makes it
+    /// durable with itself (one fsync covers every earlier write, in order). Only for
+    /// entries whose loss in a crash changes nothing, such as the start of an idempotent
+    /// step: resume re-runs an idempotent step whether or not it knows it had started.
+    pub fn append_unsynced(&mut self, entry: &Entry) -> Result<(), JournalError> {
         let mut line = serde_json::to_vec(entry)
             .map_err(|e| std::io::Error::other(e.to_string()))
-            .map_err(io("encode an entry"))?;
+            .map_err(io_error(&self.path, "encode an entry"))?;
         line.push(b'\n');
-        self.file.write_all(&line).map_err(io("append an entry"))?;
-        self.file.sync_data().map_err(io("fsync an entry"))?;
-        Ok(())
+        self.file
+            .write_all(&line)
+            .map_err(io_error(&self.path, "append an entry"))
     }
 
     /// The file.

@@ -23,6 +23,10 @@ use crate::runbook::model::Shell;
 
 /// How long output is still read after the child exits and its group is killed.
 const DRAIN: Duration = Duration::from_millis(500);
+
+/// By absolute path: a `PATH` lookup costs several failed `execve`s per step, and a runbook
+/// must not run a different `sh` because of the operator's `PATH`.
+const SHELL: &str = "/bin/sh";
 /// How much of the command a message shows.
 const SHOWN_CHARS: usize = 80;
 
@@ -30,7 +34,7 @@ impl Step for Shell {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let run = self.run.render(ctx.run_id);
         let shown = ctx.redactor.mask(&one_line(&run)).into_owned();
-        let mut command = Command::new("sh");
+        let mut command = Command::new(SHELL);
         command
             .arg("-c")
             .arg(&run)
@@ -91,8 +95,8 @@ impl ProcessGroup {
         let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
         let status = loop {
             tokio::select! {
-                n = read_some(&mut stdout, &mut out_buf) => excerpt.push(&out_buf[..n]),
-                n = read_some(&mut stderr, &mut err_buf) => excerpt.push(&err_buf[..n]),
+                Some(n) = read_some(&mut stdout, &mut out_buf) => excerpt.push(&out_buf[..n]),
+                Some(n) = read_some(&mut stderr, &mut err_buf) => excerpt.push(&err_buf[..n]),
                 status = self.child.wait() => break status?,
             }
         };
@@ -100,8 +104,8 @@ impl ProcessGroup {
         let drain = async {
             while stdout.is_some() || stderr.is_some() {
                 tokio::select! {
-                    n = read_some(&mut stdout, &mut out_buf) => excerpt.push(&out_buf[..n]),
-                    n = read_some(&mut stderr, &mut err_buf) => excerpt.push(&err_buf[..n]),
+                    n = read_some(&mut stdout, &mut out_buf) => if let Some(n) = n { excerpt.push(&out_buf[..n]) },
+                    n = read_some(&mut stderr, &mut err_buf) => if let Some(n) = n { excerpt.push(&err_buf[..n]) },
                 }
             }
         };
@@ -125,16 +129,20 @@ impl Drop for ProcessGroup {
     }
 }
 
-/// Reads from a pipe; on EOF or error closes it (sets `None`) and never completes again,
-/// so a `select!` keeps waiting on the other branches. Returns a byte count > 0.
-async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> usize {
-    if let Some(reader) = pipe {
-        match reader.read(buf).await {
-            Ok(n) if n > 0 => return n,
-            _ => *pipe = None,
+/// Reads from a pipe: `Some(n > 0)` bytes, or `None` once at EOF/error, when the pipe is
+/// closed (set to `None`). A closed pipe never completes again, so a `select!` keeps
+/// waiting on the other branches (a `Some(n) =` pattern there skips the EOF wake-up).
+async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
+    let Some(reader) = pipe else {
+        return std::future::pending().await;
+    };
+    match reader.read(buf).await {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            *pipe = None;
+            None
         }
     }
-    std::future::pending().await
 }
 
 /// "exited with status 3 (expected 0)" or "killed by signal 9".

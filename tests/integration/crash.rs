@@ -353,3 +353,15 @@ phases:
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert!(ws.file("went").exists());
 }
+
+#[test]
+fn sigterm_is_journaled_like_sigint() {
+    let ws = Workspace::new(&hanging(true));
+    let mut child = ws.spawn_run();
+    assert!(eventually(20, || ws.file("step.pid").exists()));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+    assert_eq!(child.wait().expect("wait").code(), Some(130));
+    assert_eq!(ws.events("crashy", "run_interrupted")[0]["signal"], "SIGTERM");
+    let status = ws.deployctl().args(["status", "r.yaml"]).run();
+    assert!(status.stdout.contains("[~] migrate-ish"), "{}", status.stdout);
+}

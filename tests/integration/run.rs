@@ -272,3 +272,26 @@ fn status_without_a_run_or_target_explains() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("which run?"), "{}", out.stderr);
 }
+
+#[test]
+fn json_output_is_one_journal_entry_per_line_and_verbose_shows_output() {
+    let http = TestHttp::start();
+    let ws = Workspace::new(&happy(&http));
+    let out = ws.deployctl().args(["--output", "json", "run", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(
+        lines,
+        ws.journal("happy"),
+        "stdout carries exactly the journaled entries"
+    );
+
+    let quiet = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert!(!quiet.stdout.contains("| hello-from-shell"), "{}", quiet.stdout);
+    let verbose = ws.deployctl().args(["-v", "run", "r.yaml"]).run();
+    assert!(verbose.stdout.contains("| hello-from-shell"), "{}", verbose.stdout);
+}

@@ -70,3 +70,61 @@ fn canaries_are_masked_in_every_output() {
         }
     }
 }
+
+/// The same canaries through a real run: a shell step and an http step that use the token,
+/// a failure, a resume, and every status rendering. None may show them; nor may the journal.
+#[test]
+fn canaries_never_reach_run_output_journal_or_reports() {
+    use crate::harness::Workspace;
+    use crate::http_server::TestHttp;
+
+    let http = TestHttp::start();
+    let ws = Workspace::new(&format!(
+        r#"deployctl: 1
+name: canary
+databases:
+  app: {{ url: "postgres://app:{PASSWORD}@127.0.0.1:5432/app" }}
+phases:
+  - id: p
+    steps:
+      - {{ id: echo-token, shell: "echo token=$DEPLOY_TOKEN; echo inline=${{env.DEPLOY_TOKEN}}; echo url=postgres://app:{PASSWORD}@db/x" }}
+      - id: call
+        http: {{ url: "{url}?token=${{env.DEPLOY_TOKEN}}", headers: {{ Authorization: "Bearer ${{env.DEPLOY_TOKEN}}" }}, expect: {{ status: 200 }} }}
+      - {{ id: gate, shell: "test -f go || (echo failing with $DEPLOY_TOKEN; exit 1)" }}
+"#,
+        url = http.url("/api")
+    ));
+    http.answer(200, "ok");
+    let run = |args: &[&str]| {
+        ws.deployctl()
+            .env("DEPLOY_TOKEN", TOKEN)
+            .args(args.iter().copied())
+            .run()
+    };
+    let mut outputs = Vec::new();
+    let failed = run(&["-v", "run", "r.yaml"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    outputs.push(failed);
+    std::fs::write(ws.file("go"), "").expect("go");
+    let resumed = run(&["--output", "json", "run", "r.yaml"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    outputs.push(resumed);
+    for format in ["human", "json", "markdown"] {
+        let status = run(&["status", "r.yaml", "--format", format]);
+        assert_eq!(status.code, 0);
+        outputs.push(status);
+    }
+    for (i, out) in outputs.iter().enumerate() {
+        assert_clean(&format!("invocation {i} stdout"), &out.stdout);
+        assert_clean(&format!("invocation {i} stderr"), &out.stderr);
+    }
+    let journal = std::fs::read_to_string(ws.journal_path("canary")).expect("journal");
+    assert_clean("journal", &journal);
+    assert!(journal.contains("token=***"), "masked, not dropped: {journal}");
+    let lock = std::fs::read_to_string(ws.file(".deployctl/canary.jsonl.lock")).unwrap_or_default();
+    assert_clean("lock holder record", &lock);
+    assert!(
+        http.requests().iter().any(|r| r.path.contains(TOKEN)),
+        "the real value was used"
+    );
+}

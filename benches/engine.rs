@@ -1,0 +1,214 @@
+//! Engine benchmarks (issue 3), each against a baseline measured in the same run:
+//! - 1,000 `shell: "true"` steps with the durable journal vs. a shell loop spawning `true`;
+//! - 1,000 `http` steps against a local server vs. one reqwest client looping the same GETs;
+//! - `status` of a journal holding 100,000 events vs. parsing those lines as untyped JSON.
+//!
+//! Run: `cargo bench --bench engine`. Whole runs of the release binary are timed (start-up,
+//! load, lock, journal and all), median of 3.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
+const STEPS: usize = 1_000;
+const RUNS: usize = 3;
+
+fn median(mut f: impl FnMut() -> Duration) -> Duration {
+    let mut samples: Vec<Duration> = (0..RUNS).map(|_| f()).collect();
+    samples.sort();
+    samples[RUNS / 2]
+}
+
+fn deployctl(dir: &Path, args: &[&str]) -> Duration {
+    let start = Instant::now();
+    let status = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("DEPLOYCTL_OPERATOR", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let took = start.elapsed();
+    match status {
+        Ok(s) if s.success() => took,
+        other => panic!("deployctl {args:?} failed: {other:?}"),
+    }
+}
+
+fn runbook(dir: &Path, step: impl Fn(usize) -> String) {
+    let mut text = String::from("deployctl: 1\nname: bench\nphases:\n  - id: p\n    steps:\n");
+    for i in 0..STEPS {
+        text.push_str(&format!("      - {{ id: s{i}, {} }}\n", step(i)));
+    }
+    if let Err(e) = std::fs::write(dir.join("r.yaml"), text) {
+        panic!("cannot write runbook: {e}");
+    }
+}
+
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("deployctl-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    dir
+}
+
+fn report(what: &str, baseline: Duration, measured: Duration, goal: &str) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{what:<44} baseline {:>8.1} ms   deployctl {:>8.1} ms   ratio {:>5.2}   goal {goal}",
+        ms(baseline),
+        ms(measured),
+        measured.as_secs_f64() / baseline.as_secs_f64()
+    );
+}
+
+fn shell_steps() {
+    let dir = fresh_dir("shell");
+    runbook(&dir, |_| "shell: \"true\"".into());
+    let baseline = median(|| {
+        let start = Instant::now();
+        let script = format!("i=0; while [ $i -lt {STEPS} ]; do /bin/true; i=$((i+1)); done");
+        let ok = Command::new("sh")
+            .args(["-c", &script])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "baseline loop failed");
+        start.elapsed()
+    });
+    let measured = median(|| {
+        let _ = std::fs::remove_dir_all(dir.join(".deployctl"));
+        deployctl(&dir, &["run", "r.yaml"])
+    });
+    report(
+        "1,000 shell `true` steps vs shell loop",
+        baseline,
+        measured,
+        "ratio <= 1.5",
+    );
+    let per_step = (measured.saturating_sub(baseline)).as_secs_f64() * 1e6 / STEPS as f64;
+    println!("{:<44} {per_step:.0} µs per step over the spawn itself", "  overhead");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A keep-alive HTTP/1.1 server answering `200 ok` to everything, on a thread per connection.
+fn serve() -> u16 {
+    let listener = match TcpListener::bind("127.0.0.1:0") {
+        Ok(l) => l,
+        Err(e) => panic!("bind: {e}"),
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                let mut pending = Vec::new();
+                loop {
+                    let n = match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    pending.extend_from_slice(&buf[..n]);
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok";
+                        if stream.write_all(reply).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn http_steps() {
+    let port = serve();
+    let url = format!("http://127.0.0.1:{port}/health");
+    let dir = fresh_dir("http");
+    runbook(&dir, |i| format!("http: \"{url}?i={i}\""));
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => panic!("runtime: {e}"),
+    };
+    let baseline = median(|| {
+        runtime.block_on(async {
+            let start = Instant::now();
+            let client = reqwest::Client::new();
+            for i in 0..STEPS {
+                let ok = client
+                    .get(format!("{url}?i={i}"))
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success());
+                assert!(matches!(ok, Ok(true)), "baseline request failed");
+            }
+            start.elapsed()
+        })
+    });
+    let measured = median(|| {
+        let _ = std::fs::remove_dir_all(dir.join(".deployctl"));
+        deployctl(&dir, &["run", "r.yaml"])
+    });
+    report("1,000 http steps vs reqwest loop", baseline, measured, "ratio <= 1.5");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn status_of_100k() {
+    let dir = fresh_dir("status");
+    let journal = dir.join("big.jsonl");
+    let steps = 50_000;
+    let mut plan = String::new();
+    for i in 0..steps {
+        if i > 0 {
+            plan.push(',');
+        }
+        plan.push_str(&format!(r#"{{"id":"s{i}","title":"$ echo step {i}","kind":"shell"}}"#));
+    }
+    let mut text = format!(
+        r#"{{"at":"2026-11-29T00:00:00Z","run_id":"r1","event":{{"type":"run_started","format":1,"runbook":"bench","title":"Bench","runbook_sha256":"00","vars_sha256":"00","operator":"bench","host":"h","pid":1,"plan":[{{"id":"p","title":"P","steps":[{plan}]}}]}}}}"#
+    );
+    text.push('\n');
+    for i in 0..steps - 1 {
+        text.push_str(&format!(r#"{{"at":"2026-11-29T00:00:01Z","run_id":"r1","event":{{"type":"step_started","step":"s{i}","attempt":1}}}}"#));
+        text.push('\n');
+        text.push_str(&format!(
+            r#"{{"at":"2026-11-29T00:00:02Z","run_id":"r1","event":{{"type":"step_finished","step":"s{i}","status":"done","attempts":1,"duration_ms":3,"reason":"exited with status 0","output":"step {i}\n"}}}}"#
+        ));
+        text.push('\n');
+    }
+    if let Err(e) = std::fs::write(&journal, &text) {
+        panic!("cannot write journal: {e}");
+    }
+    let events = text.lines().count();
+    let baseline = median(|| {
+        let start = Instant::now();
+        let parsed = text
+            .lines()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+            .count();
+        assert_eq!(parsed, events);
+        start.elapsed()
+    });
+    let journal_arg = journal.display().to_string();
+    let measured = median(|| deployctl(&dir, &["status", "--journal", &journal_arg]));
+    report(
+        &format!("status of {events} events vs JSON parse"),
+        baseline,
+        measured,
+        "< 300 ms",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    shell_steps();
+    http_steps();
+    status_of_100k();
+}
