@@ -23,8 +23,20 @@ fn median(mut f: impl FnMut() -> Duration) -> Duration {
 }
 
 fn deployctl(dir: &Path, args: &[&str]) -> Duration {
+    deployctl_with(dir, args, None)
+}
+
+/// With `journal`, the journal lives there (a tmpfs shows the engine without the disk's fsync).
+fn deployctl_with(dir: &Path, args: &[&str], journal: Option<&Path>) -> Duration {
+    let mut command = Command::new(BIN);
+    if let Some(j) = journal {
+        let _ = std::fs::remove_file(j);
+        command.env("DEPLOYCTL_JOURNAL", j);
+    } else {
+        command.env_remove("DEPLOYCTL_JOURNAL");
+    }
     let start = Instant::now();
-    let status = Command::new(BIN)
+    let status = command
         .args(args)
         .current_dir(dir)
         .env("DEPLOYCTL_OPERATOR", "bench")
@@ -92,6 +104,7 @@ fn shell_steps() {
     );
     let per_step = (measured.saturating_sub(baseline)).as_secs_f64() * 1e6 / STEPS as f64;
     println!("{:<44} {per_step:.0} µs per step over the spawn itself", "  overhead");
+    report_on_tmpfs(&dir, baseline);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -157,6 +170,7 @@ fn http_steps() {
         deployctl(&dir, &["run", "r.yaml"])
     });
     report("1,000 http steps vs reqwest loop", baseline, measured, "ratio <= 1.5");
+    report_on_tmpfs(&dir, baseline);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -205,6 +219,28 @@ fn status_of_100k() {
         "< 300 ms",
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same run with the journal on tmpfs: the engine's own cost, without the disk's fsync.
+fn report_on_tmpfs(dir: &Path, baseline: Duration) {
+    if let Some(tmpfs) = tmpfs_journal() {
+        let on_tmpfs = median(|| deployctl_with(dir, &["run", "r.yaml"], Some(&tmpfs)));
+        report(
+            "  same, journal on tmpfs (no disk fsync)",
+            baseline,
+            on_tmpfs,
+            "(diagnostic)",
+        );
+        let _ = std::fs::remove_file(&tmpfs);
+        let _ = std::fs::remove_file(tmpfs.with_extension("jsonl.lock"));
+    }
+}
+
+/// A journal path on /dev/shm, when there is one.
+fn tmpfs_journal() -> Option<std::path::PathBuf> {
+    Path::new("/dev/shm")
+        .is_dir()
+        .then(|| Path::new("/dev/shm").join(format!("deployctl-bench-{}.jsonl", std::process::id())))
 }
 
 fn main() {

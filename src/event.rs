@@ -175,6 +175,18 @@ pub enum StepStatus {
     Skipped,
 }
 
+impl StepStatus {
+    /// The word `status` uses for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Done => "done",
+            StepStatus::Failed => "failed",
+            StepStatus::Interrupted => "interrupted",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

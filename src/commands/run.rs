@@ -7,8 +7,7 @@ use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::commands::{Ui, journal_for, print_contacts, report_load_error};
-use crate::engine::{Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, plan};
-use crate::event::{PlannedPhase, PlannedStep};
+use crate::engine::{Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, journal_plan, plan};
 use crate::exit::Exit;
 use crate::journal::{Holder, JournalError, acquire};
 use crate::report::{self, HumanReporter, JsonReporter};
@@ -62,7 +61,7 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
         execute(&loaded, &run_options, &mut JsonReporter, cancel).await
     } else {
         let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        let mut reporter = HumanReporter::new(&planned(&loaded), live, ui.verbose, ui.quiet);
+        let mut reporter = HumanReporter::new(&journal_plan(&loaded), live, ui.verbose, ui.quiet);
         let result = execute(&loaded, &run_options, &mut reporter, cancel).await;
         drop(reporter);
         result
@@ -112,33 +111,6 @@ fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
         JournalError::Locked { .. } => Exit::Locked,
         JournalError::Io { .. } | JournalError::Corrupt { .. } | JournalError::Version { .. } => Exit::Invalid,
     }
-}
-
-/// The plan as the reporter needs it (same shape as journaled at `run_started`).
-fn planned(loaded: &Loaded) -> Vec<PlannedPhase> {
-    loaded
-        .runbook
-        .phases
-        .iter()
-        .map(|p| PlannedPhase {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            steps: p
-                .steps
-                .iter()
-                .map(|s| PlannedStep {
-                    id: s.id.clone(),
-                    title: s.title.clone().unwrap_or_else(|| {
-                        loaded
-                            .redactor
-                            .mask(&crate::engine::describe(&s.kind, &loaded.runbook))
-                            .into_owned()
-                    }),
-                    kind: s.kind.name().to_string(),
-                })
-                .collect(),
-        })
-        .collect()
 }
 
 fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {

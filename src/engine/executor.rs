@@ -145,15 +145,7 @@ impl<O: Observer> Executor<'_, O> {
 
     fn start(&mut self) -> Result<(), RunError> {
         let runbook = &self.loaded.runbook;
-        let plan = runbook
-            .phases
-            .iter()
-            .map(|p| PlannedPhase {
-                id: p.id.clone(),
-                title: p.title.clone(),
-                steps: p.steps.iter().map(|s| planned(s, self.loaded)).collect(),
-            })
-            .collect();
+        let plan = journal_plan(self.loaded);
         self.record(Event::RunStarted {
             format: JOURNAL_FORMAT,
             runbook: runbook.name.clone(),
@@ -301,6 +293,20 @@ pub(super) enum Durability {
     /// Made durable by the next synced entry: only the start of an idempotent step, whose
     /// loss makes resume re-run a step it would re-run anyway.
     WithNextSync,
+}
+
+/// The plan as `run_started` records it, so `status` needs nothing but the journal.
+pub fn journal_plan(loaded: &Loaded) -> Vec<PlannedPhase> {
+    loaded
+        .runbook
+        .phases
+        .iter()
+        .map(|p| PlannedPhase {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            steps: p.steps.iter().map(|s| planned(s, loaded)).collect(),
+        })
+        .collect()
 }
 
 /// What the journal says about a planned step: its title, or what it acts on.

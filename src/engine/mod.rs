@@ -15,7 +15,7 @@ mod retry;
 mod target;
 
 pub use cancel::Cancel;
-pub use executor::{RunOptions, default_journal, execute, inputs_digest};
+pub use executor::{RunOptions, default_journal, execute, inputs_digest, journal_plan};
 pub use observer::Observer;
 pub use outcome::{RunError, RunOutcome};
 pub use plan::{Plan, PlanPhase, PlanStep, ProbeMode, Verdict, plan};

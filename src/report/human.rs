@@ -152,12 +152,7 @@ impl Observer for HumanReporter {
                 };
                 let took = dur(Duration::from_millis(*duration_ms));
                 let detail = reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
-                let mark = glyph(match status {
-                    StepStatus::Done => "done",
-                    StepStatus::Failed => "failed",
-                    StepStatus::Interrupted => "interrupted",
-                    StepStatus::Skipped => "skipped",
-                });
+                let mark = glyph(status.as_str());
                 self.line(&format!(
                     "  {mark} {step}  {}  ({took}{tries}){detail}",
                     self.title(step)

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::glyph::glyph;
-use crate::event::{ApprovalKind, StepStatus};
+use crate::event::ApprovalKind;
 use crate::journal::{LockState, RunState, StepView};
 use crate::runbook::duration::format as dur;
 
@@ -94,10 +94,7 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
                         None => "pending",
                         Some(StepView::Started) if live => "running",
                         Some(StepView::Started) => "interrupted",
-                        Some(StepView::Finished(StepStatus::Done)) => "done",
-                        Some(StepView::Finished(StepStatus::Failed)) => "failed",
-                        Some(StepView::Finished(StepStatus::Interrupted)) => "interrupted",
-                        Some(StepView::Finished(StepStatus::Skipped)) => "skipped",
+                        Some(StepView::Finished(status)) => status.as_str(),
                     };
                     StepLine {
                         id: s.id.clone(),
@@ -281,7 +278,7 @@ pub fn markdown(v: &StatusView) -> String {
         }
     }
     if !v.approvals.is_empty() {
-        out.push_str("\n## Approvals\n\n| step | kind | by | role | when | note | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        out.push_str("\n## Approval record\n\n| step | kind | by | role | when | note | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- |\n");
         for a in &v.approvals {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | `{}` |\n",
