@@ -109,7 +109,7 @@ impl<O: Observer> Executor<'_, O> {
                     runbook_sha256: self.loaded.sha256.clone(),
                 })?;
                 if let Some(outcome) = self.reverify(&prior).await? {
-                    return Ok(outcome);
+                    return Ok(self.stopped(outcome).await);
                 }
             }
         }

@@ -64,9 +64,7 @@ impl RunError {
     pub fn hint(&self) -> String {
         match self {
             RunError::Journal(e) => e.hint(),
-            RunError::Changed { .. } => "review the change; `deployctl run --allow-changed` resumes with it, \
-                                         `deployctl rollback` abandons the run"
-                .into(),
+            RunError::Changed { .. } => "review the change; `deployctl run --allow-changed` resumes with it".into(),
             RunError::Http(_) => "check the system's TLS setup".into(),
         }
     }

@@ -35,8 +35,10 @@ pub struct StepState {
     pub reason: Option<String>,
     /// Output excerpt.
     pub output: Option<String>,
-    /// Result of the last re-verification on resume.
+    /// Result of the last re-verification on resume, and why it failed.
     pub verified: Option<bool>,
+    /// What the last failed re-verification found (cleared when one passes).
+    pub verify_failure: Option<String>,
 }
 
 /// An approval or confirmation as journaled.
@@ -189,6 +191,7 @@ fn apply(s: &mut RunState, entry: Entry) {
                 reason: None,
                 output: None,
                 verified: None,
+                verify_failure: None,
             });
             if state.view != StepView::Started {
                 // A retry after approval, or a re-run after a crash: this is a new try.
@@ -217,9 +220,7 @@ fn apply(s: &mut RunState, entry: Entry) {
         Event::Verified { step, ok, reason } => {
             if let Some(state) = s.steps.get_mut(&step) {
                 state.verified = Some(ok);
-                if !ok {
-                    state.reason = reason;
-                }
+                state.verify_failure = if ok { None } else { reason };
             }
         }
         Event::Approval {

@@ -78,7 +78,10 @@ impl JournalWriter {
     }
 }
 
-/// Truncates after the last newline when the file does not end with one.
+/// Makes the file end with a newline before appending. A last line without one is either
+/// complete (the crash came between its bytes and its newline: it parses, so the reader kept
+/// it, and it gets its newline) or torn (it does not parse: the reader dropped it, so it is
+/// cut off). Returns whether a torn line was cut.
 fn cut_torn_tail(file: &mut File) -> std::io::Result<bool> {
     let len = file.metadata()?.len();
     if len == 0 {
@@ -105,7 +108,48 @@ fn cut_torn_tail(file: &mut File) -> std::io::Result<bool> {
         }
         end = start;
     }
+    let mut tail = vec![0u8; (len - keep) as usize];
+    file.seek(SeekFrom::Start(keep))?;
+    file.read_exact(&mut tail)?;
+    if serde_json::from_slice::<Entry>(&tail).is_ok() {
+        file.write_all(b"\n")?;
+        file.sync_data()?;
+        return Ok(false);
+    }
     file.set_len(keep)?;
     file.sync_data()?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::read;
+
+    fn entry_line() -> String {
+        r#"{"at":"2026-11-29T00:00:00Z","run_id":"r","event":{"type":"run_paused","step":"s","reason":"x"}}"#.into()
+    }
+
+    #[test]
+    fn a_complete_last_line_without_newline_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, format!("{}\n{}", entry_line(), entry_line())).expect("write");
+        let (_, cut) = JournalWriter::open(&path).expect("open");
+        assert!(!cut);
+        assert_eq!(read(&path).expect("read").entries.len(), 2);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, format!("{}\n{{\"at\":\"20", entry_line())).expect("write");
+        let (_, cut) = JournalWriter::open(&path).expect("open");
+        assert!(cut);
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            format!("{}\n", entry_line())
+        );
+    }
 }

@@ -103,7 +103,12 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
                         status: status.to_string(),
                         attempts: state.map_or(0, |st| st.attempts),
                         duration_ms: state.and_then(|st| st.duration_ms),
-                        reason: state.and_then(|st| st.reason.clone()),
+                        reason: state.and_then(|st| {
+                            st.verify_failure
+                                .as_ref()
+                                .map(|f| format!("verify failed on resume: {f}"))
+                                .or_else(|| st.reason.clone())
+                        }),
                         output: state.and_then(|st| st.output.clone()),
                     }
                 })

@@ -85,7 +85,7 @@ pub async fn execute(kind: &StepKind, ctx: &StepContext<'_>) -> StepOutcome {
 fn not_built(kind: &StepKind, issue: &str) -> StepOutcome {
     StepOutcome::Failed {
         reason: format!(
-            "step kind `{}` cannot execute yet ({issue}); run it by hand, then `deployctl approve` a retry or edit the runbook",
+            "step kind `{}` cannot execute yet ({issue}): do it by hand and replace the step with an equivalent `shell` step or a `manual` checkbox, then `deployctl run --allow-changed`",
             kind.name()
         ),
         output: None,
