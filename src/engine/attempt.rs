@@ -107,6 +107,7 @@ impl<O: Observer> Executor<'_, O> {
             step_id: &step.id,
             redactor: &self.loaded.redactor,
             http: &self.http,
+            databases: &self.databases,
             timeout: step.timeout,
         };
         tokio::select! {

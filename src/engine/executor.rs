@@ -24,6 +24,7 @@ use crate::journal::{JournalWriter, RunState, latest_run, read};
 use crate::runbook::Loaded;
 use crate::runbook::load::hex;
 use crate::runbook::model::{OnFailure, Step};
+use crate::steps::Databases;
 
 /// Plain options of a run, from the command line.
 #[derive(Debug, Clone)]
@@ -47,6 +48,7 @@ pub struct Executor<'a, O: Observer> {
     pub(super) observer: &'a mut O,
     pub(super) cancel: Cancel,
     pub(super) http: reqwest::Client,
+    pub(super) databases: Databases,
     writer: JournalWriter,
     pub(super) run_id: String,
     /// The run as journaled before this invocation (None for a new run).
@@ -82,12 +84,14 @@ pub async fn execute<O: Observer>(
     let run_id = prior
         .as_ref()
         .map_or_else(super::identity::new_run_id, |p| p.run_id.clone());
+    let databases = Databases::new(&loaded.runbook, &run_id);
     let mut executor = Executor {
         loaded,
         options,
         observer,
         cancel,
         http,
+        databases,
         writer,
         run_id,
         prior,

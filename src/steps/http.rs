@@ -45,10 +45,7 @@ impl Step for HttpCheck {
 pub(crate) async fn check(check: &Check, ctx: &StepContext<'_>) -> StepOutcome {
     match check {
         Check::Http(http) => http.execute(ctx).await,
-        Check::Sql(_) => StepOutcome::Failed {
-            reason: "sql checks come with issue 4".into(),
-            output: None,
-        },
+        Check::Sql(sql) => sql.execute(ctx).await,
     }
 }
 
@@ -424,7 +421,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sql_checks_are_not_built_yet() {
+    async fn sql_checks_name_an_unknown_database() {
         let sql = Check::Sql(crate::runbook::model::SqlCheck {
             database: "db".into(),
             query: "select 1".into(),
@@ -434,7 +431,7 @@ mod tests {
         let fixture = Fixture::new();
         assert_eq!(
             failure(check(&sql, &fixture.ctx(Duration::from_secs(1))).await),
-            "sql checks come with issue 4"
+            "database `db` is not declared"
         );
     }
 }

@@ -6,16 +6,20 @@
 //! signal, so every step must be cancel-safe by drop (the shell step kills its process
 //! group when dropped).
 
+mod db;
 mod excerpt;
 mod http;
+mod migrate;
 mod notify;
 mod shell;
+mod sql;
 #[cfg(test)]
 mod test_server;
 mod wait;
 
 use std::time::Duration;
 
+pub use db::{Databases, sql_error};
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub use notify::{NotifyPayload, post_json};
@@ -35,6 +39,8 @@ pub struct StepContext<'a> {
     pub redactor: &'a Redactor,
     /// One HTTP client per run (connection reuse).
     pub http: &'a reqwest::Client,
+    /// One pool per runbook database, shared by the run's steps.
+    pub databases: &'a Databases,
     /// The step's time limit per attempt (the engine enforces it; steps use it to size
     /// their own inner timeouts).
     pub timeout: Duration,
@@ -73,7 +79,9 @@ pub async fn execute(kind: &StepKind, ctx: &StepContext<'_>) -> StepOutcome {
         StepKind::Http(h) => h.execute(ctx).await,
         StepKind::Wait(w) => w.execute(ctx).await,
         StepKind::Notify(n) => n.execute(ctx).await,
-        StepKind::Sql(_) | StepKind::Migrate(_) | StepKind::Backup(_) | StepKind::Rls(_) => not_built(kind, "issue 4"),
+        StepKind::Sql(q) => q.execute(ctx).await,
+        StepKind::Migrate(m) => m.execute(ctx).await,
+        StepKind::Backup(_) | StepKind::Rls(_) => not_built(kind, "issue 4"),
         StepKind::RollingRestart(_) | StepKind::Monitor(_) => not_built(kind, "issue 5"),
         StepKind::Approval(_) | StepKind::Manual(_) => StepOutcome::Failed {
             reason: format!("`{}` is a gate: the engine decides it from the journal", kind.name()),

@@ -165,6 +165,7 @@ pub async fn refused_url() -> String {
 pub struct Fixture {
     pub redactor: Redactor,
     pub http: reqwest::Client,
+    pub databases: crate::steps::Databases,
 }
 
 impl Fixture {
@@ -176,6 +177,7 @@ impl Fixture {
         Fixture {
             redactor,
             http: reqwest::Client::new(),
+            databases: crate::steps::Databases::default(),
         }
     }
 
@@ -187,6 +189,7 @@ impl Fixture {
             step_id: "announce",
             redactor: &self.redactor,
             http: &self.http,
+            databases: &self.databases,
             timeout,
         }
     }

@@ -1,6 +1,7 @@
 //! deployctl's integration tests: one binary, a small harness, fixtures as files.
 
 mod crash;
+mod db;
 mod dry_run;
 mod harness;
 mod http_server;
@@ -8,4 +9,5 @@ mod loader_props;
 mod run;
 mod schema;
 mod secrets;
+mod sql;
 mod validate;

@@ -1,0 +1,169 @@
+//! `sql`: one query with bound parameters, checked against `expect`.
+//!
+//! References never reach the SQL text (the validator refuses them there); they arrive as
+//! `$1, $2, ...` parameters. The query runs in a transaction with `statement_timeout` set
+//! from the step's timeout, so a slow query is cancelled by the server, not just abandoned.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{Column, Postgres, Row, TypeInfo};
+
+use super::db::sql_error;
+use super::{Step, StepContext, StepOutcome};
+use crate::runbook::model::{SqlCheck, SqlParam};
+
+/// Rows read at most; enough for any `expect.rows` a runbook means.
+const MAX_ROWS: usize = 10_000;
+
+impl Step for SqlCheck {
+    async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        let fail = |reason: String| StepOutcome::Failed {
+            reason: ctx.redactor.mask(&reason).into_owned(),
+            output: None,
+        };
+        let pool = match ctx.databases.pool(&self.database, connect_timeout(ctx.timeout)).await {
+            Ok(p) => p,
+            Err(reason) => return fail(reason),
+        };
+        let where_ = format!(
+            "database `{}` ({})",
+            self.database,
+            ctx.databases.describe(&self.database)
+        );
+        let rows = match run(self, ctx, &pool).await {
+            Ok(rows) => rows,
+            Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
+        };
+        match judge(self, &rows) {
+            Ok(detail) => StepOutcome::Done {
+                detail: Some(ctx.redactor.mask(&detail).into_owned()),
+                output: None,
+            },
+            Err(reason) => fail(format!("{where_}: {reason}")),
+        }
+    }
+}
+
+/// The connect timeout: a quarter of the step's, between 1 and 10 seconds.
+fn connect_timeout(step: Duration) -> Duration {
+    (step / 4).clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+async fn run(check: &SqlCheck, ctx: &StepContext<'_>, pool: &sqlx::PgPool) -> Result<Vec<PgRow>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // 90% of the step's time: the server's own "statement timeout" message should arrive
+    // before the engine gives up on the attempt.
+    let ms = (ctx.timeout.as_millis() * 9 / 10).clamp(1, i32::MAX as u128);
+    sqlx::query(&format!("SET LOCAL statement_timeout = {ms}"))
+        .execute(&mut *tx)
+        .await?;
+    let query = bind(sqlx::query(&check.query), &check.params, ctx.run_id);
+    let mut rows = Vec::new();
+    {
+        use futures_util::TryStreamExt;
+        let mut stream = query.fetch(&mut *tx);
+        while let Some(row) = stream.try_next().await? {
+            rows.push(row);
+            if rows.len() >= MAX_ROWS {
+                break;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(rows)
+}
+
+fn bind<'q>(
+    mut query: Query<'q, Postgres, PgArguments>,
+    params: &'q [SqlParam],
+    run_id: &str,
+) -> Query<'q, Postgres, PgArguments> {
+    for p in params {
+        query = match p {
+            SqlParam::Text(t) => query.bind(t.render(run_id)),
+            SqlParam::Value(serde_json::Value::Bool(b)) => query.bind(*b),
+            SqlParam::Value(serde_json::Value::Number(n)) => match n.as_i64() {
+                Some(i) => query.bind(i),
+                None => query.bind(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            SqlParam::Value(serde_json::Value::String(s)) => query.bind(s.clone()),
+            SqlParam::Value(_) => query.bind(None::<String>),
+        };
+    }
+    query
+}
+
+/// Checks the rows against `expect`; the detail says what was found.
+fn judge(check: &SqlCheck, rows: &[PgRow]) -> Result<String, String> {
+    let count = rows.len();
+    let shown = if count >= MAX_ROWS {
+        format!("{MAX_ROWS}+ rows")
+    } else {
+        plural(count)
+    };
+    if let Some(expected) = check.expect.rows
+        && count as u64 != expected
+    {
+        return Err(format!("returned {shown}, expected {}", plural(expected as usize)));
+    }
+    if let Some(empty) = check.expect.empty
+        && empty != (count == 0)
+    {
+        return Err(if empty {
+            format!("returned {shown}, expected none")
+        } else {
+            "returned no rows, expected some".into()
+        });
+    }
+    let Some(expected) = &check.expect.value else {
+        return Ok(format!("returned {shown}"));
+    };
+    let Some(row) = rows.first() else {
+        return Err(format!("returned no rows, expected a value {expected}"));
+    };
+    let actual = first_value(row)?;
+    if values_equal(&actual, expected) {
+        Ok(format!("value {actual}"))
+    } else {
+        Err(format!("returned {actual}, expected {expected}"))
+    }
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 { "1 row".into() } else { format!("{n} rows") }
+}
+
+/// The first column of a row as JSON, for the types runbooks compare.
+fn first_value(row: &PgRow) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    let Some(column) = row.columns().first() else {
+        return Err("the query returned no columns".into());
+    };
+    let ty = column.type_info().name().to_string();
+    let value = match ty.as_str() {
+        "BOOL" => row.try_get::<Option<bool>, _>(0).map(|v| v.map(Value::from)),
+        "INT2" => row.try_get::<Option<i16>, _>(0).map(|v| v.map(Value::from)),
+        "INT4" => row.try_get::<Option<i32>, _>(0).map(|v| v.map(Value::from)),
+        "INT8" => row.try_get::<Option<i64>, _>(0).map(|v| v.map(Value::from)),
+        "FLOAT4" => row.try_get::<Option<f32>, _>(0).map(|v| v.map(Value::from)),
+        "FLOAT8" => row.try_get::<Option<f64>, _>(0).map(|v| v.map(Value::from)),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => row.try_get::<Option<String>, _>(0).map(|v| v.map(Value::from)),
+        "JSON" | "JSONB" => row.try_get::<Option<Value>, _>(0),
+        other => {
+            return Err(format!(
+                "cannot compare a value of type {other}; cast it in the query (e.g. `::text` or `::bigint`)"
+            ));
+        }
+    };
+    value.map(|v| v.unwrap_or(Value::Null)).map_err(|e| sql_error(&e))
+}
+
+/// Numbers compare by value (1 = 1.0); everything else exactly.
+fn values_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}

@@ -1,0 +1,113 @@
+//! `sql` steps and checks against a real PostgreSQL, one database per test.
+
+use crate::db::TestDb;
+use crate::harness::Workspace;
+
+fn runbook(db: &TestDb, steps: &str) -> String {
+    format!(
+        "deployctl: 1\nname: sqlsteps\nvars: {{ tenant: alice }}\ndatabases:\n  app: {{ url: \"{}\" }}\nphases:\n  - id: p\n    steps:\n{steps}",
+        db.url
+    )
+}
+
+#[test]
+fn sql_steps_check_rows_values_and_bound_params() {
+    let db = TestDb::create();
+    db.execute(
+        "create table posts (id int primary key, author text); insert into posts values (1, 'alice'), (2, 'bob');",
+    );
+    let ws = Workspace::new(&runbook(
+        &db,
+        r#"      - { id: ready, sql: { database: app, query: "select 1", expect: { rows: 1 } } }
+      - { id: two, sql: { database: app, query: "select count(*) from posts", expect: { value: 2 } } }
+      - { id: mine, sql: { database: app, query: "select count(*) from posts where author = $1", params: ["${vars.tenant}"], expect: { value: 1 } } }
+      - { id: typed, sql: { database: app, query: "select $1::int + $2::int", params: [40, 2], expect: { value: 42 } } }
+      - { id: nothing, sql: { database: app, query: "select * from posts where id = $1", params: [99], expect: { empty: true } } }
+      - { id: injection-proof, sql: { database: app, query: "select count(*) from posts where author = $1", params: ["x'; drop table posts; --"], expect: { value: 0 } } }
+"#,
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("[x] two") && out.stdout.contains("value 2"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        db.scalar("select count(*)::text from posts").as_deref(),
+        Some("2"),
+        "the table survived"
+    );
+}
+
+#[test]
+fn a_failed_expectation_says_what_was_found() {
+    let db = TestDb::create();
+    db.execute("create table posts (id int); insert into posts values (1);");
+    let ws = Workspace::new(&runbook(
+        &db,
+        "      - { id: two, sql: { database: app, query: \"select * from posts\", expect: { rows: 2 } } }\n",
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("returned 1 row, expected 2 rows"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("/{}", db.name)),
+        "names the database: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn connection_errors_name_the_target_and_mask_the_password() {
+    let ws = Workspace::new(
+        "deployctl: 1\nname: down\ndatabases:\n  app: { url: \"postgres://app:canary-pw-9911@127.0.0.1:1/nodb\" }\nphases:\n  - id: p\n    steps:\n      - { id: ready, timeout: 3s, sql: { database: app, query: \"select 1\" } }\n",
+    );
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot connect to database `app` (127.0.0.1:1/nodb)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("canary-pw-9911") && !out.stdout.contains("canary-pw-9911"));
+    let journal = std::fs::read_to_string(ws.journal_path("down")).expect("journal");
+    assert!(!journal.contains("canary-pw-9911"));
+}
+
+#[test]
+fn a_slow_query_is_cancelled_by_the_server() {
+    let db = TestDb::create();
+    let ws = Workspace::new(&runbook(
+        &db,
+        "      - { id: slow, timeout: 2s, sql: { database: app, query: \"select pg_sleep(30)\" } }\n",
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("statement timeout"), "{}", out.stderr);
+}
+
+#[test]
+fn an_sql_verify_is_rechecked_on_resume() {
+    let db = TestDb::create();
+    db.execute("create table flags (on_ boolean); insert into flags values (true);");
+    let ws = Workspace::new(&runbook(
+        &db,
+        r#"      - id: enable
+        shell: "echo enabled"
+        verify: { sql: { database: app, query: "select on_ from flags", expect: { value: true } } }
+      - { id: later, shell: "test -f go" }
+"#,
+    ));
+    assert_eq!(ws.deployctl().args(["run", "r.yaml"]).run().code, 1);
+    db.execute("update flags set on_ = false;");
+    std::fs::write(ws.file("go"), "").expect("go");
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("verify check no longer holds") && out.stderr.contains("returned false, expected true"),
+        "{}",
+        out.stderr
+    );
+}
