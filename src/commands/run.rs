@@ -7,7 +7,9 @@ use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::commands::{Ui, journal_for, print_contacts, report_load_error};
-use crate::engine::{Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, journal_plan, plan};
+use crate::engine::{
+    Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, journal_plan, plan, probe,
+};
 use crate::exit::Exit;
 use crate::journal::{Holder, JournalError, acquire};
 use crate::report::{self, HumanReporter, JsonReporter};
@@ -27,7 +29,7 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
         }
     };
     if args.dry_run {
-        return dry_run(ui, &loaded, args);
+        return dry_run(ui, &loaded, args).await;
     }
     for d in &loaded.warnings {
         ui.err(&loaded.redactor.mask(&d.display(&args.runbook).to_string()));
@@ -113,13 +115,16 @@ fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
     }
 }
 
-fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
+async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
     let mode = if args.offline {
         ProbeMode::Offline
     } else {
         ProbeMode::Online
     };
-    let plan = plan(loaded, mode);
+    let mut plan = plan(loaded, mode);
+    if mode == ProbeMode::Online {
+        probe(&mut plan, loaded).await;
+    }
     let file = args.runbook.display().to_string();
     if ui.json() {
         for d in &loaded.warnings {
@@ -135,5 +140,10 @@ fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
         let text = report::plan::human(&plan, &file);
         ui.out(text.trim_end());
     }
-    Exit::Success
+    // A probe that failed means a step would fail now: not a clean dry-run.
+    if plan.failed_probes() > 0 {
+        Exit::StepFailed
+    } else {
+        Exit::Success
+    }
 }

@@ -10,6 +10,7 @@ mod notify;
 mod observer;
 mod outcome;
 pub mod plan;
+mod probe;
 mod resume;
 mod retry;
 mod target;
@@ -19,4 +20,5 @@ pub use executor::{RunOptions, default_journal, execute, inputs_digest, journal_
 pub use observer::Observer;
 pub use outcome::{RunError, RunOutcome};
 pub use plan::{Plan, PlanPhase, PlanStep, ProbeMode, Verdict, plan};
+pub use probe::probe;
 pub use target::describe;

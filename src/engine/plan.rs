@@ -90,12 +90,21 @@ pub struct PlanStep {
     pub verdict: Verdict,
     /// What rollback would run for it.
     pub undo: Option<Box<PlanStep>>,
+    /// What a read-only probe found (dry-run without `--offline`).
+    pub probe: Option<String>,
+    /// What a failed probe found: the step would likely fail.
+    pub probe_failed: Option<String>,
 }
 
 impl Plan {
     /// All steps: phases, then rollback.
     pub fn all_steps(&self) -> impl Iterator<Item = &PlanStep> {
         self.phases.iter().flat_map(|p| &p.steps).chain(&self.rollback)
+    }
+
+    /// Steps whose probe failed.
+    pub fn failed_probes(&self) -> usize {
+        self.all_steps().filter(|s| s.probe_failed.is_some()).count()
     }
 
     /// How many steps got each verdict: (verified, simulated, opaque).
@@ -108,8 +117,8 @@ impl Plan {
     }
 }
 
-/// Plans a loaded runbook. Probes are not run yet in any mode: every non-shell step is
-/// `simulated` and labelled so, which keeps the dry-run honest.
+/// Plans a loaded runbook without touching anything: every step is `simulated`, or `opaque`
+/// for shell. `engine::probe` then upgrades what it could check to `verified`.
 pub fn plan(loaded: &Loaded, mode: ProbeMode) -> Plan {
     let runbook = &loaded.runbook;
     let step = |s: &Step| plan_step(s, loaded, &loaded.redactor);
@@ -148,6 +157,8 @@ fn plan_step(step: &Step, loaded: &Loaded, redactor: &Redactor) -> PlanStep {
         changes: step.kind.changes_things(),
         verdict,
         undo: step.undo.as_ref().map(|u| Box::new(plan_step(u, loaded, redactor))),
+        probe: None,
+        probe_failed: None,
     }
 }
 

@@ -13,7 +13,7 @@ pub fn human(plan: &Plan, file: &str) -> String {
     out.push_str(&format!("  runbook  {file} (sha256 {short_sha})\n"));
     out.push_str(match plan.mode {
         ProbeMode::Offline => "  mode     offline: no probe ran, no target touched, no journal written\n",
-        ProbeMode::Online => "  mode     no target changed, no journal written; read-only probes are not implemented yet, so nothing is `verified`\n",
+        ProbeMode::Online => "  mode     read-only probes (sql: `select 1` on each database; http: GET/HEAD steps sent); no target changed, no journal written\n",
     });
     if let Some(window) = &plan.window {
         out.push_str(&format!("  window   {window}\n"));
@@ -55,6 +55,7 @@ pub fn human(plan: &Plan, file: &str) -> String {
         ));
         for step in &phase.steps {
             out.push_str(&row(step, "  "));
+            out.push_str(&probe_lines(step));
             if let Some(undo) = &step.undo {
                 out.push_str(&row(undo, "    undo "));
             }
@@ -64,6 +65,7 @@ pub fn human(plan: &Plan, file: &str) -> String {
         out.push_str("\nrollback  (after the undos of completed steps, in reverse)\n");
         for step in &plan.rollback {
             out.push_str(&row(step, "  "));
+            out.push_str(&probe_lines(step));
         }
     }
     let (verified, simulated, opaque) = plan.counts();
@@ -73,7 +75,21 @@ pub fn human(plan: &Plan, file: &str) -> String {
         plan.phases.len(),
         plan.rollback.len(),
     ));
+    if plan.failed_probes() > 0 {
+        out.push_str(&format!(
+            "{} probe(s) failed: these steps would likely fail now (marked ✗ above)\n",
+            plan.failed_probes()
+        ));
+    }
     out
+}
+
+fn probe_lines(step: &PlanStep) -> String {
+    match (&step.probe, &step.probe_failed) {
+        (_, Some(failed)) => format!("             ✗ probe failed: {failed}\n"),
+        (Some(found), None) => format!("             ✓ {found}\n"),
+        (None, None) => String::new(),
+    }
 }
 
 fn verdict(step: &PlanStep) -> &'static str {
@@ -104,6 +120,6 @@ pub fn json_lines(plan: &Plan, file: &str) -> Vec<serde_json::Value> {
         lines.push(json!({ "type": "plan_step", "section": "rollback", "phase": null, "step": step }));
     }
     let (verified, simulated, opaque) = plan.counts();
-    lines.push(json!({ "type": "plan_summary", "verified": verified, "simulated": simulated, "opaque": opaque }));
+    lines.push(json!({ "type": "plan_summary", "verified": verified, "simulated": simulated, "opaque": opaque, "failed_probes": plan.failed_probes() }));
     lines
 }

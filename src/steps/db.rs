@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
 use crate::runbook::Runbook;
@@ -63,6 +64,13 @@ impl Databases {
             return Ok(pool.clone());
         }
         let options = self.options(name)?.application_name("deployctl");
+        // One direct attempt first: a pool retries until its timeout and then reports only
+        // "timed out", where the operator needs "connection refused" or "password failed".
+        match tokio::time::timeout(connect_timeout, PgConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => drop(conn.close().await),
+            Ok(Err(e)) => return Err(self.connect_error(name, &e)),
+            Err(_) => return Err(self.connect_error(name, &sqlx::Error::PoolTimedOut)),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(connect_timeout)
@@ -90,7 +98,7 @@ pub fn sql_error(error: &sqlx::Error) -> String {
             Some(code) => format!("{} (SQLSTATE {code})", db.message()),
             None => db.message().to_string(),
         },
-        sqlx::Error::PoolTimedOut => "timed out connecting".into(),
+        sqlx::Error::PoolTimedOut => "no answer within the connect timeout".into(),
         sqlx::Error::Io(io) => io.to_string(),
         other => other.to_string(),
     }

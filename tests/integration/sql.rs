@@ -111,3 +111,78 @@ fn an_sql_verify_is_rechecked_on_resume() {
         out.stderr
     );
 }
+
+#[test]
+fn an_online_dry_run_probes_read_only_and_changes_nothing() {
+    use crate::http_server::TestHttp;
+    let db = TestDb::create();
+    db.execute("create table counter (n int); insert into counter values (0);");
+    let http = TestHttp::start();
+    let ws = Workspace::new(&format!(
+        r#"deployctl: 1
+name: probes
+databases:
+  app: {{ url: "{db}" }}
+  down: {{ url: "postgres://app:probe-pw-4417@127.0.0.1:1/nodb" }}
+phases:
+  - id: p
+    steps:
+      - {{ id: bump, sql: {{ database: app, query: "update counter set n = n + 1" }} }}
+      - {{ id: health, http: "{health}" }}
+      - {{ id: post, http: {{ url: "{hook}", method: POST, body: "x" }} }}
+      - {{ id: cmd, shell: "touch ran" }}
+"#,
+        db = db.url,
+        health = http.url("/health"),
+        hook = http.url("/hook"),
+    ));
+    let out = ws
+        .deployctl()
+        .args(["--output", "json", "run", "--dry-run", "r.yaml"])
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let verdict = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["step"]["id"] == id)
+            .map(|l| l["step"]["verdict"].clone())
+            .expect("step")
+    };
+    assert_eq!(verdict("bump"), "verified");
+    assert_eq!(verdict("health"), "verified");
+    assert_eq!(verdict("post"), "simulated", "a POST is never sent by a dry-run");
+    assert_eq!(verdict("cmd"), "opaque");
+    assert_eq!(
+        db.scalar("select n::text from counter").as_deref(),
+        Some("0"),
+        "the step's own query did not run"
+    );
+    assert!(
+        http.requests().iter().all(|r| r.path == "/health"),
+        "only the GET was sent"
+    );
+    assert!(
+        !ws.file("ran").exists() && !ws.path().join(".deployctl").exists(),
+        "nothing run, no journal"
+    );
+
+    ws.rewrite(
+        &std::fs::read_to_string(ws.file("r.yaml"))
+            .expect("runbook")
+            .replace("database: app, query", "database: down, query"),
+    );
+    let out = ws.deployctl().args(["run", "--dry-run", "r.yaml"]).run();
+    assert_eq!(out.code, 1, "a failed probe is not a clean dry-run: {}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("✗ probe failed: cannot connect to database `down` (127.0.0.1:1/nodb)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("probe-pw-4417") && !out.stderr.contains("probe-pw-4417"));
+}
