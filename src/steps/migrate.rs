@@ -1,0 +1,113 @@
+//! The `migrate` step: applies a migrations folder in order under a PostgreSQL advisory lock.
+//!
+//! Theory of operation: the local folder is read first (names, texts, checksums), then ONE
+//! dedicated connection is opened so the session-level advisory lock (`72707369`, the key
+//! Prisma uses) lives exactly as long as the step: it is released explicitly at the end, and
+//! dropping the future (timeout, signal) drops the connection, which releases it too. Under
+//! the lock the bookkeeping table is read and compared with the folder ([`Comparison`]);
+//! `check: true` only reports that comparison, otherwise pending migrations are applied one
+//! by one, each as one transaction.
+//!
+//! `style: prisma` keeps `_prisma_migrations` exactly as Prisma 6 does on PostgreSQL, so
+//! `prisma migrate status` agrees afterwards; only the `public` schema is supported (a URL's
+//! `?schema=` is not honoured). Like `prisma migrate deploy`, applying ignores edited and
+//! locally-missing applied migrations; `check` reports them. `style: plain` keeps
+//! `deployctl_migrations` and refuses to apply on top of an edited applied migration.
+
+mod ledger;
+mod lock;
+mod source;
+#[cfg(test)]
+mod tests;
+
+use sqlx::{Connection, PgConnection};
+
+use self::ledger::{Comparison, Ledger};
+use self::source::LocalMigration;
+use super::{Step, StepContext, StepOutcome};
+use crate::runbook::model::{Migrate, MigrationStyle};
+
+impl Step for Migrate {
+    async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        match run(self, ctx).await {
+            Ok(detail) => StepOutcome::Done {
+                detail: Some(ctx.redactor.mask(&detail).into_owned()),
+                output: None,
+            },
+            Err(reason) => StepOutcome::Failed {
+                reason: ctx.redactor.mask(&reason).into_owned(),
+                output: None,
+            },
+        }
+    }
+}
+
+/// Reads the folder, connects, locks, does the work and unlocks; the detail or the reason.
+async fn run(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, String> {
+    let local = source::read(&step.dir, step.style)?;
+    let options = ctx.databases.options(&step.database)?.application_name("deployctl");
+    let mut conn = PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| ctx.databases.connect_error(&step.database, &e))?;
+    lock::acquire(&mut conn, &step.database, step.lock_timeout).await?;
+    let result = locked(step, &local, &mut conn).await;
+    let released = lock::release(&mut conn, &step.database).await;
+    // Closing only says goodbye politely; the session (and its lock) ends either way.
+    let _ = conn.close().await;
+    let detail = result?;
+    released?;
+    Ok(detail)
+}
+
+/// The work done while holding the lock.
+async fn locked(step: &Migrate, local: &[LocalMigration], conn: &mut PgConnection) -> Result<String, String> {
+    let ledger = Ledger::new(step.style, &step.database);
+    let applied = ledger.load(conn).await?;
+    let comparison = Comparison::new(local, &applied);
+    if step.check {
+        return match comparison.problems() {
+            problems if problems.is_empty() => Ok(up_to_date(local.len())),
+            problems => Err(format!(
+                "database `{}` is not up to date with `{}`: {}",
+                step.database,
+                step.dir.display(),
+                problems.join("; ")
+            )),
+        };
+    }
+    if let Some(name) = comparison.failed.first() {
+        return Err(format!(
+            "migration `{name}` failed earlier and is not rolled back in database `{}`\nhint: fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {name}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again",
+            step.database
+        ));
+    }
+    if step.style == MigrationStyle::Plain && !comparison.drifted.is_empty() {
+        return Err(format!(
+            "applied migration(s) edited since: {} (checksum differs from `deployctl_migrations`)\nhint: restore the applied files and put the change in a new migration",
+            ticked(&comparison.drifted)
+        ));
+    }
+    ledger.ensure_table(conn).await?;
+    let mut done = Vec::new();
+    for migration in comparison.pending {
+        ledger.apply(conn, migration).await?;
+        done.push(migration.name.as_str());
+    }
+    Ok(match done.len() {
+        0 => up_to_date(local.len()),
+        n => format!("applied {n} migration{}: {}", plural(n), done.join(", ")),
+    })
+}
+
+fn up_to_date(count: usize) -> String {
+    format!("up to date ({count} migration{})", plural(count))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `a`, `b` as "`a`, `b`".
+fn ticked(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
