@@ -2,7 +2,9 @@
 //! that was checked against the targets and one that was only modelled.
 //!
 //! A probe never changes anything: an `sql` step's database gets `select 1` (its own query
-//! might write), an `http` step is sent only when its method is GET or HEAD. A step whose
+//! might write), a `migrate` step's folder is compared with its bookkeeping table (pending,
+//! failed, drifted; no lock, nothing created), an `http` step is sent only when its method
+//! is GET or HEAD. A step whose
 //! probe passed is `verified`; one whose probe failed keeps `simulated` and carries what
 //! the probe found, so the operator sees it before the window, not in it.
 
@@ -13,7 +15,7 @@ use super::plan::{Plan, PlanStep, Verdict};
 use crate::redact::Redactor;
 use crate::runbook::Loaded;
 use crate::runbook::model::{HttpMethod, Step, StepKind};
-use crate::steps::{Databases, StepContext, StepOutcome, execute};
+use crate::steps::{Databases, StepContext, StepOutcome, execute, probe_migrate};
 
 /// How long one probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,6 +67,10 @@ pub async fn probe(plan: &mut Plan, loaded: &Loaded) {
                     .cloned()
                     .map(|r| r.map(|()| format!("database `{db}` answered `select 1`")))
             }
+            StepKind::Migrate(m) => Some(match tokio::time::timeout(ctx.timeout, probe_migrate(m, &ctx)).await {
+                Ok(result) => result,
+                Err(_) => Err("no answer within 10s".into()),
+            }),
             StepKind::Http(h) if matches!(h.method, HttpMethod::Get | HttpMethod::Head) => Some(
                 match tokio::time::timeout(ctx.timeout, execute(&step.kind, &ctx)).await {
                     Ok(StepOutcome::Done { detail, .. }) => Ok(format!("answered: {}", detail.unwrap_or_default())),

@@ -13,7 +13,7 @@ pub fn human(plan: &Plan, file: &str) -> String {
     out.push_str(&format!("  runbook  {file} (sha256 {short_sha})\n"));
     out.push_str(match plan.mode {
         ProbeMode::Offline => "  mode     offline: no probe ran, no target touched, no journal written\n",
-        ProbeMode::Online => "  mode     read-only probes (sql: `select 1` on each database; http: GET/HEAD steps sent); no target changed, no journal written\n",
+        ProbeMode::Online => "  mode     read-only probes (sql: `select 1`; migrate: pending/failed/drifted listed; http: GET/HEAD sent); no target changed, no journal written\n",
     });
     if let Some(window) = &plan.window {
         out.push_str(&format!("  window   {window}\n"));

@@ -99,6 +99,40 @@ async fn locked(step: &Migrate, local: &[LocalMigration], conn: &mut PgConnectio
     })
 }
 
+/// The dry-run probe: what applying would do, read-only (no lock taken, no table created).
+/// `Err` when the step would fail now (a failed row, plain-style drift, or a `check` that
+/// is not up to date).
+pub(crate) async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, String> {
+    let local = source::read(&step.dir, step.style)?;
+    let options = ctx.databases.options(&step.database)?.application_name("deployctl");
+    let mut conn = PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| ctx.databases.connect_error(&step.database, &e))?;
+    let applied = Ledger::new(step.style, &step.database).load(&mut conn).await;
+    let _ = conn.close().await;
+    let applied = applied?;
+    let comparison = Comparison::new(&local, &applied);
+    let problems = comparison.problems();
+    if step.check {
+        return if problems.is_empty() {
+            Ok(up_to_date(local.len()))
+        } else {
+            Err(problems.join("; "))
+        };
+    }
+    if !comparison.failed.is_empty() {
+        return Err(format!("failed and not rolled back: {}", ticked(&comparison.failed)));
+    }
+    if step.style == MigrationStyle::Plain && !comparison.drifted.is_empty() {
+        return Err(format!("edited after being applied: {}", ticked(&comparison.drifted)));
+    }
+    let pending: Vec<&str> = comparison.pending.iter().map(|m| m.name.as_str()).collect();
+    Ok(match pending.len() {
+        0 => up_to_date(local.len()),
+        n => format!("would apply {n} migration{}: {}", plural(n), ticked(&pending)),
+    })
+}
+
 fn up_to_date(count: usize) -> String {
     format!("up to date ({count} migration{})", plural(count))
 }

@@ -16,12 +16,14 @@ mod sql;
 #[cfg(test)]
 mod test_server;
 mod wait;
+mod backup;
 
 use std::time::Duration;
 
 pub use db::{Databases, sql_error};
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
+pub(crate) use migrate::probe as probe_migrate;
 pub use notify::{NotifyPayload, post_json};
 
 use crate::redact::Redactor;

@@ -186,3 +186,40 @@ phases:
     );
     assert!(!out.stdout.contains("probe-pw-4417") && !out.stderr.contains("probe-pw-4417"));
 }
+
+#[test]
+fn migrate_plans_applies_and_is_then_up_to_date() {
+    let db = TestDb::create();
+    let dir = crate::harness::fixture("migrations/prisma");
+    let ws = Workspace::new(&format!(
+        r#"deployctl: 1
+name: migrations
+databases:
+  app: {{ url: "{url}" }}
+phases:
+  - id: migrate
+    steps:
+      - {{ id: apply, migrate: {{ database: app, dir: "{dir}" }} }}
+      - {{ id: status, migrate: {{ database: app, dir: "{dir}", check: true }} }}
+"#,
+        url = db.url,
+        dir = dir.display()
+    ));
+    let plan = ws.deployctl().args(["run", "--dry-run", "r.yaml"]).run();
+    assert_eq!(plan.code, 1, "check is not up to date before applying: {}", plan.stdout);
+    assert!(plan.stdout.contains("✓ would apply"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("✗ probe failed: pending:"), "{}", plan.stdout);
+    assert_eq!(
+        db.scalar("select to_regclass('public._prisma_migrations')::text"),
+        None,
+        "the probe created nothing"
+    );
+
+    let run = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("applied "), "{}", run.stdout);
+
+    let again = ws.deployctl().args(["run", "--dry-run", "r.yaml"]).run();
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(again.stdout.matches("✓ up to date").count(), 2, "{}", again.stdout);
+}
