@@ -48,6 +48,11 @@ impl Databases {
         }
     }
 
+    /// The rendered URL of a database (contains its password: mask before showing).
+    pub fn url(&self, name: &str) -> Option<&str> {
+        self.urls.get(name).map(String::as_str)
+    }
+
     /// The connection options of a database (for steps that need their own session).
     pub fn options(&self, name: &str) -> Result<PgConnectOptions, String> {
         let url = self

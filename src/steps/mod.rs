@@ -6,17 +6,18 @@
 //! signal, so every step must be cancel-safe by drop (the shell step kills its process
 //! group when dropped).
 
+mod backup;
 mod db;
 mod excerpt;
 mod http;
 mod migrate;
 mod notify;
+mod rls;
 mod shell;
 mod sql;
 #[cfg(test)]
 mod test_server;
 mod wait;
-mod backup;
 
 use std::time::Duration;
 
@@ -83,7 +84,8 @@ pub async fn execute(kind: &StepKind, ctx: &StepContext<'_>) -> StepOutcome {
         StepKind::Notify(n) => n.execute(ctx).await,
         StepKind::Sql(q) => q.execute(ctx).await,
         StepKind::Migrate(m) => m.execute(ctx).await,
-        StepKind::Backup(_) | StepKind::Rls(_) => not_built(kind, "issue 4"),
+        StepKind::Backup(b) => b.execute(ctx).await,
+        StepKind::Rls(r) => r.execute(ctx).await,
         StepKind::RollingRestart(_) | StepKind::Monitor(_) => not_built(kind, "issue 5"),
         StepKind::Approval(_) | StepKind::Manual(_) => StepOutcome::Failed {
             reason: format!("`{}` is a gate: the engine decides it from the journal", kind.name()),

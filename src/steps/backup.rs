@@ -1,0 +1,858 @@
+//! `backup`: `pg_dump --format=custom` of a runbook database into `dir`, verified with
+//! `pg_restore --list`, reported with its size and sha256.
+//!
+//! Theory of operation: the dump is written to `<name>.dump.partial` and renamed to
+//! `<name>.dump` only once `pg_restore --list` accepted it, so a `.dump` file in `dir` is
+//! always a verified one. A [`PartialFile`] guard deletes the partial file on every other
+//! way out (failure, verify failure, the engine dropping the future). Host, port, user and
+//! database go on the command line; the password goes only through `PGPASSWORD` (argv is
+//! visible to every local user in `ps`), and `--no-password` makes a missing or wrong
+//! password fail instead of prompting. Children lead their own process group, SIGKILLed when
+//! the guard drops, as in the `shell` step.
+//!
+//! The programs are fields of [`Programs`] rather than a `PATH` lookup hook: production
+//! uses `pg_dump`/`pg_restore` from `PATH`, tests pass names that do not exist.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use sha2::{Digest, Sha256};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+
+use super::{Excerpt, Step, StepContext, StepOutcome};
+use crate::runbook::model::Backup;
+
+/// The dump program, looked up on `PATH`.
+const PG_DUMP: &str = "pg_dump";
+/// The verifying program, looked up on `PATH`.
+const PG_RESTORE: &str = "pg_restore";
+/// How long output is still read after a child exits.
+const DRAIN: Duration = Duration::from_millis(500);
+/// libpq's connect timeout, so an unanswering host fails before the step's own timeout.
+const CONNECT_TIMEOUT_SECS: u64 = 15;
+
+/// The programs a backup runs (tests substitute them).
+struct Programs<'a> {
+    pg_dump: &'a str,
+    pg_restore: &'a str,
+}
+
+const PROGRAMS: Programs<'static> = Programs {
+    pg_dump: PG_DUMP,
+    pg_restore: PG_RESTORE,
+};
+
+impl Step for Backup {
+    async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        match self.backup(ctx, &PROGRAMS).await {
+            Ok(detail) => StepOutcome::Done {
+                detail: Some(ctx.redactor.mask(&detail).into_owned()),
+                output: None,
+            },
+            Err(failure) => StepOutcome::Failed {
+                reason: ctx.redactor.mask(&failure.reason).into_owned(),
+                output: failure.output.render(ctx.redactor),
+            },
+        }
+    }
+}
+
+/// Why a backup failed, with what the failing program printed.
+struct Failure {
+    reason: String,
+    output: Excerpt,
+}
+
+impl Failure {
+    fn new(reason: String) -> Self {
+        Failure {
+            reason,
+            output: Excerpt::new(),
+        }
+    }
+}
+
+impl Backup {
+    async fn backup(&self, ctx: &StepContext<'_>, programs: &Programs<'_>) -> Result<String, Failure> {
+        let name = &self.database;
+        let options = ctx.databases.options(name).map_err(Failure::new)?;
+        let password = ctx.databases.url(name).and_then(url_password);
+        let target = format!("database `{name}` ({})", ctx.databases.describe(name));
+        create_dir(&self.dir).map_err(Failure::new)?;
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let file = self.dir.join(format!("{name}-{}-{stamp}.dump", ctx.run_id));
+        let partial = PartialFile::new(file.with_extension("dump.partial"));
+
+        let mut dump = Command::new(programs.pg_dump);
+        dump.args(args(&options, partial.path()))
+            .env("PGSSLMODE", ssl_mode(options.get_ssl_mode()))
+            .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS.to_string());
+        match &password {
+            Some(password) => dump.env("PGPASSWORD", password),
+            None => dump.env_remove("PGPASSWORD"),
+        };
+        let mut stderr = Excerpt::new();
+        let mut stderr_text = Vec::new();
+        let status = run(dump, programs.pg_dump, &mut |_| {}, &mut |b| {
+            stderr.push(b);
+            if stderr_text.len() < CLASSIFY_BYTES {
+                stderr_text.extend_from_slice(b);
+            }
+        })
+        .await
+        .map_err(Failure::new)?;
+        if !status.success() {
+            let text = String::from_utf8_lossy(&stderr_text);
+            let reason = dump_failure(&target, options.get_username(), status, &text);
+            return Err(Failure { reason, output: stderr });
+        }
+
+        let entries = verify(programs.pg_restore, partial.path()).await?;
+        let (size, sha256) = digest(partial.path()).await.map_err(|e| {
+            Failure::new(format!(
+                "cannot read the dump `{}`: {}",
+                partial.path().display(),
+                io_reason(&e)
+            ))
+        })?;
+        partial.keep_as(&file).map_err(|e| {
+            Failure::new(format!(
+                "cannot rename the dump to `{}`: {}",
+                file.display(),
+                io_reason(&e)
+            ))
+        })?;
+        Ok(format!(
+            "{}, {}, sha256 {sha256} (verified: {entries} TOC entries)",
+            file.display(),
+            human_size(size)
+        ))
+    }
+}
+
+/// Bytes of `pg_dump`'s stderr kept whole for recognizing its errors.
+const CLASSIFY_BYTES: usize = 16 * 1024;
+
+/// Runs `pg_restore --list` on the dump: the number of TOC entries, at least one.
+async fn verify(pg_restore: &str, file: &Path) -> Result<u64, Failure> {
+    let mut list = Command::new(pg_restore);
+    list.arg("--list").arg(file);
+    let mut toc = TocCounter::default();
+    let mut stderr = Excerpt::new();
+    let status = run(list, pg_restore, &mut |b| toc.push(b), &mut |b| stderr.push(b))
+        .await
+        .map_err(Failure::new)?;
+    let entries = toc.entries;
+    let problem = if !status.success() {
+        Some(format!("`{pg_restore} --list` {}", describe(status)))
+    } else if entries == 0 {
+        Some(format!("`{pg_restore} --list` found no TOC entries"))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Failure {
+            reason: format!(
+                "the dump did not verify: {problem}; the partial file `{}` was deleted",
+                file.display()
+            ),
+            output: stderr,
+        }),
+        None => Ok(entries),
+    }
+}
+
+/// Spawns `command` in its own process group and collects its output until it exits.
+async fn run(
+    mut command: Command,
+    program: &str,
+    stdout: &mut dyn FnMut(&[u8]),
+    stderr: &mut dyn FnMut(&[u8]),
+) -> Result<ExitStatus, String> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut group = match command.spawn() {
+        Ok(child) => ProcessGroup::new(child),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_installed(program)),
+        Err(e) => return Err(format!("cannot start `{program}`: {}", io_reason(&e))),
+    };
+    group
+        .run(stdout, stderr)
+        .await
+        .map_err(|e| format!("`{program}`: cannot wait for it: {}", io_reason(&e)))
+}
+
+/// "`pg_dump` is not installed: …" with the package to install.
+fn not_installed(program: &str) -> String {
+    let tool = Path::new(program)
+        .file_name()
+        .map_or(program.into(), |n| n.to_string_lossy());
+    format!(
+        "{tool} is not installed: `{program}` is not on PATH\nhint: apt-get install postgresql-client-NN matching the server's major version"
+    )
+}
+
+/// Why `pg_dump` failed, from its stderr: version mismatch, authentication, connection.
+fn dump_failure(target: &str, user: &str, status: ExitStatus, stderr: &str) -> String {
+    if let Some((server, dump)) = version_mismatch(stderr) {
+        let major = server.split('.').next().unwrap_or(server);
+        return format!(
+            "pg_dump {dump} is older than server {server} of {target}\nhint: install postgresql-client-{major}"
+        );
+    }
+    let lower = stderr.to_ascii_lowercase();
+    if lower.contains("authentication failed") || lower.contains("no password supplied") {
+        return format!(
+            "authentication failed for user `{user}` on {target}\nhint: check the password in the database URL"
+        );
+    }
+    if lower.contains("connection to server")
+        || lower.contains("could not connect")
+        || lower.contains("could not translate host name")
+    {
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        return format!("cannot connect to {target}: {}", first.trim());
+    }
+    format!("pg_dump of {target} {}", describe(status))
+}
+
+/// `(server, pg_dump)` versions from "server version: 16.2; pg_dump version: 15.20 …".
+fn version_mismatch(stderr: &str) -> Option<(&str, &str)> {
+    if !stderr.contains("server version mismatch") {
+        return None;
+    }
+    let after = |key: &str| {
+        let start = stderr.find(key)? + key.len();
+        let rest = stderr[start..].trim_start();
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+            .unwrap_or(rest.len());
+        Some(&rest[..end])
+    };
+    Some((after("server version:")?, after("pg_dump version:")?))
+}
+
+/// "exited with status 1" or "killed by signal 9".
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => format!("ended with {status}"),
+    }
+}
+
+/// Creates the backup folder (0700: dumps hold all the data) if missing.
+fn create_dir(dir: &Path) -> Result<(), String> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create the backup folder `{}`: {}", dir.display(), io_reason(&e)))
+}
+
+/// Size and hex sha256 of a file.
+async fn digest(path: &Path) -> io::Result<(u64, String)> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((size, hex))
+}
+
+/// "532 B", "12.3 KiB", "1.2 MiB".
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Counts the TOC lines of `pg_restore --list` (lines not starting with `;`), chunk by chunk.
+#[derive(Debug, Default)]
+struct TocCounter {
+    entries: u64,
+    /// The current line's first byte, once seen.
+    first: Option<u8>,
+}
+
+impl TocCounter {
+    fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                if matches!(self.first, Some(c) if c != b';' && !c.is_ascii_whitespace()) {
+                    self.entries += 1;
+                }
+                self.first = None;
+            } else if self.first.is_none() {
+                self.first = Some(b);
+            }
+        }
+    }
+}
+
+/// The percent-decoded password of a URL, if it has one.
+fn url_password(url: &str) -> Option<String> {
+    let password = url::Url::parse(url).ok()?.password()?.to_owned();
+    Some(percent_decode(&password))
+}
+
+/// `%XX` sequences decoded; malformed ones kept as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) if bytes[i] == b'%' => {
+                out.push(byte);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// libpq's name of an SSL mode.
+fn ssl_mode(mode: PgSslMode) -> &'static str {
+    match mode {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    }
+}
+
+/// An I/O error without the `(os error N)` suffix.
+fn io_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// A `.partial` dump, deleted on drop unless [`PartialFile::keep_as`] renamed it.
+struct PartialFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl PartialFile {
+    fn new(path: PathBuf) -> Self {
+        PartialFile { path, kept: false }
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes it private (0600) and renames it to its final name.
+    fn keep_as(mut self, file: &Path) -> io::Result<()> {
+        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::rename(&self.path, file)?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A child leading its own process group; the group is SIGKILLed on drop.
+struct ProcessGroup {
+    pgid: Option<Pid>,
+    child: Child,
+}
+
+impl ProcessGroup {
+    fn new(child: Child) -> Self {
+        let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+        ProcessGroup { pgid, child }
+    }
+
+    /// Feeds output to the sinks until the child exits, kills the group, drains the pipes.
+    async fn run(&mut self, on_out: &mut dyn FnMut(&[u8]), on_err: &mut dyn FnMut(&[u8])) -> io::Result<ExitStatus> {
+        let mut stdout = self.child.stdout.take();
+        let mut stderr = self.child.stderr.take();
+        let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
+        let status = loop {
+            tokio::select! {
+                Some(n) = read_some(&mut stdout, &mut out_buf) => on_out(&out_buf[..n]),
+                Some(n) = read_some(&mut stderr, &mut err_buf) => on_err(&err_buf[..n]),
+                status = self.child.wait() => break status?,
+            }
+        };
+        self.kill();
+        let drain = async {
+            while stdout.is_some() || stderr.is_some() {
+                tokio::select! {
+                    n = read_some(&mut stdout, &mut out_buf) => if let Some(n) = n { on_out(&out_buf[..n]) },
+                    n = read_some(&mut stderr, &mut err_buf) => if let Some(n) = n { on_err(&err_buf[..n]) },
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN, drain).await;
+        Ok(status)
+    }
+
+    fn kill(&self) {
+        if let Some(pgid) = self.pgid {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // Runs before `child` is dropped, so an unreaped child still pins the pgid.
+        self.kill();
+    }
+}
+
+/// Reads from a pipe: `Some(n > 0)`, or `None` once at EOF/error, closing it.
+async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
+    let Some(reader) = pipe else {
+        return std::future::pending().await;
+    };
+    match reader.read(buf).await {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            *pipe = None;
+            None
+        }
+    }
+}
+
+/// The arguments of `pg_dump` (never the password: argv is public).
+fn args(options: &PgConnectOptions, file: &Path) -> Vec<String> {
+    let host = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => options.get_host().to_owned(),
+    };
+    let mut args = vec![
+        "--format=custom".to_owned(),
+        "--no-password".to_owned(),
+        "--file".to_owned(),
+        file.display().to_string(),
+        "--host".to_owned(),
+        host,
+        "--port".to_owned(),
+        options.get_port().to_string(),
+        "--username".to_owned(),
+        options.get_username().to_owned(),
+    ];
+    if let Some(database) = options.get_database() {
+        args.extend(["--dbname".to_owned(), database.to_owned()]);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against a real PostgreSQL (`DEPLOYCTL_TEST_DATABASE_URL`, default
+    //! `postgres://postgres@127.0.0.1:5432/postgres`) and the installed `pg_dump`: each test
+    //! creates its own database (and role) and drops them, even when it panics.
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use sqlx::{Connection, PgConnection};
+
+    use super::*;
+    use crate::redact::Redactor;
+    use crate::runbook::model::StepKind;
+    use crate::runbook::{LoadOptions, load};
+    use crate::steps::Databases;
+
+    const PASSWORD: &str = "bk-canary-pw";
+
+    fn admin_url() -> String {
+        std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    }
+
+    fn unique(prefix: &str) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        format!(
+            "{prefix}_{}_{nanos}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    async fn admin() -> PgConnection {
+        PgConnection::connect(&admin_url()).await.expect("test database server")
+    }
+
+    /// A scratch database (and optionally a role), dropped on drop.
+    struct TestDb {
+        name: String,
+        role: Option<String>,
+        /// What the runbook's `databases.app.url` says.
+        url: String,
+        /// Superuser access to the database, for setting it up.
+        admin_url: String,
+        backups: tempfile::TempDir,
+    }
+
+    impl TestDb {
+        async fn create() -> Self {
+            let name = unique("deployctl_bk");
+            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin().await)
+                .await
+                .unwrap();
+            let mut url = url::Url::parse(&admin_url()).unwrap();
+            url.set_path(&name);
+            TestDb {
+                name,
+                role: None,
+                url: url.to_string(),
+                admin_url: url.to_string(),
+                backups: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        /// A database owned by a new password role, reached as that role.
+        async fn create_with_role() -> Self {
+            let mut db = Self::create().await;
+            let role = unique("deployctl_bk_role");
+            let sql = format!(
+                "CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'; ALTER DATABASE {} OWNER TO {role}",
+                db.name
+            );
+            sqlx::raw_sql(&sql).execute(&mut admin().await).await.unwrap();
+            let mut url = url::Url::parse(&db.admin_url).unwrap();
+            url.set_username(&role).unwrap();
+            url.set_password(Some(PASSWORD)).unwrap();
+            db.url = url.to_string();
+            db.role = Some(role);
+            db
+        }
+
+        async fn sql(&self, sql: &str) {
+            let mut conn = PgConnection::connect(&self.admin_url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+
+        /// A backup step for `url`, loaded from a real runbook, into `self.backups`.
+        fn step(&self, url: &str) -> (Backup, Databases) {
+            let yaml = format!(
+                "deployctl: 1\nname: backup-test\ndatabases:\n  app: {{ url: \"{url}\" }}\nphases:\n  - id: db\n    steps:\n      - id: backup\n        backup: {{ database: app, dir: backups }}\n"
+            );
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), yaml).unwrap();
+            let loaded = load(file.path(), &LoadOptions::default()).expect("test runbook loads");
+            let StepKind::Backup(mut step) = loaded.runbook.phases[0].steps[0].kind.clone() else {
+                panic!("not a backup step")
+            };
+            step.dir = self.backups.path().join("nested/backups");
+            (step, Databases::new(&loaded.runbook, "run-1"))
+        }
+
+        async fn backup_with(&self, url: &str, programs: &Programs<'_>) -> StepOutcome {
+            let (step, databases) = self.step(url);
+            let mut redactor = Redactor::default();
+            redactor.register_url_password(url);
+            let http = reqwest::Client::new();
+            let ctx = StepContext {
+                run_id: "run-1",
+                runbook: "backup-test",
+                step_id: "backup",
+                redactor: &redactor,
+                http: &http,
+                databases: &databases,
+                timeout: Duration::from_secs(60),
+            };
+            match step.backup(&ctx, programs).await {
+                Ok(detail) => StepOutcome::Done {
+                    detail: Some(redactor.mask(&detail).into_owned()),
+                    output: None,
+                },
+                Err(f) => StepOutcome::Failed {
+                    reason: redactor.mask(&f.reason).into_owned(),
+                    output: f.output.render(&redactor),
+                },
+            }
+        }
+
+        async fn backup(&self) -> StepOutcome {
+            let (step, databases) = self.step(&self.url);
+            let mut redactor = Redactor::default();
+            redactor.register_url_password(&self.url);
+            let http = reqwest::Client::new();
+            let ctx = StepContext {
+                run_id: "run-1",
+                runbook: "backup-test",
+                step_id: "backup",
+                redactor: &redactor,
+                http: &http,
+                databases: &databases,
+                timeout: Duration::from_secs(60),
+            };
+            step.execute(&ctx).await
+        }
+
+        fn files(&self) -> Vec<PathBuf> {
+            let dir = self.backups.path().join("nested/backups");
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.sort();
+            files
+        }
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            let name = self.name.clone();
+            let role = self.role.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+                        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::raw_sql(&drop).execute(&mut admin).await;
+                        if let Some(role) = role {
+                            let _ = sqlx::raw_sql(&format!("DROP ROLE IF EXISTS {role}"))
+                                .execute(&mut admin)
+                                .await;
+                        }
+                    }
+                });
+            })
+            .join()
+            .unwrap();
+        }
+    }
+
+    fn done_detail(outcome: StepOutcome) -> String {
+        match outcome {
+            StepOutcome::Done { detail: Some(d), .. } => d,
+            other => panic!("expected done, got {other:?}"),
+        }
+    }
+
+    fn failure(outcome: StepOutcome) -> (String, Option<String>) {
+        match outcome {
+            StepOutcome::Failed { reason, output } => (reason, output),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    fn sha256_hex(path: &Path) -> String {
+        Sha256::digest(std::fs::read(path).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn backup_of_a_table_is_verified_with_matching_sha256() {
+        let db = TestDb::create().await;
+        db.sql("CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note SELECT g, 'row ' || g FROM generate_series(1, 500) g")
+            .await;
+        let detail = done_detail(db.backup().await);
+
+        let files = db.files();
+        assert_eq!(files.len(), 1, "only the final dump remains: {files:?}");
+        let file = &files[0];
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("app-run-1-") && name.ends_with("Z.dump"), "{name}");
+        assert_eq!(name.len(), "app-run-1-20260101T000000Z.dump".len(), "{name}");
+        assert!(detail.starts_with(&format!("{}, ", file.display())), "{detail}");
+        assert!(detail.contains(&format!("sha256 {} ", sha256_hex(file))), "{detail}");
+        assert!(detail.contains(" TOC entries)"), "{detail}");
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(file.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700);
+
+        let list = std::process::Command::new(PG_RESTORE)
+            .arg("--list")
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(list.status.success());
+        assert!(String::from_utf8_lossy(&list.stdout).contains("TABLE DATA public note"));
+    }
+
+    #[tokio::test]
+    async fn password_goes_through_pgpassword_never_argv_or_detail() {
+        let db = TestDb::create_with_role().await;
+        db.sql(&format!(
+            "CREATE TABLE secretive (id int); ALTER TABLE secretive OWNER TO {}",
+            db.role.as_deref().unwrap()
+        ))
+        .await;
+        let outcome = db.backup().await;
+        let rendered = format!("{outcome:?}");
+        assert!(!rendered.contains(PASSWORD), "{rendered}");
+        done_detail(outcome);
+
+        let (step, databases) = db.step(&db.url);
+        let options = databases.options(&step.database).unwrap();
+        let argv = args(&options, Path::new("/tmp/x.dump.partial"));
+        assert!(!argv.iter().any(|a| a.contains(PASSWORD)), "{argv:?}");
+        assert!(argv.contains(&"--no-password".to_owned()));
+        assert_eq!(url_password(databases.url("app").unwrap()).as_deref(), Some(PASSWORD));
+    }
+
+    /// The local server trusts every login, so a fake `pg_dump` shows what the real one gets.
+    #[tokio::test]
+    async fn fake_pg_dump_receives_the_password_in_its_environment_only() {
+        let db = TestDb::create_with_role().await;
+        let bin = tempfile::tempdir().unwrap();
+        let seen = bin.path().join("seen");
+        let fake = bin.path().join("pg_dump");
+        std::fs::write(
+            &fake,
+            format!("#!/bin/sh\nprintf 'env=%s\\nargv=%s\\n' \"$PGPASSWORD\" \"$*\" > {}\necho 'pg_dump: error: boom' >&2\nexit 1\n", seen.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let programs = Programs {
+            pg_dump: fake.to_str().unwrap(),
+            pg_restore: PG_RESTORE,
+        };
+        let (reason, output) = failure(db.backup_with(&db.url, &programs).await);
+        assert!(reason.starts_with("pg_dump of database `app` ("), "{reason}");
+        assert!(reason.ends_with(" exited with status 1"), "{reason}");
+        assert_eq!(output.as_deref(), Some("pg_dump: error: boom\n"));
+        let seen = std::fs::read_to_string(seen).unwrap();
+        assert!(
+            seen.starts_with(&format!("env={PASSWORD}\nargv=--format=custom --no-password --file ")),
+            "{seen}"
+        );
+        assert_eq!(seen.matches(PASSWORD).count(), 1, "{seen}");
+    }
+
+    #[tokio::test]
+    async fn missing_pg_dump_says_what_to_install() {
+        let db = TestDb::create().await;
+        let programs = Programs {
+            pg_dump: "deployctl-test-no-pg_dump",
+            pg_restore: PG_RESTORE,
+        };
+        let (reason, _) = failure(db.backup_with(&db.url, &programs).await);
+        assert_eq!(
+            reason,
+            "deployctl-test-no-pg_dump is not installed: `deployctl-test-no-pg_dump` is not on PATH\nhint: apt-get install postgresql-client-NN matching the server's major version"
+        );
+        assert_eq!(db.files(), Vec::<PathBuf>::new());
+    }
+
+    #[tokio::test]
+    async fn unreachable_database_names_host_and_port() {
+        let db = TestDb::create().await;
+        let mut url = url::Url::parse(&db.url).unwrap();
+        url.set_port(Some(1)).unwrap();
+        let (reason, output) = failure(db.backup_with(url.as_str(), &PROGRAMS).await);
+        assert!(
+            reason.starts_with("cannot connect to database `app` (127.0.0.1:1/"),
+            "{reason}"
+        );
+        assert!(output.is_some_and(|o| o.contains("pg_dump")));
+        assert_eq!(db.files(), Vec::<PathBuf>::new(), "no partial file is left");
+    }
+
+    #[tokio::test]
+    async fn failed_verify_deletes_the_partial_file_and_says_so() {
+        let db = TestDb::create().await;
+        db.sql("CREATE TABLE t (id int)").await;
+        let programs = Programs {
+            pg_dump: PG_DUMP,
+            pg_restore: "false",
+        };
+        let (reason, _) = failure(db.backup_with(&db.url, &programs).await);
+        assert!(
+            reason.starts_with("the dump did not verify: `false --list` exited with status 1; the partial file `"),
+            "{reason}"
+        );
+        assert!(reason.ends_with(".dump.partial` was deleted"), "{reason}");
+        assert_eq!(db.files(), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn version_mismatch_names_both_versions_and_the_package() {
+        let stderr = "pg_dump: error: aborting because of server version mismatch\npg_dump: detail: server version: 16.4 (Debian 16.4-1); pg_dump version: 15.20 (Debian 15.20-0+deb12u1)\n";
+        let status = std::process::ExitStatus::from_raw(1 << 8);
+        assert_eq!(
+            dump_failure("database `app` (db:5432/app)", "app", status, stderr),
+            "pg_dump 15.20 is older than server 16.4 of database `app` (db:5432/app)\nhint: install postgresql-client-16"
+        );
+    }
+
+    #[test]
+    fn authentication_failure_names_the_user() {
+        let stderr = "pg_dump: error: connection to server at \"db\" (10.0.0.1), port 5432 failed: FATAL:  password authentication failed for user \"app\"\n";
+        let status = std::process::ExitStatus::from_raw(1 << 8);
+        assert_eq!(
+            dump_failure("database `app` (db:5432/app)", "app", status, stderr),
+            "authentication failed for user `app` on database `app` (db:5432/app)\nhint: check the password in the database URL"
+        );
+    }
+
+    #[test]
+    fn toc_counter_skips_comments_and_blank_lines() {
+        let mut toc = TocCounter::default();
+        toc.push(b";\n; Archive created\n;\n\n215; 1259 16385 TA");
+        toc.push(b"BLE public note postgres\n3340; 0 16385 TABLE DATA public note postgres\n");
+        assert_eq!(toc.entries, 2);
+    }
+
+    #[test]
+    fn sizes_and_passwords_decode() {
+        assert_eq!(human_size(532), "532 B");
+        assert_eq!(human_size(1_258_291), "1.2 MiB");
+        assert_eq!(percent_decode("p%40ss%2Fw%zz"), "p@ss/w%zz");
+        assert_eq!(url_password("postgres://u:p%40ss@h/d").as_deref(), Some("p@ss"));
+        assert_eq!(url_password("postgres://u@h/d"), None);
+    }
+}

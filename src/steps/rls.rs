@@ -1,0 +1,147 @@
+//! `rls`: proves row-level security isolates tenants, inside a transaction that is always
+//! rolled back.
+//!
+//! Theory of operation: first the catalog (each table has RLS enabled and forced and
+//! policies covering SELECT, INSERT, UPDATE and DELETE; the app role exists, is not a
+//! superuser and lacks BYPASSRLS). Then, in one transaction, the connecting user (the
+//! owner or a superuser) counts each tenant's true rows, switches to the app role with
+//! `SET LOCAL ROLE` and, for every ordered pair of tenants (A, B), sets the tenant setting
+//! to A and checks what A can see and touch of B (see [`probe`]). Every statement that may
+//! fail runs under a SAVEPOINT so an expected error does not abort the transaction. The
+//! transaction is rolled back on every path (and on drop), so the database is unchanged.
+//! Identifiers are quoted; tenant values and the setting name are bound parameters.
+
+mod catalog;
+mod probe;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use sqlx::PgConnection;
+
+use super::db::sql_error;
+use super::{Step, StepContext, StepOutcome};
+use crate::runbook::model::Rls;
+
+/// What the checks found: failed assertions, notes on what could not be checked, and how
+/// many assertions held.
+#[derive(Debug, Default)]
+struct Findings {
+    failed: Vec<String>,
+    notes: Vec<String>,
+    held: usize,
+}
+
+impl Findings {
+    /// Records one assertion: held when `failure` is `None`.
+    fn assert(&mut self, failure: Option<String>) {
+        match failure {
+            None => self.held += 1,
+            Some(f) => self.failed.push(f),
+        }
+    }
+}
+
+impl Step for Rls {
+    async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        let fail = |reason: String| StepOutcome::Failed {
+            reason: ctx.redactor.mask(&reason).into_owned(),
+            output: None,
+        };
+        let connect = (ctx.timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
+        let pool = match ctx.databases.pool(&self.database, connect).await {
+            Ok(p) => p,
+            Err(reason) => return fail(reason),
+        };
+        let where_ = format!(
+            "database `{}` ({})",
+            self.database,
+            ctx.databases.describe(&self.database)
+        );
+        let mut tx = match pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
+        };
+        let result = check(self, ctx.timeout, &mut tx).await;
+        // Always rolled back: the probes insert, update and delete.
+        let rollback = tx.rollback().await;
+        let findings = match (result, rollback) {
+            (Err(e), _) | (Ok(_), Err(e)) => return fail(format!("{where_}: {}", sql_error(&e))),
+            (Ok(f), Ok(())) => f,
+        };
+        if !findings.failed.is_empty() {
+            // Notes ride along: "not checked" matters most when other assertions fail.
+            return fail(
+                findings
+                    .failed
+                    .iter()
+                    .chain(&findings.notes)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+        let mut detail = format!(
+            "{} × {}: {} assertions hold",
+            count_of(self.tables.len(), "table"),
+            count_of(self.tenants.len(), "tenant"),
+            findings.held
+        );
+        for note in &findings.notes {
+            detail.push_str("; ");
+            detail.push_str(note);
+        }
+        StepOutcome::Done {
+            detail: Some(ctx.redactor.mask(&detail).into_owned()),
+            output: None,
+        }
+    }
+}
+
+/// Runs the catalog checks, then the probes, in the caller's transaction.
+async fn check(rls: &Rls, timeout: Duration, conn: &mut PgConnection) -> Result<Findings, sqlx::Error> {
+    let ms = (timeout.as_millis() * 9 / 10).clamp(1, i32::MAX as u128);
+    sqlx::query(&format!("SET LOCAL statement_timeout = {ms}"))
+        .execute(&mut *conn)
+        .await?;
+    let mut findings = Findings::default();
+    let role_found = catalog::check_role(rls, conn, &mut findings).await?;
+    let mut tables = Vec::new();
+    for table in &rls.tables {
+        if let Some(t) = catalog::check_table(table, conn, &mut findings).await? {
+            tables.push(t);
+        }
+    }
+    if role_found {
+        probe::run(rls, &tables, conn, &mut findings).await?;
+    }
+    Ok(findings)
+}
+
+/// `"name"`, or `"schema"."name"` for `schema.name`.
+fn quote_qualified(name: &str) -> String {
+    name.split('.').map(quote_ident).collect::<Vec<_>>().join(".")
+}
+
+/// One identifier in double quotes, inner quotes doubled.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A tenant for messages: long ids shortened to their first four characters.
+fn short(tenant: &str) -> String {
+    if tenant.chars().count() > 8 {
+        format!("{}…", tenant.chars().take(4).collect::<String>())
+    } else {
+        tenant.to_string()
+    }
+}
+
+fn count_of(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

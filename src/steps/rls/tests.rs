@@ -1,0 +1,297 @@
+//! Tests against a real PostgreSQL (`DEPLOYCTL_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`): each test creates its own database and
+//! its own app role, and drops both when done, even when it panics.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::{Connection, PgConnection};
+
+use crate::redact::Redactor;
+use crate::runbook::model::{Rls, StepKind};
+use crate::runbook::{LoadOptions, load};
+use crate::steps::{Databases, Step, StepContext, StepOutcome};
+
+const TENANT_A: &str = "11111111-1111-1111-1111-111111111111";
+const TENANT_B: &str = "22222222-2222-2222-2222-222222222222";
+
+fn admin_url() -> String {
+    std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Unique enough across concurrent tests and processes.
+fn random_suffix() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{}_{nanos}_{n}", std::process::id())
+}
+
+/// A scratch database and app role, both dropped on drop.
+struct TestDb {
+    name: String,
+    role: String,
+    url: String,
+}
+
+impl TestDb {
+    /// A database and role with the fixtures applied in order.
+    async fn with(fixtures: &[&str]) -> Self {
+        let suffix = random_suffix();
+        let (name, role) = (format!("deployctl_rls_{suffix}"), format!("app_user_{suffix}"));
+        let mut admin = PgConnection::connect(&admin_url()).await.expect("test database server");
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin_url()).unwrap();
+        url.set_path(&name);
+        let db = TestDb {
+            name,
+            role,
+            url: url.to_string(),
+        };
+        sqlx::raw_sql(&format!("CREATE ROLE \"{}\" NOLOGIN", db.role))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut conn = db.conn().await;
+        for fixture in fixtures {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/rls")
+                .join(fixture);
+            let sql = std::fs::read_to_string(path).unwrap().replace("__ROLE__", &db.role);
+            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+        }
+        db
+    }
+
+    async fn conn(&self) -> PgConnection {
+        PgConnection::connect(&self.url).await.unwrap()
+    }
+
+    /// An rls step over `posts` and `listings`, loaded from a real runbook.
+    fn step(&self) -> (Rls, Databases) {
+        let yaml = format!(
+            "deployctl: 1\nname: rls-test\ndatabases:\n  app: {{ url: \"{}\" }}\nphases:\n  - id: validate\n    steps:\n      - id: rls\n        rls: {{ database: app, role: {}, setting: app.current_user_id, tenants: [\"{TENANT_A}\", \"{TENANT_B}\"], tables: [{{ name: posts, tenant_column: author_id }}, {{ name: public.listings, tenant_column: seller_id }}] }}\n",
+            self.url, self.role
+        );
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), yaml).unwrap();
+        let loaded = load(file.path(), &LoadOptions::default()).expect("test runbook loads");
+        let StepKind::Rls(step) = loaded.runbook.phases[0].steps[0].kind.clone() else {
+            panic!("not an rls step")
+        };
+        (step, Databases::new(&loaded.runbook, "run-1"))
+    }
+
+    async fn run(&self, step: &Rls) -> StepOutcome {
+        let (_, databases) = self.step();
+        let redactor = Redactor::default();
+        let http = reqwest::Client::new();
+        let ctx = StepContext {
+            run_id: "run-1",
+            runbook: "rls-test",
+            step_id: "rls",
+            redactor: &redactor,
+            http: &http,
+            databases: &databases,
+            timeout: Duration::from_secs(60),
+        };
+        step.execute(&ctx).await
+    }
+
+    /// Runs the standard step once.
+    async fn check(&self) -> StepOutcome {
+        let (step, _) = self.step();
+        self.run(&step).await
+    }
+
+    /// Every row of both tables, as text, to prove the step changed nothing.
+    async fn contents(&self) -> Vec<String> {
+        let mut conn = self.conn().await;
+        sqlx::query_scalar(
+            "SELECT 'posts ' || p::text FROM posts p
+             UNION ALL SELECT 'listings ' || l::text FROM listings l ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (name, role) = (self.name.clone(), self.role.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+                    // One statement each: DROP DATABASE cannot run inside a multi-statement batch.
+                    let drop_db = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::raw_sql(&drop_db).execute(&mut admin).await;
+                    let drop_role = format!("DROP ROLE IF EXISTS \"{role}\"");
+                    let _ = sqlx::raw_sql(&drop_role).execute(&mut admin).await;
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+fn failure(outcome: StepOutcome) -> String {
+    match outcome {
+        StepOutcome::Failed { reason, .. } => reason,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+/// Whether a failure reason names a failed assertion (not a note) about `table`.
+fn blames(reason: &str, table: &str) -> bool {
+    reason
+        .split("; ")
+        .filter(|part| !part.contains("counted as no rows visible") && !part.contains("not checked"))
+        .any(|part| part.starts_with(&format!("{table}:")))
+}
+
+/// Runs the step and checks that the tables are unchanged afterwards.
+async fn check_unchanged(db: &TestDb) -> StepOutcome {
+    let before = db.contents().await;
+    assert_eq!(before.len(), 7, "fixture seeds 5 posts and 2 listings");
+    let outcome = db.check().await;
+    assert_eq!(db.contents().await, before, "the step must leave the tables unchanged");
+    outcome
+}
+
+#[tokio::test]
+async fn good_setup_passes_and_changes_nothing() {
+    let db = TestDb::with(&["good.sql"]).await;
+    let outcome = check_unchanged(&db).await;
+    let StepOutcome::Done {
+        detail: Some(detail), ..
+    } = outcome
+    else {
+        panic!("expected success, got {outcome:?}")
+    };
+    assert!(
+        detail.starts_with("2 tables × 2 tenants: 34 assertions hold"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("posts: with `app.current_user_id` empty the policy raises 22P02"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn owner_without_force_is_caught() {
+    let db = TestDb::with(&["good.sql", "not_forced.sql"]).await;
+    let reason = failure(check_unchanged(&db).await);
+    assert!(reason.contains("posts: RLS enabled but not forced"), "{reason}");
+    assert!(
+        reason.contains("posts: tenant 1111… sees 3 rows of tenant 2222…"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("posts: tenant 2222… sees 2 rows of tenant 1111…"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("posts: tenant 1111… updated 3 rows of tenant 2222…"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("posts: tenant 1111… inserted a row for tenant 2222…"),
+        "{reason}"
+    );
+    assert!(!blames(&reason, "public.listings"), "{reason}");
+}
+
+#[tokio::test]
+async fn using_true_policy_is_caught() {
+    let db = TestDb::with(&["good.sql", "using_true.sql"]).await;
+    let reason = failure(check_unchanged(&db).await);
+    assert!(
+        reason.contains("public.listings: tenant 1111… sees 1 rows of tenant 2222…"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("public.listings: tenant 2222… deleted 1 rows of tenant 1111…"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("public.listings: tenant 2222… inserted a row for tenant 1111…"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("public.listings: with `app.current_user_id` empty, 2 rows are visible"),
+        "{reason}"
+    );
+    assert!(!blames(&reason, "posts"), "{reason}");
+}
+
+#[tokio::test]
+async fn table_without_policy_is_caught() {
+    let db = TestDb::with(&["good.sql", "no_policy.sql"]).await;
+    let reason = failure(check_unchanged(&db).await);
+    assert!(
+        reason.contains("public.listings: no policy for SELECT, INSERT, UPDATE, DELETE"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("public.listings: tenant 1111… sees 0 of its 1 rows"),
+        "{reason}"
+    );
+    assert!(!blames(&reason, "posts"), "{reason}");
+}
+
+#[tokio::test]
+async fn role_with_bypassrls_is_caught() {
+    let db = TestDb::with(&["good.sql", "bypassrls.sql"]).await;
+    let reason = failure(check_unchanged(&db).await);
+    assert!(
+        reason.contains(&format!("role `{}` has BYPASSRLS", db.role)),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("posts: tenant 2222… sees 2 rows of tenant 1111…"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn missing_role_and_table_are_named() {
+    let db = TestDb::with(&["good.sql"]).await;
+    let (mut step, _) = db.step();
+    step.role = format!("{}_missing", db.role);
+    step.tables[0].name = "nope.posts".into();
+    let reason = failure(db.run(&step).await);
+    assert!(
+        reason.contains(&format!("role `{}_missing` does not exist", db.role)),
+        "{reason}"
+    );
+    assert!(reason.contains("nope.posts: table not found"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_insert_stopped_only_by_not_null_is_a_leak() {
+    let db = TestDb::with(&["good.sql", "using_true.sql"]).await;
+    let mut conn = db.conn().await;
+    // RLS WITH CHECK runs before NOT NULL, so only a permissive policy reaches 23502.
+    sqlx::raw_sql("ALTER TABLE listings ALTER COLUMN price DROP DEFAULT")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let reason = failure(check_unchanged(&db).await);
+    assert!(
+        reason.contains("passed the RLS check (it failed later, on NOT NULL)"),
+        "{reason}"
+    );
+    assert!(!reason.contains("inserted a row"), "{reason}");
+}
