@@ -18,15 +18,13 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
 
+use super::process::ProcessGroup;
 use super::{Excerpt, Step, StepContext, StepOutcome};
 use crate::runbook::model::Backup;
 
@@ -35,7 +33,6 @@ const PG_DUMP: &str = "pg_dump";
 /// The verifying program, looked up on `PATH`.
 const PG_RESTORE: &str = "pg_restore";
 /// How long output is still read after a child exits.
-const DRAIN: Duration = Duration::from_millis(500);
 /// libpq's connect timeout, so an unanswering host fails before the step's own timeout.
 const CONNECT_TIMEOUT_SECS: u64 = 15;
 
@@ -398,71 +395,6 @@ impl Drop for PartialFile {
     }
 }
 
-/// A child leading its own process group; the group is SIGKILLed on drop.
-struct ProcessGroup {
-    pgid: Option<Pid>,
-    child: Child,
-}
-
-impl ProcessGroup {
-    fn new(child: Child) -> Self {
-        let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
-        ProcessGroup { pgid, child }
-    }
-
-    /// Feeds output to the sinks until the child exits, kills the group, drains the pipes.
-    async fn run(&mut self, on_out: &mut dyn FnMut(&[u8]), on_err: &mut dyn FnMut(&[u8])) -> io::Result<ExitStatus> {
-        let mut stdout = self.child.stdout.take();
-        let mut stderr = self.child.stderr.take();
-        let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
-        let status = loop {
-            tokio::select! {
-                Some(n) = read_some(&mut stdout, &mut out_buf) => on_out(&out_buf[..n]),
-                Some(n) = read_some(&mut stderr, &mut err_buf) => on_err(&err_buf[..n]),
-                status = self.child.wait() => break status?,
-            }
-        };
-        self.kill();
-        let drain = async {
-            while stdout.is_some() || stderr.is_some() {
-                tokio::select! {
-                    n = read_some(&mut stdout, &mut out_buf) => if let Some(n) = n { on_out(&out_buf[..n]) },
-                    n = read_some(&mut stderr, &mut err_buf) => if let Some(n) = n { on_err(&err_buf[..n]) },
-                }
-            }
-        };
-        let _ = tokio::time::timeout(DRAIN, drain).await;
-        Ok(status)
-    }
-
-    fn kill(&self) {
-        if let Some(pgid) = self.pgid {
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
-    }
-}
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        // Runs before `child` is dropped, so an unreaped child still pins the pgid.
-        self.kill();
-    }
-}
-
-/// Reads from a pipe: `Some(n > 0)`, or `None` once at EOF/error, closing it.
-async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
-    let Some(reader) = pipe else {
-        return std::future::pending().await;
-    };
-    match reader.read(buf).await {
-        Ok(n) if n > 0 => Some(n),
-        _ => {
-            *pipe = None;
-            None
-        }
-    }
-}
-
 /// The arguments of `pg_dump` (never the password: argv is public).
 fn args(options: &PgConnectOptions, file: &Path) -> Vec<String> {
     let host = match options.get_socket() {
@@ -494,6 +426,7 @@ mod tests {
     //! creates its own database (and role) and drops them, even when it panics.
 
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
 
     use sqlx::{Connection, PgConnection};
 

@@ -12,6 +12,7 @@ mod excerpt;
 mod http;
 mod migrate;
 mod notify;
+mod process;
 mod rls;
 mod shell;
 mod sql;

@@ -11,18 +11,12 @@
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
+use super::process::ProcessGroup;
 use super::{Excerpt, Step, StepContext, StepOutcome};
 use crate::runbook::model::Shell;
-
-/// How long output is still read after the child exits and its group is killed.
-const DRAIN: Duration = Duration::from_millis(500);
 
 /// By absolute path: a `PATH` lookup costs several failed `execve`s per step, and a runbook
 /// must not run a different `sh` because of the operator's `PATH`.
@@ -55,8 +49,15 @@ impl Step for Shell {
                 };
             }
         };
-        let mut excerpt = Excerpt::new();
-        let status = group.run(&mut excerpt).await;
+        let excerpt = Excerpt::new();
+        // Both streams feed one excerpt, in arrival order.
+        let shared = std::cell::RefCell::new(excerpt);
+        let status = group
+            .run(&mut |bytes| shared.borrow_mut().push(bytes), &mut |bytes| {
+                shared.borrow_mut().push(bytes)
+            })
+            .await;
+        let excerpt = shared.into_inner();
         let output = excerpt.render(ctx.redactor);
         match status {
             Ok(status) if status.code() == Some(self.expect_exit) => StepOutcome::Done {
@@ -71,76 +72,6 @@ impl Step for Shell {
                 reason: format!("`{shown}`: cannot wait for it: {}", io_reason(&e)),
                 output,
             },
-        }
-    }
-}
-
-/// A child leading its own process group; the group is SIGKILLed on drop.
-struct ProcessGroup {
-    /// `None` if the child was reaped before its pid was read (then there is nothing to kill).
-    pgid: Option<Pid>,
-    child: Child,
-}
-
-impl ProcessGroup {
-    fn new(child: Child) -> Self {
-        let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
-        ProcessGroup { pgid, child }
-    }
-
-    /// Collects output until the child exits, kills what it left behind, drains the pipes.
-    async fn run(&mut self, excerpt: &mut Excerpt) -> io::Result<ExitStatus> {
-        let mut stdout = self.child.stdout.take();
-        let mut stderr = self.child.stderr.take();
-        let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
-        let status = loop {
-            tokio::select! {
-                Some(n) = read_some(&mut stdout, &mut out_buf) => excerpt.push(&out_buf[..n]),
-                Some(n) = read_some(&mut stderr, &mut err_buf) => excerpt.push(&err_buf[..n]),
-                status = self.child.wait() => break status?,
-            }
-        };
-        self.kill();
-        let drain = async {
-            while stdout.is_some() || stderr.is_some() {
-                tokio::select! {
-                    n = read_some(&mut stdout, &mut out_buf) => if let Some(n) = n { excerpt.push(&out_buf[..n]) },
-                    n = read_some(&mut stderr, &mut err_buf) => if let Some(n) = n { excerpt.push(&err_buf[..n]) },
-                }
-            }
-        };
-        // A grandchild that left the group may hold a pipe open; its output is not waited for.
-        let _ = tokio::time::timeout(DRAIN, drain).await;
-        Ok(status)
-    }
-
-    fn kill(&self) {
-        if let Some(pgid) = self.pgid {
-            // ESRCH (group already empty) is the expected case after a clean exit.
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
-    }
-}
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        // Runs before `child` is dropped, so an unreaped child still pins the pgid.
-        self.kill();
-    }
-}
-
-/// Reads from a pipe: `Some(n > 0)` bytes, or `None` once at EOF/error, when the pipe is
-/// closed (set to `None`). A closed pipe never completes again, so a `select!` keeps
-/// waiting on the other branches (a `Some(n) =` pattern there skips the EOF wake-up).
-async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
-    let Some(reader) = pipe else {
-        return std::future::pending().await;
-    };
-    match reader.read(buf).await {
-        Ok(n) if n > 0 => Some(n),
-        _ => {
-            *pipe = None;
-            None
         }
     }
 }
@@ -178,6 +109,7 @@ fn io_reason(e: &io::Error) -> String {
 mod tests {
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
+    use std::time::Duration;
     use std::time::Instant;
 
     use super::*;

@@ -1,0 +1,88 @@
+//! Child processes a step runs: each leads its own process group, killed as a whole.
+//!
+//! The engine cancels a step by dropping its future (timeout, Ctrl-C); a [`ProcessGroup`]
+//! guard then SIGKILLs the whole group, so children such as `sleep 100 &` never outlive
+//! their step. After a normal exit the group is killed too (orphans left behind), and the
+//! pipes are drained for at most [`DRAIN`] in case a grandchild that left the group still
+//! holds them open.
+
+use std::io;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Child;
+
+/// How long output is still read after the child exits.
+const DRAIN: Duration = Duration::from_millis(500);
+
+/// A child leading its own process group; the group is SIGKILLed on drop.
+pub(super) struct ProcessGroup {
+    pgid: Option<Pid>,
+    child: Child,
+}
+
+impl ProcessGroup {
+    pub(super) fn new(child: Child) -> Self {
+        let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+        ProcessGroup { pgid, child }
+    }
+
+    /// Feeds output to the sinks until the child exits, kills the group, drains the pipes.
+    pub(super) async fn run(
+        &mut self,
+        on_out: &mut dyn FnMut(&[u8]),
+        on_err: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<ExitStatus> {
+        let mut stdout = self.child.stdout.take();
+        let mut stderr = self.child.stderr.take();
+        let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
+        let status = loop {
+            tokio::select! {
+                Some(n) = read_some(&mut stdout, &mut out_buf) => on_out(&out_buf[..n]),
+                Some(n) = read_some(&mut stderr, &mut err_buf) => on_err(&err_buf[..n]),
+                status = self.child.wait() => break status?,
+            }
+        };
+        self.kill();
+        let drain = async {
+            while stdout.is_some() || stderr.is_some() {
+                tokio::select! {
+                    n = read_some(&mut stdout, &mut out_buf) => if let Some(n) = n { on_out(&out_buf[..n]) },
+                    n = read_some(&mut stderr, &mut err_buf) => if let Some(n) = n { on_err(&err_buf[..n]) },
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN, drain).await;
+        Ok(status)
+    }
+
+    fn kill(&self) {
+        if let Some(pgid) = self.pgid {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // Runs before `child` is dropped, so an unreaped child still pins the pgid.
+        self.kill();
+    }
+}
+
+/// Reads from a pipe: `Some(n > 0)`, or `None` once at EOF/error, closing it.
+async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> Option<usize> {
+    let Some(reader) = pipe else {
+        return std::future::pending().await;
+    };
+    match reader.read(buf).await {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            *pipe = None;
+            None
+        }
+    }
+}
