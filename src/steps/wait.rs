@@ -150,7 +150,9 @@ mod tests {
         let step = until(&server.url("/health"), Duration::from_millis(50));
         let fixture = Fixture::new();
         let timeout = Duration::from_millis(500);
-        let result = tokio::time::timeout(timeout, step.execute(&fixture.ctx(timeout))).await;
+        // The step must stop itself at its deadline with its own reason; the outer timeout is
+        // only a safety net, with slack so a loaded machine cannot make the test flaky.
+        let result = tokio::time::timeout(timeout + Duration::from_secs(5), step.execute(&fixture.ctx(timeout))).await;
         let Ok(StepOutcome::Failed { reason, .. }) = result else {
             panic!("{result:?}")
         };
@@ -169,7 +171,9 @@ mod tests {
         let step = until(&server.url("/health"), Duration::from_secs(1));
         let fixture = Fixture::new();
         let timeout = Duration::from_millis(400);
-        let result = tokio::time::timeout(timeout, step.execute(&fixture.ctx(timeout))).await;
+        // The step must stop itself at its deadline with its own reason; the outer timeout is
+        // only a safety net, with slack so a loaded machine cannot make the test flaky.
+        let result = tokio::time::timeout(timeout + Duration::from_secs(5), step.execute(&fixture.ctx(timeout))).await;
         let Ok(StepOutcome::Failed { reason, .. }) = result else {
             panic!("{result:?}")
         };
