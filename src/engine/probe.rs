@@ -3,8 +3,9 @@
 //!
 //! A probe never changes anything: an `sql` step's database gets `select 1` (its own query
 //! might write), a `migrate` step's folder is compared with its bookkeeping table (pending,
-//! failed, drifted; no lock, nothing created), an `http` step is sent only when its method
-//! is GET or HEAD. A step whose
+//! failed, drifted; no lock, nothing created), a `backup` step checks that `pg_dump` exists
+//! and is not older than the server, an `rls` step runs its catalog checks in a read-only
+//! transaction, and an `http` step is sent only when its method is GET or HEAD. A step whose
 //! probe passed is `verified`; one whose probe failed keeps `simulated` and carries what
 //! the probe found, so the operator sees it before the window, not in it.
 
@@ -15,7 +16,7 @@ use super::plan::{Plan, PlanStep, Verdict};
 use crate::redact::Redactor;
 use crate::runbook::Loaded;
 use crate::runbook::model::{HttpMethod, Step, StepKind};
-use crate::steps::{Databases, StepContext, StepOutcome, execute, probe_migrate};
+use crate::steps::{Databases, StepContext, StepOutcome, execute, probe_backup, probe_migrate, probe_rls};
 
 /// How long one probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,10 +68,9 @@ pub async fn probe(plan: &mut Plan, loaded: &Loaded) {
                     .cloned()
                     .map(|r| r.map(|()| format!("database `{db}` answered `select 1`")))
             }
-            StepKind::Migrate(m) => Some(match tokio::time::timeout(ctx.timeout, probe_migrate(m, &ctx)).await {
-                Ok(result) => result,
-                Err(_) => Err("no answer within 10s".into()),
-            }),
+            StepKind::Migrate(m) => Some(within(ctx.timeout, probe_migrate(m, &ctx)).await),
+            StepKind::Backup(b) => Some(within(ctx.timeout, probe_backup(b, &ctx)).await),
+            StepKind::Rls(r) => Some(within(ctx.timeout, probe_rls(r, &ctx)).await),
             StepKind::Http(h) if matches!(h.method, HttpMethod::Get | HttpMethod::Head) => Some(
                 match tokio::time::timeout(ctx.timeout, execute(&step.kind, &ctx)).await {
                     Ok(StepOutcome::Done { detail, .. }) => Ok(format!("answered: {}", detail.unwrap_or_default())),
@@ -84,6 +84,12 @@ pub async fn probe(plan: &mut Plan, loaded: &Loaded) {
             record(planned, found, &loaded.redactor);
         }
     }
+}
+
+async fn within(limit: Duration, probe: impl Future<Output = Result<String, String>>) -> Result<String, String> {
+    tokio::time::timeout(limit, probe)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {}", crate::runbook::duration::format(limit))))
 }
 
 async fn database_answers(databases: &Databases, name: &str) -> Result<(), String> {

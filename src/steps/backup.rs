@@ -18,6 +18,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
@@ -46,6 +47,43 @@ const PROGRAMS: Programs<'static> = Programs {
     pg_dump: PG_DUMP,
     pg_restore: PG_RESTORE,
 };
+
+/// The dry-run probe: `pg_dump` is installed and not older than the server, and the
+/// database answers. Nothing is dumped.
+pub(crate) async fn probe(backup: &Backup, ctx: &StepContext<'_>) -> Result<String, String> {
+    let output = Command::new(PROGRAMS.pg_dump)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => not_installed(PROGRAMS.pg_dump),
+            _ => format!("cannot start `{}`: {}", PROGRAMS.pg_dump, io_reason(&e)),
+        })?;
+    let version = String::from_utf8_lossy(&output.stdout);
+    let dump_major = major(version.split_whitespace().last().unwrap_or(""));
+    let pool = ctx.databases.pool(&backup.database, Duration::from_secs(5)).await?;
+    let server: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| format!("database `{}`: {}", backup.database, super::sql_error(&e)))?;
+    let server_major = major(&server);
+    match (dump_major, server_major) {
+        (Some(d), Some(s)) if d < s => Err(format!(
+            "pg_dump {d} is older than server {s}: it will refuse to dump\nhint: apt-get install postgresql-client-{s}"
+        )),
+        _ => Ok(format!("pg_dump {} can dump server {}", version.trim(), server.trim())),
+    }
+}
+
+/// The major version of "15.19 (Debian 15.19-0+deb12u1)" or "15.19".
+fn major(version: &str) -> Option<u32> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|p| !p.is_empty())?
+        .parse()
+        .ok()
+}
 
 impl Step for Backup {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {

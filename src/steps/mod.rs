@@ -22,11 +22,13 @@ mod wait;
 
 use std::time::Duration;
 
+pub(crate) use backup::probe as probe_backup;
 pub use db::{Databases, sql_error};
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub(crate) use migrate::probe as probe_migrate;
 pub use notify::{NotifyPayload, post_json};
+pub(crate) use rls::probe as probe_rls;
 
 use crate::redact::Redactor;
 use crate::runbook::model::StepKind;

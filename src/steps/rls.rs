@@ -99,6 +99,38 @@ impl Step for Rls {
     }
 }
 
+/// The dry-run probe: the catalog checks only (RLS enabled and forced, policies for every
+/// command, a safe role), in a read-only transaction; no tenant row is touched.
+pub(crate) async fn probe(rls: &Rls, ctx: &StepContext<'_>) -> Result<String, String> {
+    let pool = ctx.databases.pool(&rls.database, Duration::from_secs(5)).await?;
+    let where_ = format!(
+        "database `{}` ({})",
+        rls.database,
+        ctx.databases.describe(&rls.database)
+    );
+    let mut tx = pool.begin().await.map_err(|e| format!("{where_}: {}", sql_error(&e)))?;
+    let result = async {
+        sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+        let mut findings = Findings::default();
+        catalog::check_role(rls, &mut tx, &mut findings).await?;
+        for table in &rls.tables {
+            catalog::check_table(table, &mut tx, &mut findings).await?;
+        }
+        Ok::<_, sqlx::Error>(findings)
+    }
+    .await;
+    let _ = tx.rollback().await;
+    let findings = result.map_err(|e| format!("{where_}: {}", sql_error(&e)))?;
+    if findings.failed.is_empty() {
+        Ok(format!(
+            "catalog: {} catalog assertions hold (tenant checks run with the step)",
+            findings.held
+        ))
+    } else {
+        Err(findings.failed.join("; "))
+    }
+}
+
 /// Runs the catalog checks, then the probes, in the caller's transaction.
 async fn check(rls: &Rls, timeout: Duration, conn: &mut PgConnection) -> Result<Findings, sqlx::Error> {
     let ms = (timeout.as_millis() * 9 / 10).clamp(1, i32::MAX as u128);

@@ -223,3 +223,62 @@ phases:
     assert_eq!(again.code, 0, "{}", again.stdout);
     assert_eq!(again.stdout.matches("✓ up to date").count(), 2, "{}", again.stdout);
 }
+
+#[test]
+fn backup_and_rls_are_probed_and_then_run_against_the_real_database() {
+    let db = TestDb::create();
+    let role = format!("probe_app_{}", db.name);
+    db.execute(&format!(
+        "DROP ROLE IF EXISTS \"{role}\"; CREATE ROLE \"{role}\" NOLOGIN;"
+    ));
+    let setup = std::fs::read_to_string(crate::harness::fixture("rls/good.sql")).expect("fixture");
+    db.execute(&setup.replace("__ROLE__", &role));
+    let ws = Workspace::new(&format!(
+        r#"deployctl: 1
+name: rlsrun
+databases:
+  app: {{ url: "{url}" }}
+phases:
+  - id: p
+    steps:
+      - {{ id: dump, backup: {{ database: app, dir: backups }} }}
+      - id: isolation
+        rls:
+          database: app
+          role: "{role}"
+          setting: app.current_user_id
+          tenants: ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"]
+          tables: [ {{ name: posts, tenant_column: author_id }}, {{ name: listings, tenant_column: seller_id }} ]
+"#,
+        url = db.url
+    ));
+    let rows_before = db.scalar("select count(*)::text from posts");
+    let plan = ws.deployctl().args(["run", "--dry-run", "r.yaml"]).run();
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("verified   dump") && plan.stdout.contains("✓ pg_dump"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("verified   isolation") && plan.stdout.contains("✓ catalog:"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!ws.file("backups").exists(), "the probe dumped nothing");
+
+    let run = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("assertions hold"), "{}", run.stdout);
+    let dumps: Vec<_> = std::fs::read_dir(ws.file("backups"))
+        .expect("backups")
+        .flatten()
+        .collect();
+    assert_eq!(dumps.len(), 1, "one verified dump, no .partial");
+    assert_eq!(
+        db.scalar("select count(*)::text from posts"),
+        rows_before,
+        "rls left the data unchanged"
+    );
+    db.execute(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\";"));
+}
