@@ -463,66 +463,35 @@ mod tests {
     //! `postgres://postgres@127.0.0.1:5432/postgres`) and the installed `pg_dump`: each test
     //! creates its own database (and role) and drops them, even when it panics.
 
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
-
-    use sqlx::{Connection, PgConnection};
 
     use super::*;
     use crate::redact::Redactor;
     use crate::runbook::model::StepKind;
     use crate::runbook::{LoadOptions, load};
     use crate::steps::Databases;
+    use crate::steps::scratch::ScratchDb;
 
     const PASSWORD: &str = "bk-canary-pw";
 
-    fn admin_url() -> String {
-        std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-    }
-
-    fn unique(prefix: &str) -> String {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        format!(
-            "{prefix}_{}_{nanos}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        )
-    }
-
-    async fn admin() -> PgConnection {
-        PgConnection::connect(&admin_url()).await.expect("test database server")
-    }
-
     /// A scratch database (and optionally a role), dropped on drop.
     struct TestDb {
-        name: String,
+        /// The database; its `url` is superuser access, for setting it up.
+        db: ScratchDb,
         role: Option<String>,
         /// What the runbook's `databases.app.url` says.
         url: String,
-        /// Superuser access to the database, for setting it up.
-        admin_url: String,
         backups: tempfile::TempDir,
     }
 
     impl TestDb {
         async fn create() -> Self {
-            let name = unique("deployctl_bk");
-            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                .execute(&mut admin().await)
-                .await
-                .unwrap();
-            let mut url = url::Url::parse(&admin_url()).unwrap();
-            url.set_path(&name);
+            let db = ScratchDb::create("deployctl_bk").await;
+            let url = db.url.clone();
             TestDb {
-                name,
+                db,
                 role: None,
-                url: url.to_string(),
-                admin_url: url.to_string(),
+                url,
                 backups: tempfile::tempdir().unwrap(),
             }
         }
@@ -530,13 +499,13 @@ mod tests {
         /// A database owned by a new password role, reached as that role.
         async fn create_with_role() -> Self {
             let mut db = Self::create().await;
-            let role = unique("deployctl_bk_role");
-            let sql = format!(
-                "CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'; ALTER DATABASE {} OWNER TO {role}",
-                db.name
-            );
-            sqlx::raw_sql(&sql).execute(&mut admin().await).await.unwrap();
-            let mut url = url::Url::parse(&db.admin_url).unwrap();
+            let role = db
+                .db
+                .create_role("deployctl_bk_role", &format!("LOGIN PASSWORD '{PASSWORD}'"))
+                .await;
+            db.sql(&format!("ALTER DATABASE {} OWNER TO \"{role}\"", db.db.name))
+                .await;
+            let mut url = url::Url::parse(&db.db.url).unwrap();
             url.set_username(&role).unwrap();
             url.set_password(Some(PASSWORD)).unwrap();
             db.url = url.to_string();
@@ -545,7 +514,7 @@ mod tests {
         }
 
         async fn sql(&self, sql: &str) {
-            let mut conn = PgConnection::connect(&self.admin_url).await.unwrap();
+            let mut conn = self.db.conn().await;
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
         }
 
@@ -614,32 +583,6 @@ mod tests {
                 .unwrap_or_default();
             files.sort();
             files
-        }
-    }
-
-    impl Drop for TestDb {
-        fn drop(&mut self) {
-            let name = self.name.clone();
-            let role = self.role.clone();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
-                        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::raw_sql(&drop).execute(&mut admin).await;
-                        if let Some(role) = role {
-                            let _ = sqlx::raw_sql(&format!("DROP ROLE IF EXISTS {role}"))
-                                .execute(&mut admin)
-                                .await;
-                        }
-                    }
-                });
-            })
-            .join()
-            .unwrap();
         }
     }
 

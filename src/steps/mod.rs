@@ -14,6 +14,8 @@ mod migrate;
 mod notify;
 mod process;
 mod rls;
+#[cfg(test)]
+mod scratch;
 mod shell;
 mod sql;
 #[cfg(test)]

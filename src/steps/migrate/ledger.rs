@@ -256,9 +256,3 @@ fn uuid_v4() -> String {
         &hex[20..]
     )
 }
-
-/// A random lowercase suffix for scratch database names in tests.
-#[cfg(test)]
-pub(super) fn tests_random_suffix() -> String {
-    uuid_v4().replace('-', "")[..16].to_string()
-}

@@ -6,17 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sha2::Digest;
-use sqlx::{Connection, PgConnection};
 
 use crate::redact::Redactor;
 use crate::runbook::model::{Migrate, MigrationStyle, StepKind};
 use crate::runbook::{LoadOptions, load};
+use crate::steps::scratch::ScratchDb;
 use crate::steps::{Databases, Step, StepContext, StepOutcome};
-
-fn admin_url() -> String {
-    std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,30 +38,23 @@ fn copy_fixture(name: &str) -> tempfile::TempDir {
     dir
 }
 
-/// A scratch database, dropped (`WITH (FORCE)`) on drop.
+/// A scratch database for migrate tests.
 struct TestDb {
-    name: String,
-    url: String,
+    db: ScratchDb,
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = ScratchDb;
+    fn deref(&self) -> &ScratchDb {
+        &self.db
+    }
 }
 
 impl TestDb {
     async fn create() -> Self {
-        let name = format!("deployctl_t_{}", super::ledger::tests_random_suffix());
-        let mut admin = PgConnection::connect(&admin_url()).await.expect("test database server");
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&admin_url()).unwrap();
-        url.set_path(&name);
         TestDb {
-            name,
-            url: url.to_string(),
+            db: ScratchDb::create("deployctl_t").await,
         }
-    }
-
-    async fn conn(&self) -> PgConnection {
-        PgConnection::connect(&self.url).await.unwrap()
     }
 
     /// A migrate step for this database, loaded from a real runbook.
@@ -106,26 +94,6 @@ impl TestDb {
         let (mut step, databases) = self.step(dir, style);
         step.check = check;
         self.run(&step, &databases).await
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
-                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::raw_sql(&drop).execute(&mut admin).await;
-                }
-            });
-        })
-        .join()
-        .unwrap();
     }
 }
 

@@ -3,73 +3,44 @@
 //! its own app role, and drops both when done, even when it panics.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use sqlx::{Connection, PgConnection};
+use std::time::Duration;
 
 use crate::redact::Redactor;
 use crate::runbook::model::{Rls, StepKind};
 use crate::runbook::{LoadOptions, load};
+use crate::steps::scratch::ScratchDb;
 use crate::steps::{Databases, Step, StepContext, StepOutcome};
 
 const TENANT_A: &str = "11111111-1111-1111-1111-111111111111";
 const TENANT_B: &str = "22222222-2222-2222-2222-222222222222";
 
-fn admin_url() -> String {
-    std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// Unique enough across concurrent tests and processes.
-fn random_suffix() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{}_{nanos}_{n}", std::process::id())
-}
-
 /// A scratch database and app role, both dropped on drop.
 struct TestDb {
-    name: String,
+    db: ScratchDb,
     role: String,
-    url: String,
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = ScratchDb;
+    fn deref(&self) -> &ScratchDb {
+        &self.db
+    }
 }
 
 impl TestDb {
     /// A database and role with the fixtures applied in order.
     async fn with(fixtures: &[&str]) -> Self {
-        let suffix = random_suffix();
-        let (name, role) = (format!("deployctl_rls_{suffix}"), format!("app_user_{suffix}"));
-        let mut admin = PgConnection::connect(&admin_url()).await.expect("test database server");
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&admin_url()).unwrap();
-        url.set_path(&name);
-        let db = TestDb {
-            name,
-            role,
-            url: url.to_string(),
-        };
-        sqlx::raw_sql(&format!("CREATE ROLE \"{}\" NOLOGIN", db.role))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        let mut db = ScratchDb::create("deployctl_rls").await;
+        let role = db.create_role("app_user", "NOLOGIN").await;
         let mut conn = db.conn().await;
         for fixture in fixtures {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/rls")
                 .join(fixture);
-            let sql = std::fs::read_to_string(path).unwrap().replace("__ROLE__", &db.role);
+            let sql = std::fs::read_to_string(path).unwrap().replace("__ROLE__", &role);
             sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
         }
-        db
-    }
-
-    async fn conn(&self) -> PgConnection {
-        PgConnection::connect(&self.url).await.unwrap()
+        TestDb { db, role }
     }
 
     /// An rls step over `posts` and `listings`, loaded from a real runbook.
@@ -119,29 +90,6 @@ impl TestDb {
         .fetch_all(&mut conn)
         .await
         .unwrap()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (name, role) = (self.name.clone(), self.role.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
-                    // One statement each: DROP DATABASE cannot run inside a multi-statement batch.
-                    let drop_db = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::raw_sql(&drop_db).execute(&mut admin).await;
-                    let drop_role = format!("DROP ROLE IF EXISTS \"{role}\"");
-                    let _ = sqlx::raw_sql(&drop_role).execute(&mut admin).await;
-                }
-            });
-        })
-        .join()
-        .unwrap();
     }
 }
 
