@@ -13,7 +13,7 @@ use crate::commands::{Ui, journal_for, report_load_error};
 use crate::engine::identity;
 use crate::event::{ApprovalKind, Entry, Event, StepStatus};
 use crate::exit::Exit;
-use crate::journal::{Holder, JournalError, JournalWriter, RunState, StepView, acquire, latest_run, read};
+use crate::journal::{JournalError, JournalWriter, RunState, StepView, acquire, latest_run, read};
 use crate::runbook::model::{Step, StepKind};
 use crate::runbook::{LoadOptions, Loaded, load};
 
@@ -47,13 +47,10 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
         return Exit::Invalid;
     };
     let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
-    let holder = Holder {
-        pid: std::process::id(),
-        host: identity::host(),
-        since: Utc::now(),
-        command: format!("deployctl approve {} {}", args.runbook.display(), args.step),
-        operator: by.to_string(),
-    };
+    let holder = super::holder(
+        format!("deployctl approve {} {}", args.runbook.display(), args.step),
+        by,
+    );
     let result = acquire(&journal, &holder).and_then(|_lock| {
         let run = latest_run(read(&journal)?.entries).filter(|r| !r.is_finished());
         Ok(match run {

@@ -1,9 +1,11 @@
-//! Finding a runbook's journal, and the escalation contacts printed when a run needs people.
+//! Finding a runbook's journal, who this process is when it locks one, and the escalation
+//! contacts printed when a run needs people.
 
 use std::path::{Path, PathBuf};
 
 use crate::commands::Ui;
-use crate::engine::default_journal;
+use crate::engine::{default_journal, identity};
+use crate::journal::Holder;
 use crate::runbook::model::Contacts;
 
 /// `--journal`/`DEPLOYCTL_JOURNAL`, else `.deployctl/<name>.jsonl` next to the runbook.
@@ -11,6 +13,17 @@ pub fn journal_for(ui: &Ui, runbook_file: &Path, name: &str) -> PathBuf {
     ui.journal
         .clone()
         .unwrap_or_else(|| default_journal(runbook_file, name))
+}
+
+/// This process as a lock holder: pid, host, now, the command, the operator.
+pub fn holder(command: String, operator: &str) -> Holder {
+    Holder {
+        pid: std::process::id(),
+        host: identity::host(),
+        since: chrono::Utc::now(),
+        command,
+        operator: operator.to_string(),
+    }
 }
 
 /// Prints who to call (stderr, so it survives `--output json`).

@@ -9,5 +9,5 @@ mod ui;
 pub mod unlock;
 pub mod validate;
 
-pub use journal_path::{journal_for, print_contacts};
+pub use journal_path::{holder, journal_for, print_contacts};
 pub use ui::{Ui, environment, report_load_error};

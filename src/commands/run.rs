@@ -11,7 +11,7 @@ use crate::engine::{
     Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, journal_plan, plan, probe,
 };
 use crate::exit::Exit;
-use crate::journal::{Holder, JournalError, acquire};
+use crate::journal::{JournalError, acquire};
 use crate::report::{self, HumanReporter, JsonReporter};
 use crate::runbook::{LoadOptions, Loaded, load};
 
@@ -37,16 +37,13 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
     let operator = identity::operator(args.operator.as_deref());
     let host = identity::host();
     let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
-    let holder = Holder {
-        pid: std::process::id(),
-        host: host.clone(),
-        since: chrono::Utc::now(),
-        command: loaded
+    let holder = super::holder(
+        loaded
             .redactor
             .mask(&std::env::args().collect::<Vec<_>>().join(" "))
             .into_owned(),
-        operator: operator.clone(),
-    };
+        &operator,
+    );
     let _lock = match acquire(&journal, &holder) {
         Ok(lock) => lock,
         Err(e) => return journal_error(ui, &e),

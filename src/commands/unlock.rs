@@ -55,13 +55,7 @@ pub fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
 }
 
 fn record(journal: &std::path::Path, operator: &str, cleared: &Holder) -> Result<(), JournalError> {
-    let me = Holder {
-        pid: std::process::id(),
-        host: identity::host(),
-        since: Utc::now(),
-        command: "deployctl unlock".into(),
-        operator: operator.into(),
-    };
+    let me = super::holder("deployctl unlock".into(), operator);
     let _lock = acquire(journal, &me)?;
     let run_id = latest_run(read(journal)?.entries)
         .map(|r| r.run_id)
