@@ -60,6 +60,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Record an approval, a manual confirmation, or a retry of an interrupted step.
     Approve(ApproveArgs),
+    /// Roll back the latest run: undo completed steps in reverse, then the runbook's
+    /// `rollback` steps (resumes a rollback that was cut off).
+    Rollback(RollbackArgs),
     /// Clear a stale journal lock left by a crashed run (prints who held it).
     Unlock(UnlockArgs),
     /// Print the JSON Schema of the runbook format (for editors).
@@ -108,6 +111,22 @@ pub struct UnlockArgs {
     /// The runbook whose journal lock to clear.
     pub runbook: PathBuf,
     /// Who clears it (default: the operator).
+    #[arg(long)]
+    pub operator: Option<String>,
+}
+
+/// `deployctl rollback`
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The runbook of the run to roll back.
+    pub runbook: PathBuf,
+    /// Print the rollback steps in order (done ones ticked); run nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Roll back even though the runbook or its inputs changed since the run started.
+    #[arg(long)]
+    pub allow_changed: bool,
+    /// Who rolls back (default: DEPLOYCTL_OPERATOR, else the OS user).
     #[arg(long)]
     pub operator: Option<String>,
 }

@@ -80,6 +80,54 @@ pub enum Event {
         reason: Option<String>,
         /// Bounded, redacted excerpt of what it printed.
         output: Option<String>,
+        /// The undo this completed step put on the ledger (journaled in the same line, so a
+        /// done step can never be on disk without its undo).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<UndoEntry>,
+    },
+    /// One service of a rolling restart was restarted and its health judged. Journaled per
+    /// service, so a resumed restart skips the services already up.
+    ServiceRestarted {
+        /// The rolling_restart step.
+        step: String,
+        /// Service name.
+        service: String,
+        /// 1-based batch number.
+        batch: u32,
+        /// How it went.
+        result: ServiceResult,
+        /// What went wrong, or what the health check found (redacted).
+        reason: Option<String>,
+        /// From the restart command's start to the verdict.
+        duration_ms: u64,
+    },
+    /// One monitor window: the evidence rollback rules are judged on.
+    MonitorSample {
+        /// The monitor step.
+        step: String,
+        /// What the window saw.
+        sample: Sample,
+    },
+    /// A monitor rule held: the rollback starts next.
+    TriggerFired {
+        /// The monitor step.
+        step: String,
+        /// The rule as written, e.g. `error_rate above 0.05 for 5m`.
+        rule: String,
+        /// The windows that tripped it.
+        windows: Vec<u32>,
+    },
+    /// The rollback procedure began (or resumed, when one is already in the journal).
+    RollbackStarted {
+        /// Why it runs.
+        cause: RollbackCause,
+        /// In words, e.g. "step `health-community` failed: ...".
+        reason: String,
+        /// Who started it (the operator, for a command or an automatic rollback).
+        by: String,
+        /// The rollback steps in the order they will run (undos first, then `rollback:`),
+        /// with titles, so `status` can show the rollback from the journal alone.
+        steps: Vec<PlannedStep>,
     },
     /// The `verify` check of a completed step was re-run on resume.
     Verified {
@@ -135,6 +183,89 @@ pub enum Event {
         /// The holder that was cleared, as recorded.
         holder: String,
     },
+}
+
+/// An undo on the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UndoEntry {
+    /// The id the undo runs under (`<step>.undo`).
+    pub id: String,
+    /// What it does, for the report and `rollback --dry-run`.
+    pub title: String,
+    /// For a plain `migrate` undone by its `.down.sql` files: the migrations this step
+    /// applied, in the order applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<String>,
+}
+
+/// How one service of a rolling restart went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceResult {
+    /// Restarted and answered healthy `consecutive_ok` times in a row.
+    Healthy,
+    /// The restart command failed or did not return in time.
+    RestartFailed,
+    /// Restarted, but not healthy within `health_timeout`.
+    Unhealthy,
+}
+
+/// One monitor window's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    /// 1-based window number.
+    pub window: u32,
+    /// Probes run in the window.
+    pub count: u32,
+    /// Probes that failed (no answer, or an answer that failed the check).
+    pub errors: u32,
+    /// errors / count; absent when no probe ran.
+    pub error_rate: Option<f64>,
+    /// Latency percentiles over the probes that got an answer, in milliseconds; absent when
+    /// none did.
+    pub p50_ms: Option<f64>,
+    #[allow(missing_docs)]
+    pub p95_ms: Option<f64>,
+    #[allow(missing_docs)]
+    pub p99_ms: Option<f64>,
+    /// Each rule's reading in this window.
+    pub rules: Vec<RuleReading>,
+    /// The first failure seen in the window, for the report (redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+}
+
+/// A rule's reading in one monitor window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleReading {
+    /// The rule as written.
+    pub rule: String,
+    /// The metric's value in the window (absent: no data).
+    pub value: Option<f64>,
+    /// The threshold it must stay at or under.
+    pub above: f64,
+    /// Whether this window counts against the rule (over the threshold, or no data under
+    /// `on_no_data: fail`).
+    pub breach: bool,
+    /// Breaching windows in a row so far, and how many make the rule hold.
+    pub streak: u32,
+    #[allow(missing_docs)]
+    pub needed: u32,
+}
+
+/// Why a rollback runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackCause {
+    /// A step with `on_failure: rollback` failed.
+    StepFailed,
+    /// A monitor rule held.
+    Trigger,
+    /// `deployctl rollback`.
+    Command,
 }
 
 /// A phase in the plan recorded at `run_started`.
@@ -195,6 +326,10 @@ pub enum RunStatus {
     Done,
     /// A step failed.
     Failed,
+    /// The rollback ran to the end (exit 4).
+    RolledBack,
+    /// The rollback itself failed (exit 5).
+    RollbackFailed,
 }
 
 /// What an approval allows.

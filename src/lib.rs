@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Validate(args) => commands::validate::validate(&ui, &env, &args),
         Command::Status(args) => commands::status::status(&ui, &args),
         Command::Approve(args) => commands::approve::approve(&ui, &env, &args),
+        Command::Rollback(args) => commands::rollback::rollback(&ui, &env, &args).await,
         Command::Unlock(args) => commands::unlock::unlock(&ui, &args),
         Command::Schema => commands::schema::schema(&ui),
     }

@@ -2,6 +2,7 @@
 
 pub mod approve;
 mod journal_path;
+pub mod rollback;
 pub mod run;
 pub mod schema;
 pub mod status;

@@ -65,13 +65,22 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
         drop(reporter);
         result
     };
+    conclude(ui, &loaded, result)
+}
+
+/// A run's or rollback's result as messages and an exit code.
+pub(super) fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) -> Exit {
     match result {
-        Ok(outcome) => finish(ui, &loaded, outcome),
+        Ok(outcome) => finish(ui, loaded, outcome),
         Err(RunError::Journal(e)) => journal_error(ui, &e),
         Err(e) => {
             ui.err(&format!("deployctl: {e}"));
             ui.err(&format!("  hint: {}", e.hint()));
-            Exit::Invalid
+            match e {
+                // Waiting for a person to finish the rollback, like any other pause.
+                RunError::RollingBack { .. } => Exit::Paused,
+                _ => Exit::Invalid,
+            }
         }
     }
 }
@@ -92,6 +101,17 @@ fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
             print_contacts(ui, &loaded.runbook.contacts);
             Exit::Paused
         }
+        RunOutcome::RolledBack { reason, .. } => {
+            ui.err(&format!("rolled back: {reason}"));
+            ui.err("  hint: `deployctl status` shows what ran and why; the next `deployctl run` starts a new run");
+            Exit::RolledBack
+        }
+        RunOutcome::RollbackFailed { step, reason } => {
+            ui.err(&format!("ROLLBACK FAILED at `{step}`: {reason}"));
+            ui.err("  hint: page the contacts below; fix the cause, then `deployctl rollback` retries from this step");
+            print_contacts(ui, &loaded.runbook.contacts);
+            Exit::RollbackFailed
+        }
         RunOutcome::Interrupted { step, signal } => {
             let during = step
                 .map(|s| format!(" during `{s}`, which is journaled as interrupted"))
@@ -103,7 +123,7 @@ fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
     }
 }
 
-fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
+pub(super) fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
     ui.err(&format!("deployctl: {e}"));
     ui.err(&format!("  hint: {}", e.hint()));
     match e {

@@ -4,16 +4,19 @@
 //! races the signal; losing either drops the step's future, which for `shell` kills the
 //! whole process group.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
+
+use tokio::sync::mpsc;
 
 use super::executor::{Durability, Executor};
 use super::observer::Observer;
 use super::outcome::RunError;
 use super::retry::delay_before;
-use crate::event::{Event, StepStatus};
+use crate::event::{Event, StepStatus, UndoEntry};
 use crate::runbook::duration::format as dur;
 use crate::runbook::model::Step;
-use crate::steps::{StepContext, StepOutcome, execute};
+use crate::steps::{Escalation, Live, StepContext, StepOutcome, execute_live};
 
 /// How the attempts of a step ended.
 pub(super) enum Attempted {
@@ -26,10 +29,22 @@ pub(super) enum Attempted {
     },
     /// A signal stopped it (journaled as interrupted).
     Interrupted,
+    /// A monitor rule held (journaled as failed, with the trigger): roll back now.
+    Triggered {
+        /// The rule and windows.
+        reason: String,
+    },
+    /// A monitor had no data under `on_no_data: pause` (journaled as failed).
+    NeedsOperator {
+        /// What happened.
+        reason: String,
+    },
 }
 
 impl<O: Observer> Executor<'_, O> {
-    pub(super) async fn attempts(&mut self, step: &Step) -> Result<Attempted, RunError> {
+    /// Attempts a step until done, out of retries, escalated or interrupted. `ledgered`: a
+    /// completed forward step puts its undo on the ledger; rollback steps do not.
+    pub(super) async fn attempts(&mut self, step: &Step, ledgered: bool) -> Result<Attempted, RunError> {
         let started = Instant::now();
         let max = step.retries + 1;
         let mut attempt = 1;
@@ -49,7 +64,7 @@ impl<O: Observer> Executor<'_, O> {
                 },
                 durability,
             )?;
-            let outcome = self.attempt(step).await;
+            let outcome = self.attempt(step).await?;
             let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let finish = |status, reason, output| Event::StepFinished {
                 step: step.id.clone(),
@@ -58,6 +73,7 @@ impl<O: Observer> Executor<'_, O> {
                 duration_ms,
                 reason,
                 output,
+                undo: None,
             };
             match outcome {
                 None => {
@@ -68,15 +84,26 @@ impl<O: Observer> Executor<'_, O> {
                     ))?;
                     return Ok(Attempted::Interrupted);
                 }
-                Some(StepOutcome::Done { detail, output }) => {
-                    self.record(finish(StepStatus::Done, detail, output))?;
+                Some((StepOutcome::Done { detail, output }, _)) => {
+                    let mut done = finish(StepStatus::Done, detail, output);
+                    if let Event::StepFinished { undo, .. } = &mut done {
+                        *undo = ledger_entry(step, ledgered);
+                    }
+                    self.record(done)?;
                     return Ok(Attempted::Done);
                 }
-                Some(StepOutcome::Failed { reason, output }) if attempt >= max => {
+                Some((StepOutcome::Failed { reason, output }, Some(escalation))) => {
+                    self.record(finish(StepStatus::Failed, Some(reason.clone()), output))?;
+                    return Ok(match escalation {
+                        Escalation::Rollback => Attempted::Triggered { reason },
+                        Escalation::Pause => Attempted::NeedsOperator { reason },
+                    });
+                }
+                Some((StepOutcome::Failed { reason, output }, None)) if attempt >= max => {
                     self.record(finish(StepStatus::Failed, Some(reason.clone()), output))?;
                     return Ok(Attempted::Failed { reason });
                 }
-                Some(StepOutcome::Failed { reason, .. }) => {
+                Some((StepOutcome::Failed { reason, .. }, None)) => {
                     let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
                     self.observer.warn(&format!(
                         "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
@@ -96,26 +123,77 @@ impl<O: Observer> Executor<'_, O> {
         }
     }
 
-    /// One attempt under the step's timeout; `None` when a signal interrupted it.
-    async fn attempt(&self, step: &Step) -> Option<StepOutcome> {
+    /// One attempt under the step's timeout; `None` when a signal interrupted it. Progress
+    /// the step reports (services restarted, monitor windows) is journaled as it arrives,
+    /// and all of it before the attempt's own end.
+    async fn attempt(&mut self, step: &Step) -> Result<Option<(StepOutcome, Option<Escalation>)>, RunError> {
         if self.cancel.is_cancelled() {
-            return None;
+            return Ok(None);
         }
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let services_done = self.services_done(&step.id);
+        let (loaded, http, databases, run_id, cancel) = (
+            self.loaded,
+            self.http.clone(),
+            self.databases.clone(),
+            self.run_id.clone(),
+            self.cancel.clone(),
+        );
         let ctx = StepContext {
-            run_id: &self.run_id,
-            runbook: &self.loaded.runbook.name,
+            run_id: &run_id,
+            runbook: &loaded.runbook.name,
             step_id: &step.id,
-            redactor: &self.loaded.redactor,
-            http: &self.http,
-            databases: &self.databases,
+            redactor: &loaded.redactor,
+            http: &http,
+            databases: &databases,
             timeout: step.timeout,
         };
-        tokio::select! {
-            result = tokio::time::timeout(step.timeout, execute(&step.kind, &ctx)) => Some(match result {
-                Ok(outcome) => outcome,
-                Err(_) => StepOutcome::Failed { reason: format!("timed out after {}", dur(step.timeout)), output: None },
-            }),
-            _ = self.cancel.cancelled() => None,
+        let live = Live {
+            services: &loaded.runbook.services,
+            workdir: &loaded.runbook.workdir,
+            progress: &tx,
+            services_done: &services_done,
+        };
+        let work = tokio::time::timeout(step.timeout, execute_live(&step.kind, &ctx, &live));
+        tokio::pin!(work);
+        let result = loop {
+            tokio::select! {
+                biased;
+                Some(event) = rx.recv() => self.record(event)?,
+                result = &mut work => break Some(match result {
+                    Ok(outcome) => outcome,
+                    Err(_) => (StepOutcome::Failed { reason: format!("timed out after {}", dur(step.timeout)), output: None }, None),
+                }),
+                _ = cancel.cancelled() => break None,
+            }
+        };
+        while let Ok(event) = rx.try_recv() {
+            self.record(event)?;
         }
+        Ok(result)
     }
+
+    /// Services of this rolling restart the journal already shows healthy in this run.
+    fn services_done(&self, step: &str) -> BTreeSet<String> {
+        self.journaled_step(step)
+            .map(|state| {
+                state
+                    .services
+                    .iter()
+                    .filter(|s| s.result == crate::event::ServiceResult::Healthy)
+                    .map(|s| s.service.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The undo a completed step puts on the ledger.
+fn ledger_entry(step: &Step, ledgered: bool) -> Option<UndoEntry> {
+    let undo = step.undo.as_ref().filter(|_| ledgered)?;
+    Some(UndoEntry {
+        id: undo.id.clone(),
+        title: undo.title.clone().unwrap_or_else(|| format!("undo of `{}`", step.id)),
+        migrations: Vec::new(),
+    })
 }

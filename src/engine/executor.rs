@@ -8,6 +8,7 @@
 //! fsynced before the observer hears of it, so what the operator saw is what survives.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -19,8 +20,8 @@ use super::gate::{GateDecision, decide_gate};
 use super::observer::Observer;
 use super::outcome::{RunError, RunOutcome};
 use super::resume::{Resumption, resumption};
-use crate::event::{Entry, Event, JOURNAL_FORMAT, PlannedPhase, PlannedStep, RunStatus, StepStatus};
-use crate::journal::{JournalWriter, RunState, latest_run, read};
+use crate::event::{Entry, Event, JOURNAL_FORMAT, PlannedPhase, PlannedStep, RollbackCause, RunStatus, StepStatus};
+use crate::journal::{JournalWriter, RunState, StepState, fold, latest_run, read};
 use crate::runbook::Loaded;
 use crate::runbook::load::hex;
 use crate::runbook::model::{OnFailure, Step};
@@ -48,11 +49,13 @@ pub struct Executor<'a, O: Observer> {
     pub(super) observer: &'a mut O,
     pub(super) cancel: Cancel,
     pub(super) http: reqwest::Client,
-    pub(super) databases: Databases,
+    pub(super) databases: Arc<Databases>,
     writer: JournalWriter,
     pub(super) run_id: String,
     /// The run as journaled before this invocation (None for a new run).
     pub(super) prior: Option<RunState>,
+    /// The run as journaled so far, this invocation included (every record folds into it).
+    pub(super) current: Option<RunState>,
 }
 
 /// Runs (or resumes) the runbook. The caller holds the journal lock.
@@ -62,41 +65,108 @@ pub async fn execute<O: Observer>(
     observer: &mut O,
     cancel: Cancel,
 ) -> Result<RunOutcome, RunError> {
+    let prior = read_latest(options, observer)?.filter(|run| !run.is_finished());
+    if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
+        return Err(RunError::RollingBack {
+            run_id: run.run_id.clone(),
+            reason: run.rollback.as_ref().map(|r| r.reason.clone()).unwrap_or_default(),
+            file: options.runbook_file.clone(),
+        });
+    }
+    let mut executor = Executor::open(loaded, options, observer, cancel, prior)?;
+    executor.run().await
+}
+
+/// Runs the rollback procedure of the journal's latest run (`deployctl rollback`), or
+/// finishes one that was cut off. The caller holds the journal lock.
+pub async fn roll_back<O: Observer>(
+    loaded: &Loaded,
+    options: &RunOptions,
+    observer: &mut O,
+    cancel: Cancel,
+) -> Result<RunOutcome, RunError> {
+    let Some(prior) = read_latest(options, observer)? else {
+        return Err(RunError::NothingToRollBack(format!(
+            "journal `{}` holds no run of this runbook: there is nothing to roll back",
+            options.journal.display()
+        )));
+    };
+    if let (Some(rollback), Some((RunStatus::RolledBack, _, at))) = (&prior.rollback, &prior.finished) {
+        return Err(RunError::NothingToRollBack(format!(
+            "run {} was already rolled back (finished {}; started by {}: {})",
+            prior.run_id,
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            rollback.by,
+            rollback.reason
+        )));
+    }
+    let mut executor = Executor::open(loaded, options, observer, cancel, Some(prior.clone()))?;
+    executor.check_unchanged(&prior)?;
+    executor.record(Event::RunResumed {
+        operator: options.operator.clone(),
+        host: options.host.clone(),
+        pid: std::process::id(),
+        runbook_sha256: loaded.sha256.clone(),
+    })?;
+    let reason = format!("requested by {} with `deployctl rollback`", options.operator);
+    let outcome = executor.rollback(RollbackCause::Command, reason).await?;
+    Ok(executor.stopped(outcome).await)
+}
+
+/// The journal's latest run, warnings shown.
+fn read_latest<O: Observer>(options: &RunOptions, observer: &mut O) -> Result<Option<RunState>, RunError> {
     let journal = read(&options.journal)?;
     for warning in &journal.warnings {
         observer.warn(warning);
     }
     let entries = journal.entries.len();
-    let prior = latest_run(journal.entries).filter(|run| !run.is_finished());
-    tracing::debug!(journal = %options.journal.display(), entries, resuming = prior.is_some(), "journal read");
-    let (writer, cut) = JournalWriter::open(&options.journal)?;
-    if cut {
-        observer.warn(&format!(
-            "journal `{}`: a torn last line was cut off before appending",
-            options.journal.display()
-        ));
+    let latest = latest_run(journal.entries);
+    tracing::debug!(journal = %options.journal.display(), entries, "journal read");
+    Ok(latest)
+}
+
+impl<'a, O: Observer> Executor<'a, O> {
+    fn open(
+        loaded: &'a Loaded,
+        options: &'a RunOptions,
+        observer: &'a mut O,
+        cancel: Cancel,
+        prior: Option<RunState>,
+    ) -> Result<Self, RunError> {
+        let (writer, cut) = JournalWriter::open(&options.journal)?;
+        if cut {
+            observer.warn(&format!(
+                "journal `{}`: a torn last line was cut off before appending",
+                options.journal.display()
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("deployctl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| RunError::Http(e.to_string()))?;
+        let run_id = prior
+            .as_ref()
+            .map_or_else(super::identity::new_run_id, |p| p.run_id.clone());
+        let databases = Arc::new(Databases::new(&loaded.runbook, &run_id));
+        Ok(Executor {
+            loaded,
+            options,
+            observer,
+            cancel,
+            http,
+            databases,
+            writer,
+            run_id,
+            current: prior.clone(),
+            prior,
+        })
     }
-    let http = reqwest::Client::builder()
-        .user_agent(concat!("deployctl/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| RunError::Http(e.to_string()))?;
-    let run_id = prior
-        .as_ref()
-        .map_or_else(super::identity::new_run_id, |p| p.run_id.clone());
-    let databases = Databases::new(&loaded.runbook, &run_id);
-    let mut executor = Executor {
-        loaded,
-        options,
-        observer,
-        cancel,
-        http,
-        databases,
-        writer,
-        run_id,
-        prior,
-    };
-    executor.run().await
+
+    /// A step's state as journaled so far in this run.
+    pub(super) fn journaled_step(&self, id: &str) -> Option<&StepState> {
+        self.current.as_ref().and_then(|run| run.step(id))
+    }
 }
 
 impl<O: Observer> Executor<'_, O> {
@@ -134,8 +204,13 @@ impl<O: Observer> Executor<'_, O> {
         Ok(RunOutcome::Done)
     }
 
-    async fn stopped(&mut self, outcome: RunOutcome) -> RunOutcome {
+    pub(super) async fn stopped(&mut self, outcome: RunOutcome) -> RunOutcome {
         match &outcome {
+            RunOutcome::RolledBack { .. } => self.announce("rolled_back", None, Some("rolled_back")).await,
+            RunOutcome::RollbackFailed { step, .. } => {
+                self.announce("rollback_failed", Some(step), Some("rollback_failed"))
+                    .await
+            }
             RunOutcome::Failed { step, .. } => self.announce("run_failed", Some(step), Some("failed")).await,
             RunOutcome::Paused { step, .. } => self.announce("run_paused", Some(step), Some("paused")).await,
             RunOutcome::Interrupted { step, .. } => {
@@ -205,6 +280,7 @@ impl<O: Observer> Executor<'_, O> {
                         duration_ms: 0,
                         reason: Some(reason),
                         output: None,
+                        undo: None,
                     })?;
                     Ok(None)
                 }
@@ -219,7 +295,7 @@ impl<O: Observer> Executor<'_, O> {
         ) {
             return self.pause(step, reason, hint).map(Some);
         }
-        match self.attempts(step).await? {
+        match self.attempts(step, true).await? {
             Attempted::Interrupted => {
                 let signal = self.cancel.signal();
                 self.record(Event::RunInterrupted {
@@ -232,6 +308,18 @@ impl<O: Observer> Executor<'_, O> {
                 }))
             }
             Attempted::Done => Ok(None),
+            Attempted::Triggered { reason } => {
+                self.announce("trigger_fired", Some(&step.id), Some("failed")).await;
+                let reason = format!("monitor `{}`: {reason}", step.id);
+                self.rollback(RollbackCause::Trigger, reason).await.map(Some)
+            }
+            Attempted::NeedsOperator { reason } => {
+                let hint = format!(
+                    "check the probes' targets; `deployctl run {file}` watches again from the start, `deployctl rollback {file}` rolls back",
+                    file = self.options.runbook_file.display()
+                );
+                self.pause(step, reason, hint).map(Some)
+            }
             Attempted::Failed { reason } => match step.on_failure {
                 OnFailure::Continue => {
                     self.observer
@@ -243,20 +331,14 @@ impl<O: Observer> Executor<'_, O> {
                     reason,
                 })),
                 OnFailure::Rollback => {
-                    self.observer.warn(&format!(
-                        "step `{}` asks for an automatic rollback, which is not built yet: follow the runbook's rollback procedure by hand",
-                        step.id
-                    ));
-                    Ok(Some(RunOutcome::Failed {
-                        step: step.id.clone(),
-                        reason,
-                    }))
+                    let reason = format!("step `{}` failed (on_failure: rollback): {reason}", step.id);
+                    self.rollback(RollbackCause::StepFailed, reason).await.map(Some)
                 }
             },
         }
     }
 
-    fn pause(&mut self, step: &Step, reason: String, hint: String) -> Result<RunOutcome, RunError> {
+    pub(super) fn pause(&mut self, step: &Step, reason: String, hint: String) -> Result<RunOutcome, RunError> {
         self.record(Event::RunPaused {
             step: step.id.clone(),
             reason: reason.clone(),
@@ -285,6 +367,7 @@ impl<O: Observer> Executor<'_, O> {
             Durability::WithNextSync => self.writer.append_unsynced(&entry)?,
         }
         self.observer.journaled(&entry);
+        fold(&mut self.current, entry);
         Ok(())
     }
 }
@@ -314,7 +397,7 @@ pub fn journal_plan(loaded: &Loaded) -> Vec<PlannedPhase> {
 }
 
 /// What the journal says about a planned step: its title, or what it acts on.
-fn planned(step: &Step, loaded: &Loaded) -> PlannedStep {
+pub(super) fn planned(step: &Step, loaded: &Loaded) -> PlannedStep {
     let title = step.title.clone().unwrap_or_else(|| {
         loaded
             .redactor

@@ -13,12 +13,14 @@ pub mod plan;
 mod probe;
 mod resume;
 mod retry;
+mod rollback;
 mod target;
 
 pub use cancel::Cancel;
-pub use executor::{RunOptions, default_journal, execute, inputs_digest, journal_plan};
+pub use executor::{RunOptions, default_journal, execute, inputs_digest, journal_plan, roll_back};
 pub use observer::Observer;
 pub use outcome::{RunError, RunOutcome};
 pub use plan::{Plan, PlanPhase, PlanStep, ProbeMode, Verdict, plan};
 pub use probe::probe;
+pub use rollback::{rollback_plan, rollback_step};
 pub use target::describe;

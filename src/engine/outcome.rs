@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::event::RollbackCause;
 use crate::journal::JournalError;
 
 /// How a `run` invocation ended. `main` maps it to an exit code in one exhaustive match.
@@ -24,6 +25,20 @@ pub enum RunOutcome {
         reason: String,
         /// What to type.
         hint: String,
+    },
+    /// The rollback ran to the end (exit 4).
+    RolledBack {
+        /// Why it ran.
+        cause: RollbackCause,
+        /// In words.
+        reason: String,
+    },
+    /// A rollback step failed: page a human (exit 5). `deployctl rollback` retries it.
+    RollbackFailed {
+        /// The rollback step.
+        step: String,
+        /// Why.
+        reason: String,
     },
     /// A signal stopped the run.
     Interrupted {
@@ -54,6 +69,19 @@ pub enum RunError {
         /// Digest now (shortened).
         now: String,
     },
+    /// The run is half-way through a rollback: only `deployctl rollback` may go on.
+    #[error("run {run_id} is rolling back ({reason}); it cannot go forward")]
+    RollingBack {
+        /// The run.
+        run_id: String,
+        /// Why the rollback started.
+        reason: String,
+        /// The runbook file, for the hint.
+        file: PathBuf,
+    },
+    /// `deployctl rollback` found nothing to roll back.
+    #[error("{0}")]
+    NothingToRollBack(String),
     /// The HTTP client could not be built.
     #[error("cannot set up HTTP: {0}")]
     Http(String),
@@ -66,6 +94,11 @@ impl RunError {
             RunError::Journal(e) => e.hint(),
             RunError::Changed { .. } => "review the change; `deployctl run --allow-changed` resumes with it".into(),
             RunError::Http(_) => "check the system's TLS setup".into(),
+            RunError::RollingBack { file, .. } => format!(
+                "`deployctl rollback {}` finishes the rollback; `deployctl status` shows where it stands",
+                file.display()
+            ),
+            RunError::NothingToRollBack(_) => "`deployctl status` shows the journal's latest run".into(),
         }
     }
 }

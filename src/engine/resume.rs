@@ -52,7 +52,7 @@ pub(super) fn resumption(step: &Step, state: Option<&StepState>, run: Option<&Ru
             state.started_at.format("%Y-%m-%d %H:%M:%S UTC")
         ),
         hint: format!(
-            "check what it did, then either `deployctl approve {file} {id} --by NAME` to run it again, or roll back by the runbook's `rollback` steps",
+            "check what it did, then either `deployctl approve {file} {id} --by NAME` to run it again, or `deployctl rollback {file}`",
             file = file.display(),
             id = step.id
         ),

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{ApprovalKind, Entry, Event, PlannedPhase, RunStatus, StepStatus};
+use crate::event::{
+    ApprovalKind, Entry, Event, PlannedPhase, PlannedStep, RollbackCause, RunStatus, Sample, ServiceResult, StepStatus,
+    UndoEntry,
+};
 
 /// Where a step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,38 @@ pub struct StepState {
     pub verified: Option<bool>,
     /// What the last failed re-verification found (cleared when one passes).
     pub verify_failure: Option<String>,
+    /// The undo it put on the ledger when it completed.
+    pub undo: Option<UndoEntry>,
+    /// Rolling restart: each service's latest result, in the order journaled.
+    pub services: Vec<ServiceRecord>,
+    /// Monitor: every window journaled, in order (across attempts; a re-run starts at 1).
+    pub samples: Vec<(DateTime<Utc>, Sample)>,
+    /// Monitor: the rule that held and the windows that tripped it.
+    pub trigger: Option<(String, Vec<u32>, DateTime<Utc>)>,
+}
+
+/// One service of a rolling restart as journaled.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct ServiceRecord {
+    pub service: String,
+    pub batch: u32,
+    pub result: ServiceResult,
+    pub reason: Option<String>,
+    pub duration_ms: u64,
+    pub at: DateTime<Utc>,
+}
+
+/// The rollback of a run, as journaled.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct RollbackState {
+    pub cause: RollbackCause,
+    pub reason: String,
+    pub by: String,
+    /// Rollback steps in the order they run.
+    pub steps: Vec<PlannedStep>,
+    pub started_at: DateTime<Utc>,
 }
 
 /// An approval or confirmation as journaled.
@@ -88,6 +123,11 @@ pub struct RunState {
     pub finished: Option<(RunStatus, u8, DateTime<Utc>)>,
     /// Set when a signal stopped it last.
     pub interrupted: bool,
+    /// Forward steps in the order they completed (the undo ledger runs this backwards).
+    pub completed: Vec<String>,
+    /// The rollback, once one started (the latest `rollback_started` wins: a resumed
+    /// rollback journals it again with what is left).
+    pub rollback: Option<RollbackState>,
 }
 
 impl RunState {
@@ -110,6 +150,24 @@ impl RunState {
                 ..
             })
         )
+    }
+
+    /// The undo ledger: undos of completed steps, last completed first.
+    pub fn ledger(&self) -> Vec<(&str, &UndoEntry)> {
+        self.completed
+            .iter()
+            .rev()
+            .filter_map(|id| {
+                let state = self.steps.get(id)?;
+                let undo = state.undo.as_ref()?;
+                (state.view == StepView::Finished(StepStatus::Done)).then_some((id.as_str(), undo))
+            })
+            .collect()
+    }
+
+    /// Whether a rollback began and the run has not ended since.
+    pub fn rolling_back(&self) -> bool {
+        self.rollback.is_some() && self.finished.is_none()
     }
 
     /// Approvals of a kind for a step given at or after `since`.
@@ -136,6 +194,19 @@ pub fn latest_run(mut entries: Vec<Entry>) -> Option<RunState> {
         }
     }
     state
+}
+
+/// Folds one more entry into a run's state (how a running executor keeps its own view).
+/// A `run_started` begins a new state; other entries of another run are ignored.
+pub fn fold(state: &mut Option<RunState>, entry: Entry) {
+    match state {
+        Some(s) if entry.run_id == s.run_id && !matches!(entry.event, Event::RunStarted { .. }) => apply(s, entry),
+        _ => {
+            if let Some(started) = begin(entry) {
+                *state = Some(started);
+            }
+        }
+    }
 }
 
 fn begin(entry: Entry) -> Option<RunState> {
@@ -168,6 +239,8 @@ fn begin(entry: Entry) -> Option<RunState> {
         paused: None,
         finished: None,
         interrupted: false,
+        completed: Vec::new(),
+        rollback: None,
     })
 }
 
@@ -192,6 +265,10 @@ fn apply(s: &mut RunState, entry: Entry) {
                 output: None,
                 verified: None,
                 verify_failure: None,
+                undo: None,
+                services: Vec::new(),
+                samples: Vec::new(),
+                trigger: None,
             });
             if state.view != StepView::Started {
                 // A retry after approval, or a re-run after a crash: this is a new try.
@@ -207,6 +284,7 @@ fn apply(s: &mut RunState, entry: Entry) {
             duration_ms,
             reason,
             output,
+            undo,
         } => {
             if let Some(state) = s.steps.get_mut(&step) {
                 state.view = StepView::Finished(status);
@@ -215,7 +293,60 @@ fn apply(s: &mut RunState, entry: Entry) {
                 state.duration_ms = Some(duration_ms);
                 state.reason = reason;
                 state.output = output;
+                state.undo = undo;
+                if status == StepStatus::Done && !s.completed.contains(&step) {
+                    s.completed.push(step);
+                }
             }
+        }
+        Event::ServiceRestarted {
+            step,
+            service,
+            batch,
+            result,
+            reason,
+            duration_ms,
+        } => {
+            if let Some(state) = s.steps.get_mut(&step) {
+                state.services.retain(|r| r.service != service);
+                state.services.push(ServiceRecord {
+                    service,
+                    batch,
+                    result,
+                    reason,
+                    duration_ms,
+                    at: entry.at,
+                });
+            }
+        }
+        Event::MonitorSample { step, sample } => {
+            if let Some(state) = s.steps.get_mut(&step) {
+                state.samples.push((entry.at, sample));
+            }
+        }
+        Event::TriggerFired { step, rule, windows } => {
+            if let Some(state) = s.steps.get_mut(&step) {
+                state.trigger = Some((rule, windows, entry.at));
+            }
+        }
+        Event::RollbackStarted {
+            cause,
+            reason,
+            by,
+            steps,
+        } => {
+            // A rollback of a run that had ended (`deployctl rollback` after success) reopens it.
+            s.finished = None;
+            s.paused = None;
+            s.interrupted = false;
+            let started_at = s.rollback.as_ref().map_or(entry.at, |r| r.started_at);
+            s.rollback = Some(RollbackState {
+                cause,
+                reason,
+                by,
+                steps,
+                started_at,
+            });
         }
         Event::Verified { step, ok, reason } => {
             if let Some(state) = s.steps.get_mut(&step) {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::glyph::glyph;
+use super::trend::{sparkline, window_line};
 use crate::engine::Observer;
-use crate::event::{Entry, Event, PlannedPhase, StepStatus};
+use crate::event::{Entry, Event, PlannedPhase, RollbackCause, ServiceResult, StepStatus};
 use crate::runbook::duration::format as dur;
 
 /// Where a step sits in the plan, for headers and titles.
@@ -17,6 +18,9 @@ struct StepInfo {
     phase: usize,
     title: String,
 }
+
+/// One monitor window in the live trend: error rate and p99.
+type Point = (Option<f64>, Option<f64>);
 
 /// Renders run events for people.
 pub struct HumanReporter {
@@ -27,6 +31,8 @@ pub struct HumanReporter {
     live: bool,
     verbose: bool,
     quiet: bool,
+    /// Per monitor step: each window's error rate and worst p99 so far, for the sparkline.
+    trends: HashMap<String, Vec<Point>>,
 }
 
 impl HumanReporter {
@@ -52,6 +58,7 @@ impl HumanReporter {
             live,
             verbose,
             quiet,
+            trends: HashMap::new(),
         }
     }
 
@@ -79,6 +86,29 @@ impl HumanReporter {
 
     fn title(&self, step: &str) -> String {
         self.steps.get(step).map(|s| s.title.clone()).unwrap_or_default()
+    }
+
+    /// `  err ▁▁▂█ p99 ▁▁▁▁` over the windows so far (from the second window on), each
+    /// scaled to its rule's threshold, so `█` means over it.
+    fn trend(&self, step: &str, sample: &crate::event::Sample) -> String {
+        let Some(series) = self.trends.get(step).filter(|s| s.len() > 1) else {
+            return String::new();
+        };
+        let limit = |metric: &str| {
+            sample
+                .rules
+                .iter()
+                .find(|r| r.rule.starts_with(metric))
+                .map(|r| r.above)
+        };
+        let errors: Vec<Option<f64>> = series.iter().map(|(e, _)| *e).collect();
+        let p99: Vec<Option<f64>> = series.iter().map(|(_, p)| *p).collect();
+        let p99_limit = limit("p99_ms").unwrap_or_else(|| p99.iter().flatten().copied().fold(1.0, f64::max));
+        format!(
+            "  err {}  p99 {}",
+            sparkline(&errors, limit("error_rate").unwrap_or(1.0)),
+            sparkline(&p99, p99_limit)
+        )
     }
 
     fn stop_spinner(&mut self) {
@@ -139,6 +169,7 @@ impl Observer for HumanReporter {
                 duration_ms,
                 reason,
                 output,
+                ..
             } => {
                 self.stop_spinner();
                 self.enter_phase(step);
@@ -184,10 +215,77 @@ impl Observer for HumanReporter {
                 let during = step.as_deref().map(|s| format!(" during `{s}`")).unwrap_or_default();
                 self.line(&format!("interrupted by {signal}{during}"));
             }
-            Event::RunFinished { .. } => {
+            Event::RunFinished { status, .. } => {
                 self.stop_spinner();
                 if !self.quiet {
-                    self.line(&format!("\nrun {} done", entry.run_id));
+                    let how = match status {
+                        crate::event::RunStatus::RolledBack => "rolled back",
+                        crate::event::RunStatus::RollbackFailed => "rollback failed",
+                        crate::event::RunStatus::Failed => "failed",
+                        crate::event::RunStatus::Done => "done",
+                    };
+                    self.line(&format!("\nrun {} {how}", entry.run_id));
+                }
+            }
+            Event::ServiceRestarted {
+                service,
+                batch,
+                result,
+                reason,
+                ..
+            } => {
+                let mark = if *result == ServiceResult::Healthy {
+                    "[x]"
+                } else {
+                    "[!]"
+                };
+                if !self.quiet || *result != ServiceResult::Healthy {
+                    let why = reason.as_deref().unwrap_or_default();
+                    self.line(&format!("      {mark} batch {batch}: {service}  {why}"));
+                }
+            }
+            Event::MonitorSample { step, sample } => {
+                let breach = sample.rules.iter().any(|r| r.breach);
+                let series = self.trends.entry(step.clone()).or_default();
+                series.push((sample.error_rate, sample.p99_ms));
+                if self.quiet && !breach {
+                    return;
+                }
+                let trend = self.trend(step, sample);
+                self.line(&format!("      {}{trend}", window_line(sample)));
+                if let (true, Some(e)) = (breach && self.verbose, &sample.first_error) {
+                    self.line(&format!("        first error: {e}"));
+                }
+            }
+            Event::TriggerFired { step, rule, windows } => {
+                self.stop_spinner();
+                let shown: Vec<String> = windows.iter().map(|w| format!("w{w}")).collect();
+                self.line(&format!("  [!] {step}  rule `{rule}` held over {}", shown.join(" ")));
+            }
+            Event::RollbackStarted {
+                cause, reason, steps, ..
+            } => {
+                self.stop_spinner();
+                let why = match cause {
+                    RollbackCause::StepFailed => "a step failed",
+                    RollbackCause::Trigger => "a monitor rule held",
+                    RollbackCause::Command => "deployctl rollback",
+                };
+                self.line(&format!("\nrollback ({why}) — {reason}"));
+                self.phases.push(("rollback".into(), "Rollback".into()));
+                let phase = self.phases.len() - 1;
+                self.current_phase = Some(phase);
+                for (n, step) in steps.iter().enumerate() {
+                    self.steps.insert(
+                        step.id.clone(),
+                        StepInfo {
+                            phase,
+                            title: step.title.clone(),
+                        },
+                    );
+                    if !self.quiet {
+                        self.line(&format!("  {}. {}  {}", n + 1, step.id, step.title));
+                    }
                 }
             }
             Event::Approval { .. } | Event::Unlocked { .. } => {}

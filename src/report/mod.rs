@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod plan;
 pub mod status;
+pub mod trend;
 
 pub use human::HumanReporter;
 pub use json::JsonReporter;

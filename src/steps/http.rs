@@ -41,6 +41,51 @@ impl Step for HttpCheck {
     }
 }
 
+/// A monitor probe's result: whether it passed, and how long the answer took when one came.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Probed {
+    /// Time to a complete answer; `None` when nothing answered (refused, timed out, reset).
+    pub answered_in: Option<Duration>,
+    /// Why it counts as an error (redacted, naming the target); `None` when it passed.
+    pub failure: Option<String>,
+}
+
+/// One monitor probe: like [`check`], but keeps the latency of any answer, good or bad, since
+/// latency percentiles are computed over the probes that got an answer.
+pub(crate) async fn probe(check: &Check, ctx: &StepContext<'_>) -> Probed {
+    match check {
+        Check::Http(http) => {
+            let url = http.url.render(ctx.run_id);
+            let target = format!("{} {url}", reqwest_method(http.method));
+            let mask = |reason: String| Some(ctx.redactor.mask(&format!("{target}: {reason}")).into_owned());
+            match fetch(http, &url, ctx).await {
+                Ok(answer) => Probed {
+                    answered_in: Some(answer.elapsed),
+                    failure: judge(http, &answer, ctx).err().and_then(|(reason, _)| mask(reason)),
+                },
+                Err(reason) => Probed {
+                    answered_in: None,
+                    failure: mask(reason),
+                },
+            }
+        }
+        Check::Sql(sql) => {
+            // A query answers or it does not; the time of a failed one says little.
+            let started = Instant::now();
+            match sql.execute(ctx).await {
+                StepOutcome::Done { .. } => Probed {
+                    answered_in: Some(started.elapsed()),
+                    failure: None,
+                },
+                StepOutcome::Failed { reason, .. } => Probed {
+                    answered_in: None,
+                    failure: Some(reason),
+                },
+            }
+        }
+    }
+}
+
 /// Runs a read-only check (`verify` on resume, `wait.until`).
 pub(crate) async fn check(check: &Check, ctx: &StepContext<'_>) -> StepOutcome {
     match check {

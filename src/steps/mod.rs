@@ -10,10 +10,13 @@ mod backup;
 mod db;
 mod excerpt;
 mod http;
+mod live;
 mod migrate;
+mod monitor;
 mod notify;
 mod process;
 mod rls;
+mod rolling_restart;
 #[cfg(test)]
 mod scratch;
 mod shell;
@@ -28,6 +31,7 @@ pub(crate) use backup::probe as probe_backup;
 pub use db::{Databases, sql_error};
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
+pub use live::{Escalation, Live, execute_live};
 pub(crate) use migrate::probe as probe_migrate;
 pub use notify::{NotifyPayload, post_json};
 pub(crate) use rls::probe as probe_rls;
@@ -91,20 +95,14 @@ pub async fn execute(kind: &StepKind, ctx: &StepContext<'_>) -> StepOutcome {
         StepKind::Migrate(m) => m.execute(ctx).await,
         StepKind::Backup(b) => b.execute(ctx).await,
         StepKind::Rls(r) => r.execute(ctx).await,
-        StepKind::RollingRestart(_) | StepKind::Monitor(_) => not_built(kind, "issue 5"),
+        // They report as they go: the engine runs them through `execute_live`.
+        StepKind::RollingRestart(_) | StepKind::Monitor(_) => StepOutcome::Failed {
+            reason: format!("`{}` needs the engine's progress channel", kind.name()),
+            output: None,
+        },
         StepKind::Approval(_) | StepKind::Manual(_) => StepOutcome::Failed {
             reason: format!("`{}` is a gate: the engine decides it from the journal", kind.name()),
             output: None,
         },
-    }
-}
-
-fn not_built(kind: &StepKind, issue: &str) -> StepOutcome {
-    StepOutcome::Failed {
-        reason: format!(
-            "step kind `{}` cannot execute yet ({issue}): do it by hand and replace the step with an equivalent `shell` step or a `manual` checkbox, then `deployctl run --allow-changed`",
-            kind.name()
-        ),
-        output: None,
     }
 }

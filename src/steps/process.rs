@@ -22,12 +22,26 @@ const DRAIN: Duration = Duration::from_millis(500);
 pub(super) struct ProcessGroup {
     pgid: Option<Pid>,
     child: Child,
+    /// Whether children left behind after a normal exit are killed too.
+    kill_survivors: bool,
 }
 
 impl ProcessGroup {
     pub(super) fn new(child: Child) -> Self {
         let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
-        ProcessGroup { pgid, child }
+        ProcessGroup {
+            pgid,
+            child,
+            kill_survivors: true,
+        }
+    }
+
+    /// Leaves what the command started in the background alive after it exits normally: a
+    /// service's `restart` command exists to leave the new service running. A timeout or a
+    /// signal still kills the whole group.
+    pub(super) fn spare_survivors(mut self) -> Self {
+        self.kill_survivors = false;
+        self
     }
 
     /// Feeds output to the sinks until the child exits, kills the group, drains the pipes.
@@ -46,7 +60,12 @@ impl ProcessGroup {
                 status = self.child.wait() => break status?,
             }
         };
-        self.kill();
+        if self.kill_survivors {
+            self.kill();
+        } else {
+            // The child is reaped: its pid no longer pins the group, so never signal it again.
+            self.pgid = None;
+        }
         let drain = async {
             while stdout.is_some() || stderr.is_some() {
                 tokio::select! {

@@ -77,7 +77,7 @@ impl Step for Shell {
 }
 
 /// "exited with status 3 (expected 0)" or "killed by signal 9".
-fn describe(status: ExitStatus, expected: i32) -> String {
+pub(super) fn describe(status: ExitStatus, expected: i32) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exited with status {code} (expected {expected})"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
@@ -86,7 +86,7 @@ fn describe(status: ExitStatus, expected: i32) -> String {
 }
 
 /// The command's first line, shortened for one-line messages.
-fn one_line(run: &str) -> String {
+pub(super) fn one_line(run: &str) -> String {
     let first = run.trim().lines().next().unwrap_or_default();
     let more = first.len() < run.trim().len();
     match first.char_indices().nth(SHOWN_CHARS) {
@@ -97,7 +97,7 @@ fn one_line(run: &str) -> String {
 }
 
 /// An I/O error without the `(os error N)` suffix.
-fn io_reason(e: &io::Error) -> String {
+pub(super) fn io_reason(e: &io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error ") {
         Some(i) => text[..i].to_owned(),

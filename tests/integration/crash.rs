@@ -73,9 +73,7 @@ fn kill_9_then_resume_does_not_rerun_a_non_idempotent_step_without_approval() {
         resumed.stderr
     );
     assert!(
-        resumed
-            .stderr
-            .contains("or roll back by the runbook's `rollback` steps"),
+        resumed.stderr.contains("or `deployctl rollback r.yaml`"),
         "{}",
         resumed.stderr
     );

@@ -80,6 +80,11 @@ impl TestHttp {
         a.body = body.into();
     }
 
+    /// Answers after this delay from now on.
+    pub fn delay(&self, delay: Duration) {
+        self.answer.lock().expect("lock").delay = delay;
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().expect("lock").clone()
     }

@@ -6,6 +6,7 @@ mod dry_run;
 mod harness;
 mod http_server;
 mod loader_props;
+mod rollout;
 mod run;
 mod schema;
 mod secrets;

@@ -122,18 +122,22 @@ impl<'a> Validator<'a> {
     /// A duration such as `500ms`, `30s`, `5m`, `4h`, `1h30m`; must be more than zero.
     pub(super) fn duration(&mut self, text: &Text, parent: Pos) -> Option<Duration> {
         let pos = at(text, parent);
-        match duration::parse(&text.value) {
+        // `${vars.watch}` lets one runbook watch 4h in production and 30s in a rehearsal.
+        let (value, shown) = if text.value.contains("${") {
+            let resolved = self.plain(text, parent, "a duration")?;
+            let shown = format!("`{}` (= `{resolved}`)", text.value);
+            (resolved, shown)
+        } else {
+            (text.value.clone(), format!("`{}`", text.value))
+        };
+        match duration::parse(value.trim()) {
             Ok(d) if d.is_zero() => {
-                self.error_hint(
-                    pos,
-                    format!("duration `{}` must be more than zero", text.value),
-                    DURATION_HINT,
-                );
+                self.error_hint(pos, format!("duration {shown} must be more than zero"), DURATION_HINT);
                 None
             }
             Ok(d) => Some(d),
             Err(e) => {
-                self.error_hint(pos, format!("invalid duration `{}`: {e}", text.value), DURATION_HINT);
+                self.error_hint(pos, format!("invalid duration {shown}: {e}"), DURATION_HINT);
                 None
             }
         }

@@ -1,0 +1,131 @@
+//! `deployctl rollback RUNBOOK [--dry-run]`: the rollback procedure of the latest run, by
+//! hand: the undo ledger in reverse, then the runbook's `rollback` steps.
+//!
+//! It takes the journal lock like `run` (a live run makes it exit 6), refuses a run that was
+//! already rolled back, and resumes a rollback that was cut off without re-running any
+//! rollback step already done.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+use crate::cli::RollbackArgs;
+use crate::commands::{Ui, journal_for, report_load_error};
+use crate::engine::{Cancel, RunOptions, identity, journal_plan, roll_back, rollback_plan};
+use crate::event::{PlannedPhase, StepStatus};
+use crate::exit::Exit;
+use crate::journal::{StepView, acquire, latest_run, read};
+use crate::report::{HumanReporter, JsonReporter};
+use crate::runbook::{LoadOptions, Loaded, load};
+
+/// Rolls back the latest run (or prints what that would run).
+pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackArgs) -> Exit {
+    let options = LoadOptions {
+        env: env.clone(),
+        vars: ui.vars.clone(),
+    };
+    let loaded = match load(&args.runbook, &options) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            report_load_error(ui, &e);
+            return Exit::Invalid;
+        }
+    };
+    let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
+    if args.dry_run {
+        return dry_run(ui, &loaded, &journal);
+    }
+    let operator = identity::operator(args.operator.as_deref());
+    let holder = super::holder(
+        loaded
+            .redactor
+            .mask(&std::env::args().collect::<Vec<_>>().join(" "))
+            .into_owned(),
+        &operator,
+    );
+    let _lock = match acquire(&journal, &holder) {
+        Ok(lock) => lock,
+        Err(e) => return super::run::journal_error(ui, &e),
+    };
+    let run_options = RunOptions {
+        operator,
+        host: identity::host(),
+        allow_changed: args.allow_changed,
+        runbook_file: args.runbook.clone(),
+        journal: journal.clone(),
+    };
+    let cancel = Cancel::on_signals();
+    let result = if ui.json() {
+        roll_back(&loaded, &run_options, &mut JsonReporter, cancel).await
+    } else {
+        let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let mut plan = journal_plan(&loaded);
+        // A resumed rollback journals no new `rollback_started`: give the reporter the titles.
+        if let Ok(read) = read(&journal) {
+            plan.push(PlannedPhase {
+                id: "rollback".into(),
+                title: "Rollback".into(),
+                steps: latest_run(read.entries)
+                    .and_then(|run| run.rollback.map(|r| r.steps))
+                    .unwrap_or_default(),
+            });
+        }
+        let mut reporter = HumanReporter::new(&plan, live, ui.verbose, ui.quiet);
+        let result = roll_back(&loaded, &run_options, &mut reporter, cancel).await;
+        drop(reporter);
+        result
+    };
+    super::run::conclude(ui, &loaded, result)
+}
+
+/// Prints the rollback steps in order, ticking those already done. Writes nothing.
+fn dry_run(ui: &Ui, loaded: &Loaded, journal: &std::path::Path) -> Exit {
+    let run = match read(journal) {
+        Ok(read) => latest_run(read.entries),
+        Err(e) => {
+            ui.err(&format!("deployctl: {e}"));
+            ui.err(&format!("  hint: {}", e.hint()));
+            return Exit::Invalid;
+        }
+    };
+    let steps = run
+        .as_ref()
+        .and_then(|r| r.rollback.as_ref().map(|rb| rb.steps.clone()))
+        .unwrap_or_else(|| rollback_plan(run.as_ref(), loaded));
+    match &run {
+        None => ui.out("no run in the journal: a rollback now would run only the runbook's `rollback` steps:"),
+        Some(r) => match &r.rollback {
+            Some(rb) if !r.rolling_back() => ui.out(&format!(
+                "run {} was already rolled back ({}); `deployctl rollback` would refuse:",
+                r.run_id, rb.reason
+            )),
+            Some(rb) => ui.out(&format!(
+                "run {} is rolling back ({}); `deployctl rollback` resumes it:",
+                r.run_id, rb.reason
+            )),
+            None => ui.out(&format!(
+                "rollback of run {} (undo of completed steps, last first, then the runbook's `rollback` steps):",
+                r.run_id
+            )),
+        },
+    }
+    if steps.is_empty() {
+        ui.out("  (nothing: no completed step has an undo and the runbook has no `rollback` steps)");
+    }
+    for (n, step) in steps.iter().enumerate() {
+        let done = run.as_ref().and_then(|r| r.step(&step.id)).map(|s| s.view);
+        let mark = match done {
+            Some(StepView::Finished(StepStatus::Done)) => "[x]",
+            Some(StepView::Finished(StepStatus::Failed)) => "[!]",
+            Some(_) => "[~]",
+            None => "[ ]",
+        };
+        ui.out(&format!(
+            "  {mark} {}. {}  {} ({})",
+            n + 1,
+            step.id,
+            step.title,
+            step.kind
+        ));
+    }
+    Exit::Success
+}

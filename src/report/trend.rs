@@ -1,0 +1,142 @@
+//! Monitor windows at a glance: one compact line per window, and sparklines of a series
+//! against its rule threshold, shared by the live display and `status`.
+
+use crate::event::{RuleReading, Sample};
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// The widest sparkline drawn; longer series are bucketed (each bar the worst of its bucket).
+pub const SPARK_WIDTH: usize = 60;
+
+/// A sparkline scaled so the threshold sits at the top bar but one: anything drawn as `█`
+/// is over it, and a window with no data is drawn as `·`.
+pub fn sparkline(values: &[Option<f64>], threshold: f64) -> String {
+    if values.is_empty() {
+        return String::new();
+    }
+    let bucket = values.len().div_ceil(SPARK_WIDTH);
+    values
+        .chunks(bucket)
+        .map(|chunk| {
+            let worst = chunk
+                .iter()
+                .flatten()
+                .copied()
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+            match worst {
+                None => '·',
+                Some(v) if v > threshold => BARS[7],
+                Some(v) => {
+                    let scale = if threshold > 0.0 { v / threshold } else { 0.0 };
+                    BARS[((scale * 6.0).round() as usize).min(6)]
+                }
+            }
+        })
+        .collect()
+}
+
+/// `w12  13 probes, 1 error  err 7.7% > 5%  p99 12.0ms ≤ 1000ms (3/30)`: the window's
+/// figures with each rule's metric against its threshold and the streak towards holding.
+pub fn window_line(sample: &Sample) -> String {
+    let errors = match sample.errors {
+        1 => "1 error".to_string(),
+        n => format!("{n} errors"),
+    };
+    let mut line = format!("w{}  {} probes, {errors}", sample.window, sample.count);
+    for reading in &sample.rules {
+        line.push_str("  ");
+        line.push_str(&reading_text(reading));
+    }
+    line
+}
+
+/// One rule's reading: `p99 1200.0ms > 1000ms (2/3)`.
+pub fn reading_text(reading: &RuleReading) -> String {
+    let metric = reading.rule.split_whitespace().next().unwrap_or_default();
+    let percent = metric == "error_rate";
+    let show = |v: f64| {
+        if percent {
+            format!("{:.1}%", v * 100.0)
+        } else {
+            format!("{v:.1}ms")
+        }
+    };
+    let limit = if percent {
+        format!("{}%", short(reading.above * 100.0))
+    } else {
+        format!("{}ms", short(reading.above))
+    };
+    let label = metric.trim_end_matches("_ms").replace("error_rate", "err");
+    let value = match reading.value {
+        Some(v) => format!("{} {} {limit}", show(v), if reading.breach { ">" } else { "≤" }),
+        None if reading.breach => format!("no data (counts as over {limit})"),
+        None => "no data".to_string(),
+    };
+    let streak = if reading.streak > 0 {
+        format!(" ({}/{})", reading.streak, reading.needed)
+    } else {
+        String::new()
+    };
+    format!("{label} {value}{streak}")
+}
+
+/// A threshold without float noise: `5`, not `5.000000000000001`.
+fn short(v: f64) -> String {
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_threshold() {
+        let line = sparkline(&[Some(0.0), Some(0.5), Some(1.0), Some(2.0), None], 1.0);
+        assert_eq!(line, "▁▄▇█·");
+    }
+
+    #[test]
+    fn long_series_keep_the_worst_of_each_bucket() {
+        let mut values = vec![Some(0.0); 120];
+        values[61] = Some(5.0);
+        let line = sparkline(&values, 1.0);
+        assert_eq!(line.chars().count(), 60);
+        assert_eq!(line.chars().nth(30), Some('█'));
+    }
+
+    #[test]
+    fn a_window_reads_against_its_rules() {
+        let sample = Sample {
+            window: 3,
+            count: 4,
+            errors: 1,
+            error_rate: Some(0.25),
+            p50_ms: Some(1.0),
+            p95_ms: Some(2.0),
+            p99_ms: Some(2.0),
+            rules: vec![
+                RuleReading {
+                    rule: "error_rate above 0.05 for 30s".into(),
+                    value: Some(0.25),
+                    above: 0.05,
+                    breach: true,
+                    streak: 2,
+                    needed: 3,
+                },
+                RuleReading {
+                    rule: "p99_ms above 1000 for 3 windows in a row".into(),
+                    value: Some(2.0),
+                    above: 1000.0,
+                    breach: false,
+                    streak: 0,
+                    needed: 3,
+                },
+            ],
+            first_error: None,
+        };
+        assert_eq!(
+            window_line(&sample),
+            "w3  4 probes, 1 error  err 25.0% > 5% (2/3)  p99 2.0ms ≤ 1000ms"
+        );
+    }
+}
