@@ -6,11 +6,12 @@
 //! Run: `cargo bench --bench engine`. Whole runs of the release binary are timed (start-up,
 //! load, lock, journal and all), median of 3.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "support/mod.rs"]
+mod support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
 const STEPS: usize = 1_000;
@@ -108,41 +109,8 @@ fn shell_steps() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A keep-alive HTTP/1.1 server answering `200 ok` to everything, on a thread per connection.
-fn serve() -> u16 {
-    let listener = match TcpListener::bind("127.0.0.1:0") {
-        Ok(l) => l,
-        Err(e) => panic!("bind: {e}"),
-    };
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut stream = stream;
-                let mut buf = [0u8; 4096];
-                let mut pending = Vec::new();
-                loop {
-                    let n = match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    pending.extend_from_slice(&buf[..n]);
-                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                        pending.drain(..end + 4);
-                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok";
-                        if stream.write_all(reply).is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
 fn http_steps() {
-    let port = serve();
+    let port = support::serve(200);
     let url = format!("http://127.0.0.1:{port}/health");
     let dir = fresh_dir("http");
     runbook(&dir, |i| format!("http: \"{url}?i={i}\""));
