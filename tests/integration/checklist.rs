@@ -1,6 +1,6 @@
 //! The seed runbook still has a step for every checkbox of the seed checklist's
 //! deployment-day, validation and rollback sections, through the mapping kept in
-//! `runbooks/tech-debt-001.1.checklist.yaml`.
+//! `checklists/tech-debt-001.1.yaml`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::harness::repo;
 
-/// `runbooks/tech-debt-001.1.checklist.yaml`.
+/// `checklists/tech-debt-001.1.yaml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Mapping {
@@ -83,10 +83,10 @@ fn read(path: &Path, what: &str) -> String {
 
 #[test]
 fn every_seed_checkbox_of_deployment_day_validation_and_rollback_maps_to_runbook_steps() {
-    let mapping_path = repo().join("runbooks/tech-debt-001.1.checklist.yaml");
+    let mapping_path = repo().join("checklists/tech-debt-001.1.yaml");
     let mapping: Mapping =
         serde_saphyr::from_str(&read(&mapping_path, "checklist mapping")).expect("the mapping parses");
-    let dir = mapping_path.parent().expect("runbooks/");
+    let dir = mapping_path.parent().expect("checklists/");
     let seed = read(&dir.join(&mapping.seed), "seed checklist");
     let loaded = load(&dir.join(&mapping.runbook), &LoadOptions::default()).expect("the seed runbook loads");
     let step_ids: BTreeSet<&str> = loaded
@@ -129,7 +129,7 @@ fn every_seed_checkbox_of_deployment_day_validation_and_rollback_maps_to_runbook
     }
     assert!(
         problems.is_empty(),
-        "runbooks/tech-debt-001.1.checklist.yaml is out of date:\n  {}",
+        "checklists/tech-debt-001.1.yaml is out of date:\n  {}",
         problems.join("\n  ")
     );
 }
