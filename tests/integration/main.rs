@@ -1,7 +1,12 @@
 //! deployctl's integration tests: one binary, a small harness, fixtures as files.
 
+mod checklist;
 mod crash;
 mod db;
+mod demo_e2e;
+mod demo_service;
+mod demo_services;
+mod demo_stack;
 mod dry_run;
 mod harness;
 mod http_server;
