@@ -10,7 +10,7 @@ use chrono::Utc;
 
 use crate::cli::ApproveArgs;
 use crate::commands::{Ui, journal_for, report_load_error};
-use crate::engine::identity;
+use crate::engine::{identity, rollback_step};
 use crate::event::{ApprovalKind, Entry, Event, StepStatus};
 use crate::exit::Exit;
 use crate::journal::{JournalError, JournalWriter, RunState, StepView, acquire, latest_run, read};
@@ -37,8 +37,21 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
         ui.err("deployctl approve: `--by` is empty\n  hint: name the person approving, e.g. --by \"Morgan (@pm)\"");
         return Exit::Invalid;
     }
-    let Some((_, step)) = loaded.runbook.steps().find(|(_, s)| s.id == args.step) else {
-        let ids: Vec<&str> = loaded.runbook.steps().map(|(_, s)| s.id.as_str()).collect();
+    // Forward steps, and the rollback's own (undos and `rollback` steps): a gate or an
+    // interrupted step inside a rollback is approved the same way.
+    let step = loaded
+        .runbook
+        .steps()
+        .map(|(_, s)| s)
+        .find(|s| s.id == args.step)
+        .or_else(|| rollback_step(&loaded, &args.step));
+    let Some(step) = step else {
+        let ids: Vec<&str> = loaded
+            .runbook
+            .steps()
+            .map(|(_, s)| s.id.as_str())
+            .chain(loaded.runbook.rollback.iter().map(|s| s.id.as_str()))
+            .collect();
         ui.err(&format!(
             "deployctl approve: runbook `{}` has no step `{}`",
             loaded.runbook.name, args.step
@@ -78,20 +91,22 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
                     };
                     let (mut writer, _) = JournalWriter::open(&journal)?;
                     writer.append(&entry)?;
-                    Ok((kind, role, run.run_id))
+                    let rolling_back = run.rolling_back();
+                    Ok((kind, role, run.run_id, rolling_back))
                 }
             },
         })
     });
     match result {
-        Ok(Ok((kind, role, run_id))) => {
+        Ok(Ok((kind, role, run_id, rolling_back))) => {
             let what = match kind {
                 ApprovalKind::Gate => "approved",
                 ApprovalKind::Retry => "allowed a retry of",
             };
             let role = role.map(|r| format!(" as {r}")).unwrap_or_default();
             ui.out(&format!("{by}{role} {what} `{}` in run {run_id}", step.id));
-            ui.out(&format!("  next: deployctl run {}", args.runbook.display()));
+            let next = if rolling_back { "rollback" } else { "run" };
+            ui.out(&format!("  next: deployctl {next} {}", args.runbook.display()));
             Exit::Success
         }
         Ok(Err(refusal)) => {

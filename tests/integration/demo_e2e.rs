@@ -1,9 +1,6 @@
 //! The end-to-end test: `scripts/demo` itself, on the test's own ports, databases, state dir
 //! and journal, in a copy of the repository's runbook, scripts and migrations (so backups
 //! and journals stay in a temporary directory).
-//!
-//! Ignored until `rolling_restart` and `monitor` execute (issue 5): until then the run stops
-//! at `rolling-restart` with exit 1. Run with `cargo test demo_e2e -- --ignored`.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -87,7 +84,6 @@ fn step_statuses(json: &Value) -> Vec<(String, String)> {
 }
 
 #[test]
-#[ignore = "needs rolling_restart/monitor (issue 5)"]
 fn the_seed_runbook_completes_with_approvals_rls_holds_and_every_box_is_ticked() {
     let stack = DemoStack::create();
     let (out, dir) = demo(
@@ -136,13 +132,17 @@ fn the_seed_runbook_completes_with_approvals_rls_holds_and_every_box_is_ticked()
 }
 
 #[test]
-#[ignore = "needs rolling_restart/monitor (issue 5)"]
 fn break_mode_trips_the_monitor_rolls_back_to_v1_and_exits_4() {
     let stack = DemoStack::create();
     let (out, dir) = demo(
         &stack,
         &["--break"],
-        &[("DEMO_BREAK_AFTER", "15s"), ("DEMO_WATCH_DURATION", "5s")],
+        &[
+            ("DEMO_BREAK_AFTER", "10s"),
+            ("DEMO_SMOKE_INTERVAL", "500ms"),
+            ("DEMO_SMOKE_ERROR_SPAN", "2s"),
+            ("DEMO_WATCH_DURATION", "5s"),
+        ],
     );
     assert_eq!(out.status.code(), Some(4), "scripts/demo --break:\n{}", text(&out));
     assert!(text(&out).contains("$ deployctl status"), "the report is printed");
