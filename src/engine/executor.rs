@@ -56,6 +56,8 @@ pub struct Executor<'a, O: Observer> {
     pub(super) prior: Option<RunState>,
     /// The run as journaled so far, this invocation included (every record folds into it).
     pub(super) current: Option<RunState>,
+    /// Webhook announcements still in flight (sent without waiting, during a rollback).
+    pub(super) background: Vec<Vec<tokio::task::JoinHandle<Option<String>>>>,
 }
 
 /// Runs (or resumes) the runbook. The caller holds the journal lock.
@@ -160,6 +162,7 @@ impl<'a, O: Observer> Executor<'a, O> {
             run_id,
             current: prior.clone(),
             prior,
+            background: Vec::new(),
         })
     }
 
@@ -205,6 +208,7 @@ impl<O: Observer> Executor<'_, O> {
     }
 
     pub(super) async fn stopped(&mut self, outcome: RunOutcome) -> RunOutcome {
+        self.settle_background().await;
         match &outcome {
             RunOutcome::RolledBack { .. } => self.announce("rolled_back", None, Some("rolled_back")).await,
             RunOutcome::RollbackFailed { step, .. } => {
@@ -309,7 +313,7 @@ impl<O: Observer> Executor<'_, O> {
             }
             Attempted::Done => Ok(None),
             Attempted::Triggered { reason } => {
-                self.announce("trigger_fired", Some(&step.id), Some("failed")).await;
+                self.announce_in_background("trigger_fired", Some(&step.id), Some("failed"));
                 let reason = format!("monitor `{}`: {reason}", step.id);
                 self.rollback(RollbackCause::Trigger, reason).await.map(Some)
             }

@@ -39,7 +39,7 @@ impl<O: Observer> Executor<'_, O> {
             }
         };
         self.observer.warn(&format!("rolling back: {reason}"));
-        self.announce("rollback_started", None, Some("rolling_back")).await;
+        self.announce_in_background("rollback_started", None, Some("rolling_back"));
         for planned in &steps {
             let id = &planned.id;
             if self.current.as_ref().is_some_and(|run| run.is_done(id)) {

@@ -610,3 +610,67 @@ fn ctrl_c_during_a_monitor_exits_130_and_keeps_the_samples() {
     let finished = ws.events("rollout", "step_finished");
     assert_eq!(finished.last().map(|f| f["status"].clone()), Some("interrupted".into()));
 }
+
+/// A webhook that answers only once `marker` exists (polled with a deadline): if deployctl
+/// waited for it before starting the rollback, it would time out and say so.
+fn webhook_held_until(marker: std::path::PathBuf) -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let marker = marker.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                eventually(20, || marker.exists());
+                let mut stream = stream;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_slow_webhook_does_not_hold_up_the_rollback() {
+    let bad = TestHttp::start();
+    bad.answer(500, "boom");
+    let ws = Workspace::new("");
+    let hook = webhook_held_until(ws.file("rollback.log"));
+    ws.rewrite(
+        &monitored(
+            &[&bad],
+            r#"          duration: 30s
+          interval: 200ms
+          rollback_when:
+            - { metric: error_rate, above: 0.5, consecutive: 1 }"#,
+            "",
+        )
+        .replace(
+            "name: rollout\n",
+            &format!("name: rollout\nnotify:\n  - webhook: \"http://127.0.0.1:{hook}/hook\"\n"),
+        ),
+    );
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        !out.stderr.contains("was not told `trigger_fired`") && !out.stderr.contains("was not told `rollback_started`"),
+        "the rollback ran while the webhook was still waiting: {}",
+        out.stderr
+    );
+}
