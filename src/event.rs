@@ -47,6 +47,10 @@ pub enum Event {
         pid: u32,
         /// Phases and steps in order.
         plan: Vec<PlannedPhase>,
+        /// The deployment window as one line (`tue,wed,thu 02:00-06:00 (UTC), overrun
+        /// finish`), for the evidence report; absent when the runbook has none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<String>,
     },
     /// A run was picked up again after it stopped unfinished.
     RunResumed {
@@ -175,6 +179,22 @@ pub enum Event {
         status: RunStatus,
         /// The exit code deployctl returned.
         exit_code: u8,
+    },
+    /// The deployment window kept the run from starting or going on (exit 3), or closed
+    /// while changes were running and `overrun` was applied.
+    WindowWait {
+        /// What happened, e.g. "outside the window (...)" or "window closed during `migrate`".
+        reason: String,
+        /// When the window opens next, if it does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_opening: Option<DateTime<Utc>>,
+    },
+    /// The operator ran outside the window on purpose (`--ignore-window`).
+    WindowOverride {
+        /// Who.
+        by: String,
+        /// What the window said at that moment.
+        reason: String,
     },
     /// A stale lock holder was cleared with `deployctl unlock`.
     Unlocked {

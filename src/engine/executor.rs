@@ -239,6 +239,7 @@ impl<O: Observer> Executor<'_, O> {
             host: self.options.host.clone(),
             pid: std::process::id(),
             plan,
+            window: runbook.window.as_ref().map(super::target::describe_window),
         })
     }
 

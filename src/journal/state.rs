@@ -125,9 +125,35 @@ pub struct RunState {
     pub interrupted: bool,
     /// Forward steps in the order they completed (the undo ledger runs this backwards).
     pub completed: Vec<String>,
-    /// The rollback, once one started (the latest `rollback_started` wins: a resumed
-    /// rollback journals it again with what is left).
+    /// The rollback, once one started.
     pub rollback: Option<RollbackState>,
+    /// The deployment window as recorded at start.
+    pub window: Option<String>,
+    /// Window events in order: waits (refusals, overruns) and overrides.
+    pub window_events: Vec<WindowRecord>,
+}
+
+/// A window event as journaled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowRecord {
+    /// The window kept the run waiting (or `overrun` was applied).
+    Wait {
+        /// What happened.
+        reason: String,
+        /// When it opens next.
+        next_opening: Option<DateTime<Utc>>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// `--ignore-window`.
+    Override {
+        /// Who.
+        by: String,
+        /// What the window said.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl RunState {
@@ -218,6 +244,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         operator,
         host,
         plan,
+        window,
         ..
     } = entry.event
     else {
@@ -241,6 +268,8 @@ fn begin(entry: Entry) -> Option<RunState> {
         interrupted: false,
         completed: Vec::new(),
         rollback: None,
+        window,
+        window_events: Vec::new(),
     })
 }
 
@@ -373,6 +402,16 @@ fn apply(s: &mut RunState, entry: Entry) {
             at: entry.at,
         }),
         Event::RunPaused { step, reason } => s.paused = Some((step, reason)),
+        Event::WindowWait { reason, next_opening } => s.window_events.push(WindowRecord::Wait {
+            reason,
+            next_opening,
+            at: entry.at,
+        }),
+        Event::WindowOverride { by, reason } => s.window_events.push(WindowRecord::Override {
+            by,
+            reason,
+            at: entry.at,
+        }),
         Event::RunInterrupted { .. } => s.interrupted = true,
         Event::RunFinished { status, exit_code } => {
             s.finished = Some((status, exit_code, entry.at));

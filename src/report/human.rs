@@ -288,6 +288,13 @@ impl Observer for HumanReporter {
                     }
                 }
             }
+            Event::WindowWait { reason, .. } => {
+                self.stop_spinner();
+                self.line(&format!("  [?] window: {reason}"));
+            }
+            Event::WindowOverride { by, reason } => {
+                self.line(&format!("  [!] window ignored by {by} (--ignore-window): {reason}"));
+            }
             Event::Approval { .. } | Event::Unlocked { .. } => {}
         }
     }
