@@ -145,6 +145,9 @@ pub struct RunArgs {
     /// Resume an unfinished run even though the runbook or its inputs changed.
     #[arg(long)]
     pub allow_changed: bool,
+    /// Run outside the deployment window (journaled with the operator's name).
+    #[arg(long)]
+    pub ignore_window: bool,
     /// Who runs it (default: DEPLOYCTL_OPERATOR, else the OS user).
     #[arg(long)]
     pub operator: Option<String>,

@@ -286,6 +286,8 @@ pub enum RollbackCause {
     Trigger,
     /// `deployctl rollback`.
     Command,
+    /// The window closed while changes were running and `overrun: rollback` applies.
+    Window,
 }
 
 /// A phase in the plan recorded at `run_started`.

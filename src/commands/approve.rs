@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
-
 use crate::cli::ApproveArgs;
 use crate::commands::{Ui, journal_for, report_load_error};
 use crate::engine::{identity, rollback_step};
@@ -77,7 +75,7 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
                 Err(refusal) => Err(refusal),
                 Ok((kind, role)) => {
                     let entry = Entry {
-                        at: Utc::now(),
+                        at: crate::engine::clock::now(),
                         run_id: run.run_id.clone(),
                         event: Event::Approval {
                             step: step.id.clone(),
@@ -126,10 +124,16 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
 
 /// What this approval would be, or why it is refused.
 fn decide(loaded: &Loaded, step: &Step, run: &RunState, by: &str) -> Result<(ApprovalKind, Option<String>), String> {
+    // An approval for another runbook digest, or older than the gate's `ttl`, is void.
+    let ttl = match &step.kind {
+        StepKind::Approval(gate) => gate.ttl.and_then(|t| chrono::Duration::from_std(t).ok()),
+        _ => None,
+    };
+    let now = crate::engine::clock::now();
     let already = run
         .approvals_for(&step.id, ApprovalKind::Gate, None)
         .into_iter()
-        .find(|a| a.runbook_sha256 == loaded.sha256);
+        .find(|a| a.runbook_sha256 == loaded.sha256 && ttl.is_none_or(|ttl| now - a.at <= ttl));
     match &step.kind {
         StepKind::Approval(gate) => {
             if let Some(a) = already {

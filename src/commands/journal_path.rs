@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::commands::Ui;
+use crate::engine::escalation::{Problem, contacts_for};
 use crate::engine::{default_journal, identity};
 use crate::journal::Holder;
-use crate::runbook::model::Contacts;
+use crate::runbook::model::Runbook;
 
 /// `--journal`/`DEPLOYCTL_JOURNAL`, else `.deployctl/<name>.jsonl` next to the runbook.
 pub fn journal_for(ui: &Ui, runbook_file: &Path, name: &str) -> PathBuf {
@@ -26,27 +27,19 @@ pub fn holder(command: String, operator: &str) -> Holder {
     }
 }
 
-/// Prints who to call (stderr, so it survives `--output json`).
-pub fn print_contacts(ui: &Ui, contacts: &Contacts) {
-    let kinds = [
-        ("technical", &contacts.technical),
-        ("database", &contacts.database),
-        ("security", &contacts.security),
-        ("business", &contacts.business),
-    ];
-    let lines: Vec<String> = kinds
-        .iter()
-        .filter_map(|(kind, c)| {
-            c.as_ref().map(|c| {
-                let backup = c.backup.as_deref().map(|b| format!(", backup {b}")).unwrap_or_default();
-                format!("  {kind}: {}{backup}", c.primary)
-            })
-        })
-        .collect();
-    if !lines.is_empty() {
-        ui.err("escalation contacts:");
-        for l in lines {
-            ui.err(&l);
-        }
+/// Prints who to call about a problem at a step (stderr, so it survives `--output json`).
+pub fn print_contacts(ui: &Ui, runbook: &Runbook, problem: Problem, step: Option<&str>) {
+    let lines = contacts_for(runbook, problem, step);
+    if lines.is_empty() {
+        return;
+    }
+    let header = if problem == Problem::RollbackFailed {
+        "escalation contacts (page them now):"
+    } else {
+        "escalation contacts:"
+    };
+    ui.err(header);
+    for line in lines {
+        ui.err(&format!("  {line}"));
     }
 }

@@ -52,6 +52,8 @@ pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackAr
         allow_changed: args.allow_changed,
         runbook_file: args.runbook.clone(),
         journal: journal.clone(),
+        // A rollback is never held back by the window.
+        ignore_window: true,
     };
     let cancel = Cancel::on_signals();
     let result = if ui.json() {

@@ -7,6 +7,8 @@ use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::commands::{Ui, journal_for, print_contacts, report_load_error};
+use crate::engine::escalation::Problem;
+use crate::engine::window::WindowState;
 use crate::engine::{
     Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, journal_plan, plan, probe,
 };
@@ -54,6 +56,7 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
         allow_changed: args.allow_changed,
         runbook_file: args.runbook.clone(),
         journal,
+        ignore_window: args.ignore_window,
     };
     let cancel = Cancel::on_signals();
     let result = if ui.json() {
@@ -91,14 +94,19 @@ fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
         RunOutcome::Done => Exit::Success,
         RunOutcome::Failed { step, reason } => {
             ui.err(&format!("step `{step}` failed: {reason}"));
-            ui.err("  hint: fix the cause and run again to retry it, or follow the rollback procedure");
-            print_contacts(ui, &loaded.runbook.contacts);
+            ui.err("  hint: fix the cause and run again to retry it, or `deployctl rollback`");
+            print_contacts(ui, &loaded.runbook, Problem::Step, Some(&step));
             Exit::StepFailed
         }
         RunOutcome::Paused { step, reason, hint } => {
             ui.err(&format!("paused at `{step}`: {reason}"));
             ui.err(&format!("  hint: {hint}"));
-            print_contacts(ui, &loaded.runbook.contacts);
+            print_contacts(ui, &loaded.runbook, Problem::Gate, Some(&step));
+            Exit::Paused
+        }
+        RunOutcome::WindowClosed { reason, hint } => {
+            ui.err(&format!("not running: {reason}"));
+            ui.err(&format!("  hint: {hint}"));
             Exit::Paused
         }
         RunOutcome::RolledBack { reason, .. } => {
@@ -109,7 +117,7 @@ fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
         RunOutcome::RollbackFailed { step, reason } => {
             ui.err(&format!("ROLLBACK FAILED at `{step}`: {reason}"));
             ui.err("  hint: page the contacts below; fix the cause, then `deployctl rollback` retries from this step");
-            print_contacts(ui, &loaded.runbook.contacts);
+            print_contacts(ui, &loaded.runbook, Problem::RollbackFailed, Some(&step));
             Exit::RollbackFailed
         }
         RunOutcome::Interrupted { step, signal } => {
@@ -147,7 +155,13 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
         for d in &loaded.warnings {
             ui.json_line(&json!({ "type": "diagnostic", "file": file, "line": d.pos.line, "col": d.pos.col, "severity": "warning", "message": loaded.redactor.mask(&d.message), "hint": d.hint }));
         }
-        for line in report::plan::json_lines(&plan, &file) {
+        let mut lines = report::plan::json_lines(&plan, &file);
+        // The window's state goes just before the summary, which stays last.
+        if let Some(state) = window_now(loaded) {
+            let at = lines.len().saturating_sub(1);
+            lines.insert(at, json!({ "type": "window", "open": state.0, "state": state.1 }));
+        }
+        for line in lines {
             ui.json_line(&line);
         }
     } else {
@@ -157,10 +171,31 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
         let text = report::plan::human(&plan, &file);
         ui.out(text.trim_end());
     }
+    if let (false, Some((_, said))) = (ui.json(), window_now(loaded)) {
+        ui.out(&format!("window: {said}"));
+    }
     // A probe that failed means a step would fail now: not a clean dry-run.
     if plan.failed_probes() > 0 {
         Exit::StepFailed
     } else {
         Exit::Success
     }
+}
+
+/// Whether the window is open now, in words; `None` without a window.
+fn window_now(loaded: &Loaded) -> Option<(bool, String)> {
+    let window = loaded.runbook.window.as_ref()?;
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    Some(
+        match crate::engine::window::state(window, crate::engine::clock::now()) {
+            WindowState::Open { closes } => (true, format!("open now, until {}", stamp(closes))),
+            WindowState::Closed { why, next } => (
+                false,
+                format!(
+                    "closed now ({why}); opens next at {}",
+                    next.map_or("-".to_string(), stamp)
+                ),
+            ),
+        },
+    )
 }

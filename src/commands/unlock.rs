@@ -3,8 +3,6 @@
 //! The kernel already released a dead process's lock; what remains is the record. While a
 //! live process holds the lock, unlock refuses (exit 6) and names it.
 
-use chrono::Utc;
-
 use crate::cli::UnlockArgs;
 use crate::commands::Ui;
 use crate::engine::identity;
@@ -62,7 +60,7 @@ fn record(journal: &std::path::Path, operator: &str, cleared: &Holder) -> Result
         .unwrap_or_else(|| "-".into());
     let (mut writer, _) = JournalWriter::open(journal)?;
     writer.append(&Entry {
-        at: Utc::now(),
+        at: crate::engine::clock::now(),
         run_id,
         event: Event::Unlocked {
             by: operator.into(),

@@ -11,16 +11,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::attempt::Attempted;
 use super::cancel::Cancel;
+use super::feasibility::History;
 use super::gate::{GateDecision, decide_gate};
 use super::observer::Observer;
 use super::outcome::{RunError, RunOutcome};
 use super::resume::{Resumption, resumption};
-use crate::event::{Entry, Event, JOURNAL_FORMAT, PlannedPhase, PlannedStep, RollbackCause, RunStatus, StepStatus};
+use crate::event::{Entry, Event, JOURNAL_FORMAT, PlannedPhase, PlannedStep, RollbackCause, RunStatus};
 use crate::journal::{JournalWriter, RunState, StepState, fold, latest_run, read};
 use crate::runbook::Loaded;
 use crate::runbook::load::hex;
@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub runbook_file: PathBuf,
     /// The journal file.
     pub journal: PathBuf,
+    /// Run outside the deployment window (`--ignore-window`; journaled with the operator).
+    pub ignore_window: bool,
 }
 
 /// One run in progress.
@@ -56,6 +58,10 @@ pub struct Executor<'a, O: Observer> {
     pub(super) prior: Option<RunState>,
     /// The run as journaled so far, this invocation included (every record folds into it).
     pub(super) current: Option<RunState>,
+    /// Durations of past steps in this journal, for the window's feasibility estimate.
+    pub(super) history: History,
+    /// Whether the window's `overrun` was applied already in this invocation.
+    pub(super) overrun_applied: bool,
     /// Webhook announcements still in flight (sent without waiting, during a rollback).
     pub(super) background: Vec<Vec<tokio::task::JoinHandle<Option<String>>>>,
 }
@@ -67,7 +73,8 @@ pub async fn execute<O: Observer>(
     observer: &mut O,
     cancel: Cancel,
 ) -> Result<RunOutcome, RunError> {
-    let prior = read_latest(options, observer)?.filter(|run| !run.is_finished());
+    let (latest, history) = read_latest(options, observer)?;
+    let prior = latest.filter(|run| !run.is_finished());
     if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
         return Err(RunError::RollingBack {
             run_id: run.run_id.clone(),
@@ -76,6 +83,7 @@ pub async fn execute<O: Observer>(
         });
     }
     let mut executor = Executor::open(loaded, options, observer, cancel, prior)?;
+    executor.history = history;
     executor.run().await
 }
 
@@ -87,7 +95,7 @@ pub async fn roll_back<O: Observer>(
     observer: &mut O,
     cancel: Cancel,
 ) -> Result<RunOutcome, RunError> {
-    let Some(prior) = read_latest(options, observer)? else {
+    let Some(prior) = read_latest(options, observer)?.0 else {
         return Err(RunError::NothingToRollBack(format!(
             "journal `{}` holds no run of this runbook: there is nothing to roll back",
             options.journal.display()
@@ -115,16 +123,17 @@ pub async fn roll_back<O: Observer>(
     Ok(executor.stopped(outcome).await)
 }
 
-/// The journal's latest run, warnings shown.
-fn read_latest<O: Observer>(options: &RunOptions, observer: &mut O) -> Result<Option<RunState>, RunError> {
+/// The journal's latest run and the durations of past steps, warnings shown.
+fn read_latest<O: Observer>(options: &RunOptions, observer: &mut O) -> Result<(Option<RunState>, History), RunError> {
     let journal = read(&options.journal)?;
     for warning in &journal.warnings {
         observer.warn(warning);
     }
     let entries = journal.entries.len();
+    let history = History::from_entries(&journal.entries);
     let latest = latest_run(journal.entries);
     tracing::debug!(journal = %options.journal.display(), entries, "journal read");
-    Ok(latest)
+    Ok((latest, history))
 }
 
 impl<'a, O: Observer> Executor<'a, O> {
@@ -162,6 +171,8 @@ impl<'a, O: Observer> Executor<'a, O> {
             run_id,
             current: prior.clone(),
             prior,
+            history: History::default(),
+            overrun_applied: false,
             background: Vec::new(),
         })
     }
@@ -191,9 +202,21 @@ impl<O: Observer> Executor<'_, O> {
             }
         }
         self.announce("run_started", None, None).await;
+        if let Some(outcome) = self.window_at_start()? {
+            return Ok(self.stopped(outcome).await);
+        }
         let runbook = &self.loaded.runbook;
+        let span: Vec<String> = super::feasibility::changing_span(runbook)
+            .iter()
+            .map(|s| s.id.clone())
+            .collect();
         for phase in &runbook.phases {
             for step in &phase.steps {
+                if span.contains(&step.id)
+                    && let Some(outcome) = self.window_before(step).await?
+                {
+                    return Ok(self.stopped(outcome).await);
+                }
                 if let Some(outcome) = self.step(step).await? {
                     return Ok(self.stopped(outcome).await);
                 }
@@ -217,6 +240,7 @@ impl<O: Observer> Executor<'_, O> {
             }
             RunOutcome::Failed { step, .. } => self.announce("run_failed", Some(step), Some("failed")).await,
             RunOutcome::Paused { step, .. } => self.announce("run_paused", Some(step), Some("paused")).await,
+            RunOutcome::WindowClosed { .. } => self.announce("run_paused", None, Some("window")).await,
             RunOutcome::Interrupted { step, .. } => {
                 self.announce("run_interrupted", step.as_deref(), Some("interrupted"))
                     .await
@@ -273,23 +297,8 @@ impl<O: Observer> Executor<'_, O> {
         }
         if let Some(decision) = decide_gate(step, self.prior.as_ref(), self.loaded, &self.options.runbook_file) {
             return match decision {
-                GateDecision::Passed { reason } => {
-                    self.record(Event::StepStarted {
-                        step: step.id.clone(),
-                        attempt: 1,
-                    })?;
-                    self.record(Event::StepFinished {
-                        step: step.id.clone(),
-                        status: StepStatus::Done,
-                        attempts: 1,
-                        duration_ms: 0,
-                        reason: Some(reason),
-                        output: None,
-                        undo: None,
-                    })?;
-                    Ok(None)
-                }
-                GateDecision::Waiting { reason, hint } => self.pause(step, reason, hint).map(Some),
+                GateDecision::Passed { reason } => self.pass_gate(step, reason).map(|()| None),
+                GateDecision::Waiting { reason, hint } => self.waiting_gate(step, reason, hint).await,
             };
         }
         if let Resumption::NeedsApproval { reason, hint } = resumption(
@@ -363,7 +372,7 @@ impl<O: Observer> Executor<'_, O> {
     /// Appends an event, fsynced unless losing it in a crash would change nothing.
     pub(super) fn record_with(&mut self, event: Event, durability: Durability) -> Result<(), RunError> {
         let entry = Entry {
-            at: Utc::now(),
+            at: super::clock::now(),
             run_id: self.run_id.clone(),
             event,
         };

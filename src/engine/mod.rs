@@ -3,7 +3,10 @@
 
 mod attempt;
 mod cancel;
+pub mod clock;
+pub mod escalation;
 mod executor;
+pub mod feasibility;
 mod gate;
 pub mod identity;
 mod notify;
@@ -15,6 +18,8 @@ mod resume;
 mod retry;
 mod rollback;
 mod target;
+pub mod window;
+mod window_gate;
 
 pub use cancel::Cancel;
 pub use executor::{RunOptions, default_journal, execute, inputs_digest, journal_plan, roll_back};

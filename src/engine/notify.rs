@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use super::escalation::{Problem, contacts_for};
 use super::executor::Executor;
 use super::observer::Observer;
 use crate::steps::{NotifyPayload, post_json};
@@ -34,6 +35,13 @@ impl<O: Observer> Executor<'_, O> {
 
     fn send(&self, event: &str, step: Option<&str>, status: Option<&str>) -> Vec<JoinHandle<Option<String>>> {
         let runbook = &self.loaded.runbook;
+        let problem = match event {
+            "run_failed" => Some(Problem::Step),
+            "run_paused" => Some(Problem::Gate),
+            "rollback_failed" => Some(Problem::RollbackFailed),
+            _ => None,
+        };
+        let contacts = problem.map(|p| contacts_for(runbook, p, step)).unwrap_or_default();
         runbook
             .notify
             .iter()
@@ -47,6 +55,7 @@ impl<O: Observer> Executor<'_, O> {
                     step: step.map(str::to_owned),
                     status: status.map(str::to_owned),
                     message: None,
+                    contacts: contacts.clone(),
                 };
                 let (http, event) = (self.http.clone(), event.to_string());
                 tokio::spawn(async move {

@@ -26,6 +26,13 @@ pub enum RunOutcome {
         /// What to type.
         hint: String,
     },
+    /// The deployment window keeps the run from starting or going on (exit 3).
+    WindowClosed {
+        /// Why: outside the window, frozen, not enough time left, or closed mid-run.
+        reason: String,
+        /// What to do.
+        hint: String,
+    },
     /// The rollback ran to the end (exit 4).
     RolledBack {
         /// Why it ran.

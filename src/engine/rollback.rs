@@ -14,7 +14,7 @@ use super::gate::{GateDecision, decide_gate};
 use super::observer::Observer;
 use super::outcome::{RunError, RunOutcome};
 use super::resume::{Resumption, resumption};
-use crate::event::{Event, PlannedStep, RollbackCause, RunStatus, StepStatus};
+use crate::event::{Event, PlannedStep, RollbackCause, RunStatus};
 use crate::journal::RunState;
 use crate::runbook::Loaded;
 use crate::runbook::model::{OnFailure, Step};
@@ -69,25 +69,10 @@ impl<O: Observer> Executor<'_, O> {
         let then = format!("then `deployctl rollback {file}` goes on");
         if let Some(decision) = decide_gate(step, self.current.as_ref(), self.loaded, &self.options.runbook_file) {
             return match decision {
-                GateDecision::Passed { reason } => {
-                    self.record(Event::StepStarted {
-                        step: step.id.clone(),
-                        attempt: 1,
-                    })?;
-                    self.record(Event::StepFinished {
-                        step: step.id.clone(),
-                        status: StepStatus::Done,
-                        attempts: 1,
-                        duration_ms: 0,
-                        reason: Some(reason),
-                        output: None,
-                        undo: None,
-                    })?;
-                    Ok(None)
-                }
+                GateDecision::Passed { reason } => self.pass_gate(step, reason).map(|()| None),
                 GateDecision::Waiting { reason, hint } => {
                     let hint = hint.replace("then run again", &then);
-                    self.pause(step, reason, hint).map(Some)
+                    self.waiting_gate(step, reason, hint).await
                 }
             };
         }

@@ -270,6 +270,7 @@ impl Observer for HumanReporter {
                     RollbackCause::StepFailed => "a step failed",
                     RollbackCause::Trigger => "a monitor rule held",
                     RollbackCause::Command => "deployctl rollback",
+                    RollbackCause::Window => "the window closed",
                 };
                 self.line(&format!("\nrollback ({why}) — {reason}"));
                 self.phases.push(("rollback".into(), "Rollback".into()));
@@ -297,6 +298,23 @@ impl Observer for HumanReporter {
             }
             Event::Approval { .. } | Event::Unlocked { .. } => {}
         }
+    }
+
+    fn ask(&mut self, question: &str) -> Option<tokio::task::JoinHandle<Option<String>>> {
+        use std::io::IsTerminal;
+        if !(self.live && std::io::stdin().is_terminal()) {
+            return None;
+        }
+        self.stop_spinner();
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        Some(tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(0) | Err(_) => None,
+                Ok(_) => Some(line),
+            }
+        }))
     }
 
     fn warn(&mut self, text: &str) {

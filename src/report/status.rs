@@ -318,7 +318,7 @@ fn rollback_view(run: &RunState, waiting_step: Option<&str>, live: bool) -> Opti
             .filter_map(|st| st.finished_at)
             .filter(|at| *at <= rollback.started_at)
             .max(),
-        RollbackCause::Command => Some(rollback.started_at),
+        RollbackCause::Command | RollbackCause::Window => Some(rollback.started_at),
     };
     let time_to_rollback_ms = match (cause_at, first_start) {
         (Some(cause), Some(first)) => u64::try_from((first - cause).num_milliseconds()).ok(),
@@ -329,6 +329,7 @@ fn rollback_view(run: &RunState, waiting_step: Option<&str>, live: bool) -> Opti
             RollbackCause::StepFailed => "step_failed",
             RollbackCause::Trigger => "trigger",
             RollbackCause::Command => "command",
+            RollbackCause::Window => "window",
         }
         .to_string(),
         reason: rollback.reason.clone(),

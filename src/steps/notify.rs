@@ -27,6 +27,10 @@ pub struct NotifyPayload {
     pub status: Option<String>,
     /// Free text (already masked).
     pub message: Option<String>,
+    /// Who to call about it (`kind: primary, backup B`), on failures, pauses and a failed
+    /// rollback; omitted otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
 }
 
 /// POSTs `payload` as JSON; `Ok` on a 2xx answer. The error names the URL's origin and the
@@ -65,6 +69,7 @@ fn origin(url: &str) -> String {
 impl Step for Notify {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let payload = NotifyPayload {
+            contacts: Vec::new(),
             runbook: ctx.runbook.to_owned(),
             run_id: ctx.run_id.to_owned(),
             event: "step".into(),

@@ -17,3 +17,4 @@ mod schema;
 mod secrets;
 mod sql;
 mod validate;
+mod window;
