@@ -14,6 +14,9 @@ pub struct Answer {
     pub status: u16,
     pub body: String,
     pub delay: Duration,
+    /// When not empty, the statuses answered in turn (a flapping service), then again.
+    pub cycle: Vec<u16>,
+    pub answered: usize,
 }
 
 /// A request as received.
@@ -46,6 +49,8 @@ impl TestHttp {
             status: 200,
             body: "ok".into(),
             delay: Duration::ZERO,
+            cycle: Vec::new(),
+            answered: 0,
         }));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -78,6 +83,13 @@ impl TestHttp {
         let mut a = self.answer.lock().expect("lock");
         a.status = status;
         a.body = body.into();
+    }
+
+    /// Answers these statuses in turn, over and over (a flapping service).
+    pub fn cycle(&self, statuses: &[u16]) {
+        let mut a = self.answer.lock().expect("lock");
+        a.cycle = statuses.to_vec();
+        a.answered = 0;
     }
 
     /// Answers after this delay from now on.
@@ -145,7 +157,15 @@ fn serve(stream: TcpStream, answer: &Mutex<Answer>, requests: &Mutex<Vec<Request
             headers,
             body: String::from_utf8_lossy(&body).into(),
         });
-        let a = answer.lock().expect("lock").clone();
+        let a = {
+            let mut shared = answer.lock().expect("lock");
+            let mut a = shared.clone();
+            if !a.cycle.is_empty() {
+                a.status = a.cycle[a.answered % a.cycle.len()];
+            }
+            shared.answered += 1;
+            a
+        };
         if !a.delay.is_zero() {
             std::thread::sleep(a.delay);
         }

@@ -674,3 +674,23 @@ fn a_slow_webhook_does_not_hold_up_the_rollback() {
         out.stderr
     );
 }
+
+#[test]
+fn a_flapping_service_never_counts_as_up() {
+    let (steady, flapping) = (TestHttp::start(), TestHttp::start());
+    flapping.cycle(&[200, 200, 503]);
+    let ws = Workspace::new(&with_services(
+        &[&steady, &flapping],
+        r#"phases:
+  - id: deploy
+    steps:
+      - id: restart
+        rolling_restart: { services: [svc0, svc1], batch: 1, consecutive_ok: 3, health_timeout: 2s }
+"#,
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("`svc1` not healthy within 2s"), "{}", out.stderr);
+    assert!(out.stderr.contains("answered 503"), "{}", out.stderr);
+    assert!(flapping.requests().len() >= 6, "it kept polling through the flaps");
+}
