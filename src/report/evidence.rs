@@ -133,3 +133,41 @@ pub(super) fn outcome(v: &StatusView) -> String {
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::event::Entry;
+    use crate::journal::{LockState, latest_run};
+    use crate::report::markdown::markdown;
+    use crate::report::status::view;
+
+    /// A journal paused at a gate after a window wait and an override: the report says who
+    /// overrode the window and when, what the run waits for, and leaves the sign-off blank.
+    const JOURNAL: &str = r#"{"at":"2026-03-03T01:50:00Z","run_id":"r1","event":{"type":"run_started","format":1,"runbook":"rls","title":"RLS","runbook_sha256":"aa","vars_sha256":"bb","operator":"gage","host":"ops1","pid":1,"plan":[{"id":"p","title":"Approvals","steps":[{"id":"cto","title":"approval by role cto","kind":"approval"}]}],"window":"tue,wed,thu 02:00-06:00 (UTC), overrun finish"}}
+{"at":"2026-03-03T01:50:01Z","run_id":"r1","event":{"type":"window_wait","reason":"outside the window","next_opening":"2026-03-03T02:00:00Z"}}
+{"at":"2026-03-03T01:55:00Z","run_id":"r1","event":{"type":"window_override","by":"gage","reason":"outside the window"}}
+{"at":"2026-03-03T01:55:01Z","run_id":"r1","event":{"type":"run_paused","step":"cto","reason":"step `cto` awaits approval by role cto"}}"#;
+
+    #[test]
+    fn a_paused_run_reports_its_window_events_and_blank_sign_off() {
+        let entries: Vec<Entry> = JOURNAL
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("fixture line"))
+            .collect();
+        let run = latest_run(entries).expect("a run");
+        let v = view(&run, &LockState::Free);
+        assert_eq!(v.outcome, "paused: step `cto` awaits approval by role cto");
+        assert_eq!(v.sign_offs[0].role.as_deref(), Some("cto"));
+        assert!(v.sign_offs[0].by.is_none());
+        let md = markdown(&v);
+        for line in [
+            "| **Window** | tue,wed,thu 02:00-06:00 (UTC), overrun finish |",
+            "| **Window wait** | 2026-03-03 01:50:01 UTC waited: outside the window; opens next 2026-03-03 02:00:00 UTC |",
+            "| **Window override** | 2026-03-03 01:55:00 UTC overridden by gage (`--ignore-window`): outside the window |",
+            "| **Finished** | not finished (last event 2026-03-03 01:55:01 UTC) |",
+            "- cto: ________________ — ________________ (`cto`: approval by role cto)",
+        ] {
+            assert!(md.contains(line), "`{line}` missing from:\n{md}");
+        }
+    }
+}

@@ -78,9 +78,9 @@ fn header(out: &mut String, v: &StatusView) {
         out.push_str(&format!("| **Running now** | {} |\n", cell(holder)));
     }
     for e in &v.window_events {
-        let what = match (&e.by, e.kind.as_str()) {
-            (Some(by), _) => format!("overridden by {} (`--ignore-window`)", cell(by)),
-            (None, _) => "waited".to_string(),
+        let what = match &e.by {
+            Some(by) => format!("overridden by {} (`--ignore-window`)", cell(by)),
+            None => "waited".to_string(),
         };
         let next = e
             .next_opening
