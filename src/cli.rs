@@ -88,6 +88,8 @@ pub enum StatusFormat {
     Json,
     /// Markdown, for the change ticket.
     Markdown,
+    /// One self-contained HTML page with a timeline and monitor charts (no scripts).
+    Html,
 }
 
 /// `deployctl approve`

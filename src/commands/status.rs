@@ -1,4 +1,5 @@
-//! `deployctl status [RUNBOOK]`: the latest run's checklist, read from the journal alone.
+//! `deployctl status [RUNBOOK]`: the latest run's checklist, read from the journal alone,
+//! rendered for a terminal, a script (JSON), a change ticket (Markdown) or a browser (HTML).
 
 use std::path::PathBuf;
 
@@ -6,7 +7,10 @@ use crate::cli::{StatusArgs, StatusFormat};
 use crate::commands::Ui;
 use crate::exit::Exit;
 use crate::journal::{inspect, latest_run, read};
-use crate::report::status::{human, markdown, view};
+use crate::report::html::html;
+use crate::report::human_status::human;
+use crate::report::markdown::markdown;
+use crate::report::status::view;
 use crate::runbook::load::peek_name;
 
 /// Prints the checklist.
@@ -45,6 +49,7 @@ pub fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     match args.format {
         StatusFormat::Human => ui.out(human(&v).trim_end()),
         StatusFormat::Markdown => ui.out(markdown(&v).trim_end()),
+        StatusFormat::Html => ui.out(html(&v).trim_end()),
         StatusFormat::Json => match serde_json::to_string_pretty(&v) {
             Ok(text) => ui.out(&text),
             Err(e) => {

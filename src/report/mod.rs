@@ -1,11 +1,19 @@
 //! Renderers: consumers of the engine's events and of the journal's fold, for people
-//! (human, Markdown) and for machines (JSON lines).
+//! (human, Markdown, HTML) and for machines (JSON lines, the status view as JSON).
 
+mod chart;
+mod escape;
+mod evidence;
 mod glyph;
+pub mod html;
 pub mod human;
+pub mod human_status;
 pub mod json;
+pub mod markdown;
 pub mod plan;
 pub mod status;
+mod status_text;
+mod timeline;
 pub mod trend;
 
 pub use human::HumanReporter;

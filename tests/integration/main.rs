@@ -11,6 +11,7 @@ mod dry_run;
 mod harness;
 mod http_server;
 mod loader_props;
+mod report;
 mod rollout;
 mod run;
 mod schema;

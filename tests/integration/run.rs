@@ -231,20 +231,20 @@ fn status_renders_json_and_markdown() {
     assert_eq!(md.code, 0);
     assert!(md.stdout.starts_with("# Happy path ✅"), "{}", md.stdout);
     assert_eq!(md.stdout.matches("- [x] **").count(), 4, "{}", md.stdout);
-    let scrubbed: String = md
-        .stdout
-        .lines()
-        .map(|l| {
-            if l.starts_with("**Run:**") || l.starts_with("**Operator:**") {
-                "<run header scrubbed>".to_string()
-            } else {
-                scrub_durations(l)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let scrubbed = scrubbed.replace(&http.url(""), "http://127.0.0.1:PORT");
-    insta::assert_snapshot!(scrubbed);
+    let host = v["host"].as_str().expect("host");
+    let scrubbed: String = md.stdout.lines().map(scrub_durations).collect::<Vec<_>>().join("\n");
+    let scrubbed = scrubbed
+        .replace(&http.url(""), "http://127.0.0.1:PORT")
+        .replace(&format!("gage on {host} |"), "gage on <host> |");
+    insta::with_settings!({filters => vec![
+        (r"\d{8}T\d{6}Z-[0-9a-f]{4}", "<run id>"),
+        (r"[0-9a-f]{64}", "<sha256>"),
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "<time>"),
+        (r" · \d{2}:\d{2}:\d{2}", " · <clock>"),
+        (r"\*\*Duration\*\* \| [^|]+\|", "**Duration** | <duration> |"),
+    ]}, {
+        insta::assert_snapshot!(scrubbed);
+    });
 }
 
 /// Replaces `(12ms)`-style timings and `in 3ms` latencies, which vary run to run.

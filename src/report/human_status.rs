@@ -1,0 +1,126 @@
+//! `status --format human`: the checklist for a terminal, with the same facts as the
+//! Markdown and HTML reports in fewer words.
+
+use std::time::Duration;
+
+use super::glyph::glyph;
+use super::status::{StatusView, StepLine};
+use super::status_text::{details, took};
+use crate::runbook::duration::format as dur;
+
+const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
+
+/// The checklist for a terminal.
+pub fn human(v: &StatusView) -> String {
+    let mut out = format!(
+        "{} — {}\nrun {} · {} · operator {} on {} · started {}\n",
+        v.runbook,
+        v.title,
+        v.run_id,
+        v.state,
+        v.operator,
+        v.host,
+        v.started_at.format(TIME)
+    );
+    out.push_str(&format!("outcome: {}\n", v.outcome));
+    if let Some(end) = v.finished_at {
+        out.push_str(&format!(
+            "finished {} after {}\n",
+            end.format(TIME),
+            dur(Duration::from_millis(v.elapsed_ms))
+        ));
+    }
+    if let Some(window) = &v.window {
+        out.push_str(&format!("window: {window}\n"));
+    }
+    for e in &v.window_events {
+        let who = e.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+        out.push_str(&format!(
+            "  window {}{who} at {}: {}\n",
+            e.kind,
+            e.at.format(TIME),
+            e.reason
+        ));
+    }
+    if let Some(holder) = &v.running_as {
+        out.push_str(&format!("running now: {holder}\n"));
+    }
+    if let Some(phase) = &v.current_phase {
+        out.push_str(&format!("current phase: {phase}\n"));
+    }
+    for p in &v.phases {
+        out.push_str(&format!("\n{} — {}\n", p.id, p.title));
+        for s in &p.steps {
+            out.push_str(&row(s));
+            out.push_str(&details(s, "      "));
+        }
+    }
+    if let Some(rb) = &v.rollback {
+        out.push_str(&format!(
+            "\nrollback ({}) by {} at {} — {}\n",
+            rb.cause.replace('_', " "),
+            rb.by,
+            rb.started_at.format(TIME),
+            rb.reason
+        ));
+        if let Some(ms) = rb.time_to_rollback_ms {
+            out.push_str(&format!(
+                "  first rollback step started {} after the cause\n",
+                dur(Duration::from_millis(ms))
+            ));
+        }
+        for s in &rb.steps {
+            out.push_str(&row(s));
+        }
+    }
+    if let Some(waiting) = &v.waiting {
+        out.push_str(&format!("\nwaiting: {waiting}\n"));
+    }
+    if !v.approvals.is_empty() {
+        out.push_str("\napprovals\n");
+        for a in &v.approvals {
+            let role = a.role.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
+            let note = a.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+            out.push_str(&format!(
+                "  {} {}: {}{role} on {} at {}{note}\n",
+                a.kind,
+                a.step,
+                a.by,
+                a.host,
+                a.at.format(TIME)
+            ));
+        }
+    }
+    if !v.sign_offs.is_empty() {
+        out.push_str("\nsign-off\n");
+        for s in &v.sign_offs {
+            let role = s.role.as_deref().unwrap_or(&s.title);
+            let by = s.by.as_deref().unwrap_or("________");
+            let at = s.at.map_or("________".to_string(), |at| at.format(TIME).to_string());
+            out.push_str(&format!("  {role}: {by} — {at}\n"));
+        }
+    }
+    out
+}
+
+/// One step: glyph, id, title, timing, and its reason (on the next line when it failed).
+fn row(s: &StepLine) -> String {
+    let reason = match (&s.reason, s.status.as_str()) {
+        (Some(r), "failed" | "interrupted") => format!("\n      {r}"),
+        (Some(r), "done") => format!("  {r}"),
+        _ => String::new(),
+    };
+    let note = s
+        .gate
+        .as_ref()
+        .and_then(|g| g.note.as_deref())
+        .map(|n| format!(" — {n}"))
+        .unwrap_or_default();
+    format!(
+        "  {} {}  {}{}{reason}{note}\n",
+        glyph(&s.status),
+        s.id,
+        s.title,
+        took(s)
+    )
+}
