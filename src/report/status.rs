@@ -219,9 +219,11 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
             steps: p.steps.iter().map(|s| step_line(run, s, waiting_step, live)).collect(),
         })
         .collect();
+    // A finished run (done or rolled back) is in no phase any more.
     let current_phase = phases
         .iter()
         .find(|p| p.steps.iter().any(|s| s.status != "done" && s.status != "skipped"))
+        .filter(|_| run.finished.is_none())
         .map(|p| p.id.clone());
     let state = run_state(run, &phases, live);
     let rollback = rollback_view(run, waiting_step, live);
