@@ -29,6 +29,7 @@ pub use db::{Databases, sql_error};
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub(crate) use migrate::probe as probe_migrate;
+pub use migrate::{PlainUndo, applied_migrations, undo_plain};
 pub use notify::{NotifyPayload, post_json};
 pub(crate) use rls::probe as probe_rls;
 

@@ -18,7 +18,8 @@ use super::source::LocalMigration;
 use crate::runbook::model::MigrationStyle;
 use crate::steps::sql_error;
 
-const PRISMA_TABLE: &str = r#"CREATE TABLE IF NOT EXISTS public."_prisma_migrations" (
+/// Prisma 6's own DDL for the table (columns, types, defaults and order as it creates them).
+const PRISMA_COLUMNS: &str = r#"(
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
     "finished_at"           TIMESTAMPTZ,
@@ -29,7 +30,7 @@ const PRISMA_TABLE: &str = r#"CREATE TABLE IF NOT EXISTS public."_prisma_migrati
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )"#;
 
-const PLAIN_TABLE: &str = "CREATE TABLE IF NOT EXISTS public.deployctl_migrations (
+const PLAIN_COLUMNS: &str = "(
     name TEXT PRIMARY KEY,
     checksum TEXT NOT NULL,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -43,15 +44,34 @@ pub(super) struct Applied {
     finished: bool,
 }
 
-/// The bookkeeping table of one style in one database.
+/// The bookkeeping table of one style in one schema of one database.
 pub(super) struct Ledger<'a> {
     style: MigrationStyle,
     database: &'a str,
+    /// The schema, unquoted (`public` unless the URL says `?schema=`).
+    schema: &'a str,
+    /// `"schema"."table"`, for SQL text.
+    qualified: String,
 }
 
 impl<'a> Ledger<'a> {
-    pub fn new(style: MigrationStyle, database: &'a str) -> Self {
-        Ledger { style, database }
+    pub fn new(style: MigrationStyle, database: &'a str, schema: Option<&'a str>) -> Self {
+        let schema = schema.unwrap_or("public");
+        let table = match style {
+            MigrationStyle::Prisma => "_prisma_migrations",
+            MigrationStyle::Plain => "deployctl_migrations",
+        };
+        Ledger {
+            style,
+            database,
+            schema,
+            qualified: format!("{}.{}", quote_ident(schema), quote_ident(table)),
+        }
+    }
+
+    /// `"schema"."table"`, for SQL text.
+    pub fn qualified(&self) -> &str {
+        &self.qualified
     }
 
     fn table(&self) -> &'static str {
@@ -62,8 +82,12 @@ impl<'a> Ledger<'a> {
     }
 
     fn error(&self, doing: &str, error: &sqlx::Error) -> String {
+        let schema = match self.schema {
+            "public" => String::new(),
+            other => format!("schema `{other}` of "),
+        };
         format!(
-            "cannot {doing} `{}` in database `{}`: {}",
+            "cannot {doing} `{}` in {schema}database `{}`: {}",
             self.table(),
             self.database,
             sql_error(error)
@@ -73,7 +97,7 @@ impl<'a> Ledger<'a> {
     /// The recorded migrations (none when the table does not exist yet; nothing is created).
     pub async fn load(&self, conn: &mut PgConnection) -> Result<Vec<Applied>, String> {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-            .bind(format!("public.{}", self.table()))
+            .bind(&self.qualified)
             .fetch_one(&mut *conn)
             .await
             .map_err(|e| self.error("look up", &e))?;
@@ -81,13 +105,14 @@ impl<'a> Ledger<'a> {
             return Ok(Vec::new());
         }
         let query = match self.style {
-            MigrationStyle::Prisma => {
-                "SELECT migration_name, checksum, finished_at IS NOT NULL FROM public._prisma_migrations \
-                 WHERE rolled_back_at IS NULL ORDER BY started_at, migration_name"
-            }
-            MigrationStyle::Plain => "SELECT name, checksum, true FROM public.deployctl_migrations ORDER BY name",
+            MigrationStyle::Prisma => format!(
+                "SELECT migration_name, checksum, finished_at IS NOT NULL FROM {} \
+                 WHERE rolled_back_at IS NULL ORDER BY started_at, migration_name",
+                self.qualified
+            ),
+            MigrationStyle::Plain => format!("SELECT name, checksum, true FROM {} ORDER BY name", self.qualified),
         };
-        let rows: Vec<(String, String, bool)> = sqlx::query_as(query)
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(&query)
             .fetch_all(conn)
             .await
             .map_err(|e| self.error("read", &e))?;
@@ -101,13 +126,26 @@ impl<'a> Ledger<'a> {
             .collect())
     }
 
-    /// Creates the table if it is missing.
+    /// Creates the schema (as Prisma does) and the table if they are missing. The schema is
+    /// looked up first because `CREATE SCHEMA IF NOT EXISTS` needs the CREATE privilege on
+    /// the database even when the schema exists.
     pub async fn ensure_table(&self, conn: &mut PgConnection) -> Result<(), String> {
-        let ddl = match self.style {
-            MigrationStyle::Prisma => PRISMA_TABLE,
-            MigrationStyle::Plain => PLAIN_TABLE,
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(self.schema)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| self.error("look up the schema of", &e))?;
+        if !exists {
+            sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(self.schema)))
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| self.error("create the schema of", &e))?;
+        }
+        let columns = match self.style {
+            MigrationStyle::Prisma => PRISMA_COLUMNS,
+            MigrationStyle::Plain => PLAIN_COLUMNS,
         };
-        sqlx::raw_sql(ddl)
+        sqlx::raw_sql(&format!("CREATE TABLE IF NOT EXISTS {} {columns}", self.qualified))
             .execute(conn)
             .await
             .map(|_| ())
@@ -124,10 +162,11 @@ impl<'a> Ledger<'a> {
 
     async fn apply_prisma(&self, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
         let id = uuid_v4();
-        sqlx::query(
-            "INSERT INTO public._prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) \
+        sqlx::query(&format!(
+            "INSERT INTO {} (id, checksum, migration_name, started_at, applied_steps_count) \
              VALUES ($1, $2, $3, now(), 0)",
-        )
+            self.qualified
+        ))
         .bind(&id)
         .bind(&migration.checksum)
         .bind(&migration.name)
@@ -139,7 +178,7 @@ impl<'a> Ledger<'a> {
             // A file with its own BEGIN leaves the session in an aborted transaction.
             let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
             let logs = format!("migration `{}` failed: {message}", migration.name);
-            let logged = sqlx::query("UPDATE public._prisma_migrations SET logs = $2 WHERE id = $1")
+            let logged = sqlx::query(&format!("UPDATE {} SET logs = $2 WHERE id = $1", self.qualified))
                 .bind(&id)
                 .bind(&logs)
                 .execute(&mut *conn)
@@ -153,10 +192,10 @@ impl<'a> Ledger<'a> {
                 migration.name, self.database, migration.name
             ));
         }
-        sqlx::query(
-            "UPDATE public._prisma_migrations SET finished_at = now(), applied_steps_count = applied_steps_count + 1 \
-             WHERE id = $1",
-        )
+        sqlx::query(&format!(
+            "UPDATE {} SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1",
+            self.qualified
+        ))
         .bind(&id)
         .execute(conn)
         .await
@@ -175,12 +214,15 @@ impl<'a> Ledger<'a> {
         };
         let mut tx = conn.begin().await.map_err(failed)?;
         sqlx::raw_sql(&migration.sql).execute(&mut *tx).await.map_err(failed)?;
-        sqlx::query("INSERT INTO public.deployctl_migrations (name, checksum) VALUES ($1, $2)")
-            .bind(&migration.name)
-            .bind(&migration.checksum)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
+        sqlx::query(&format!(
+            "INSERT INTO {} (name, checksum) VALUES ($1, $2)",
+            self.qualified
+        ))
+        .bind(&migration.name)
+        .bind(&migration.checksum)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
         tx.commit().await.map_err(failed)
     }
 }
@@ -232,6 +274,11 @@ impl<'a> Comparison<'a> {
             .map(|(what, names)| format!("{what}: {}", super::ticked(&names)))
             .collect()
     }
+}
+
+/// One identifier in double quotes, inner quotes doubled.
+pub(super) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A random (version 4) UUID, from std's randomly keyed hasher.
