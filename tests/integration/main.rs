@@ -13,5 +13,6 @@ mod prisma_schema;
 mod run;
 mod schema;
 mod secrets;
+mod service_rls;
 mod sql;
 mod validate;
