@@ -14,14 +14,14 @@
 //! [`Peer::schema_aware`] is the same CLI with that one line of `prisma.config.ts` changed:
 //! the adapter gets `{ schema }` and the pool `-c search_path="<schema>"`, as the native
 //! engine connects.
+//!
+//! `benches/migrate.rs` includes this file too, so it depends on nothing else of the tests.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-use crate::harness::repo;
 
 /// The line of the peer's `prisma.config.ts` that builds its adapter.
 const ADAPTER_LINE: &str = "return new PeerPg({ connectionString: url, allowExitOnIdle: true });";
@@ -138,7 +138,7 @@ impl Runner<'_> {
 /// Copies the peer, installs its packages (unless current) and writes the schema-aware copy.
 fn install() -> Peer {
     require_node();
-    let source = repo().join("../shared/tools/prisma-peer");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/prisma-peer");
     assert!(
         source.join("run-prisma.sh").is_file(),
         "the Prisma peer is missing at `{}`: the Prisma compatibility tests need it (it ships with the project's shared folder)",
