@@ -22,6 +22,7 @@
 //! `{"applied":["<name>",...]}` (on failure too: the ones applied before it), so that an
 //! undo can be built from the journal alone ([`applied_migrations`]).
 
+mod apply;
 mod ledger;
 mod lock;
 #[cfg(test)]
@@ -156,10 +157,7 @@ async fn locked(
         ));
     }
     ledger.ensure_table(conn).await?;
-    for migration in comparison.pending {
-        ledger.apply(conn, migration).await?;
-        done.push(migration.name.clone());
-    }
+    apply::apply_all(&ledger, conn, &comparison.pending, done).await?;
     Ok(match done.len() {
         0 => up_to_date(local.len()),
         n => format!("applied {n} migration{}: {}", plural(n), done.join(", ")),

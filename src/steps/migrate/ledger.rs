@@ -1,18 +1,8 @@
-//! The database side: the bookkeeping table of a style, what it records, and applying one
-//! migration with its bookkeeping.
-//!
-//! Prisma style writes `_prisma_migrations` the way Prisma 6's schema engine does: a row
-//! with a v4 UUID and the checksum is inserted first, the file runs as ONE simple query (one
-//! implicit transaction), then `finished_at` and `applied_steps_count = 1` are set; on
-//! failure the error goes into `logs` and the row stays "failed" until someone sets
-//! `rolled_back_at`. Rows with `rolled_back_at` are history and count for nothing. Plain
-//! style runs the file and inserts its row in one explicit transaction, so it has no failed
-//! state.
+//! The database side: the bookkeeping table of a style, in the schema of the URL, and what
+//! it records, compared with the folder. Rows with `rolled_back_at` are history and count
+//! for nothing. Applying lives in `apply.rs`.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 
 use super::source::LocalMigration;
 use crate::runbook::model::MigrationStyle;
@@ -74,6 +64,16 @@ impl<'a> Ledger<'a> {
         &self.qualified
     }
 
+    /// The database's name in the runbook, for messages.
+    pub fn database(&self) -> &str {
+        self.database
+    }
+
+    /// The style whose table this is.
+    pub fn style(&self) -> MigrationStyle {
+        self.style
+    }
+
     fn table(&self) -> &'static str {
         match self.style {
             MigrationStyle::Prisma => "_prisma_migrations",
@@ -81,7 +81,8 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    fn error(&self, doing: &str, error: &sqlx::Error) -> String {
+    /// "cannot <doing> `<table>` in database `<db>`: <error>".
+    pub fn error(&self, doing: &str, error: &sqlx::Error) -> String {
         let schema = match self.schema {
             "public" => String::new(),
             other => format!("schema `{other}` of "),
@@ -151,80 +152,6 @@ impl<'a> Ledger<'a> {
             .map(|_| ())
             .map_err(|e| self.error("create", &e))
     }
-
-    /// Applies one migration and records it.
-    pub async fn apply(&self, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
-        match self.style {
-            MigrationStyle::Prisma => self.apply_prisma(conn, migration).await,
-            MigrationStyle::Plain => self.apply_plain(conn, migration).await,
-        }
-    }
-
-    async fn apply_prisma(&self, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
-        let id = uuid_v4();
-        sqlx::query(&format!(
-            "INSERT INTO {} (id, checksum, migration_name, started_at, applied_steps_count) \
-             VALUES ($1, $2, $3, now(), 0)",
-            self.qualified
-        ))
-        .bind(&id)
-        .bind(&migration.checksum)
-        .bind(&migration.name)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| self.error("write", &e))?;
-        if let Err(error) = sqlx::raw_sql(&migration.sql).execute(&mut *conn).await {
-            let message = sql_error(&error);
-            // A file with its own BEGIN leaves the session in an aborted transaction.
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-            let logs = format!("migration `{}` failed: {message}", migration.name);
-            let logged = sqlx::query(&format!("UPDATE {} SET logs = $2 WHERE id = $1", self.qualified))
-                .bind(&id)
-                .bind(&logs)
-                .execute(&mut *conn)
-                .await;
-            let unlogged = match logged {
-                Ok(_) => String::new(),
-                Err(e) => format!(" (and its `logs` could not be written: {})", sql_error(&e)),
-            };
-            return Err(format!(
-                "migration `{}` failed in database `{}`: {message}{unlogged}\nhint: fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again",
-                migration.name, self.database, migration.name
-            ));
-        }
-        sqlx::query(&format!(
-            "UPDATE {} SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1",
-            self.qualified
-        ))
-        .bind(&id)
-        .execute(conn)
-        .await
-        .map(|_| ())
-        .map_err(|e| self.error("write", &e))
-    }
-
-    async fn apply_plain(&self, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
-        let failed = |e: sqlx::Error| {
-            format!(
-                "migration `{}` failed in database `{}`: {}",
-                migration.name,
-                self.database,
-                sql_error(&e)
-            )
-        };
-        let mut tx = conn.begin().await.map_err(failed)?;
-        sqlx::raw_sql(&migration.sql).execute(&mut *tx).await.map_err(failed)?;
-        sqlx::query(&format!(
-            "INSERT INTO {} (name, checksum) VALUES ($1, $2)",
-            self.qualified
-        ))
-        .bind(&migration.name)
-        .bind(&migration.checksum)
-        .execute(&mut *tx)
-        .await
-        .map_err(failed)?;
-        tx.commit().await.map_err(failed)
-    }
 }
 
 /// The folder compared with the table.
@@ -279,27 +206,4 @@ impl<'a> Comparison<'a> {
 /// One identifier in double quotes, inner quotes doubled.
 pub(super) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A random (version 4) UUID, from std's randomly keyed hasher.
-fn uuid_v4() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut bytes = [0u8; 16];
-    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&RandomState::new().hash_one((i, nanos)).to_le_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
