@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo bench --bench migrate` (needs the PostgreSQL of `scripts/ensure-postgres`,
 //! `psql`, and Node.js + npm for Prisma). Whole runs of each program are timed (start-up,
-//! connection and all), each on a fresh database. The migration contenders run interleaved,
+//! connection and all), migrations each on a fresh database. The contenders run interleaved,
 //! one after the other in each of 7 rounds (Prisma in 4 of them), so that load from other
 //! processes falls on all of them alike; figures are medians.
 
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
 const MIGRATIONS: usize = 200;
-/// Interleaved rounds of the migration contenders (Prisma runs in every other one).
+/// Interleaved rounds of the contenders (Prisma runs in every other one).
 const ROUNDS: usize = 7;
 const TABLES: usize = 20;
 const TENANT_A: &str = "11111111-1111-1111-1111-111111111111";
@@ -30,12 +30,6 @@ const ROLE: &str = "deployctl_bench_app";
 fn admin_url() -> String {
     std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut samples: Vec<Duration> = (0..runs).map(|_| f()).collect();
-    samples.sort();
-    samples[runs / 2]
 }
 
 fn report(what: &str, baseline: Duration, measured: Duration, goal: &str) {
@@ -287,15 +281,6 @@ fn rls_20(work: &Path) {
     rls_setup(&db);
     let script = work.join("rls.sql");
     write(&script, &rls_script());
-    let baseline = median(5, || {
-        // The refused cross-tenant INSERTs are expected errors: no ON_ERROR_STOP here.
-        let mut command = Command::new("psql");
-        command
-            .args(["-X", "-q", "-o", "/dev/null", "-d", &db.url, "-f"])
-            .arg(&script)
-            .stderr(Stdio::null());
-        timed(&mut command, "psql rls script")
-    });
     let tables: Vec<String> = (0..TABLES)
         .map(|i| format!("{{ name: t{i}, tenant_column: tenant_id }}"))
         .collect();
@@ -304,7 +289,18 @@ fn rls_20(work: &Path) {
         db.url,
         tables.join(", ")
     );
-    let measured = median(5, || deployctl(work, &runbook));
+    let rounds: Vec<[Duration; 2]> = (0..ROUNDS)
+        .map(|_| {
+            // The refused cross-tenant INSERTs are expected errors: no ON_ERROR_STOP here.
+            let mut command = Command::new("psql");
+            command
+                .args(["-X", "-q", "-o", "/dev/null", "-d", &db.url, "-f"])
+                .arg(&script)
+                .stderr(Stdio::null());
+            [timed(&mut command, "psql rls script"), deployctl(work, &runbook)]
+        })
+        .collect();
+    let [baseline, measured] = medians(&rounds);
     report(
         "rls check of 20 tables vs psql, same statements",
         baseline,

@@ -23,6 +23,8 @@
 //! undo can be built from the journal alone ([`applied_migrations`]).
 
 mod apply;
+#[cfg(test)]
+mod apply_tests;
 mod ledger;
 mod lock;
 #[cfg(test)]

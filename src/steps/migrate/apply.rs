@@ -4,11 +4,15 @@
 //! a v4 UUID and the checksum is inserted first, the file runs as ONE simple query (one
 //! implicit transaction), then `finished_at` and `applied_steps_count = 1` are set; on
 //! failure the error goes into `logs` and the row stays "failed" until someone sets
-//! `rolled_back_at`. One departure, for speed: the "finished" update of a migration and the
-//! insert of the next one's row are one statement (one commit instead of two). That only
-//! skips the instant between those two writes; every state another session or a crash can
-//! see is one Prisma's sequence also goes through. A run of N migrations costs 2N + 1
-//! commits where Prisma needs 3N.
+//! `rolled_back_at`. One departure, for speed: the file, the "finished" update of its row and
+//! the insert of the next migration's row are sent as ONE simple query, so they commit
+//! together: one commit per migration (as `psql` applying the files) where Prisma needs three.
+//! The row is still inserted before its file runs (in the previous commit) and finished after
+//! it; a failing file rolls back with its "finished" update and the next row, so the failed
+//! row and its `logs` end up exactly as Prisma leaves them. The states in between that this
+//! skips are ones where Prisma could be caught by a crash with a file applied but its row
+//! unfinished. A file that can only run alone (`CREATE INDEX CONCURRENTLY`: SQLSTATE 25001)
+//! is sent alone, as Prisma does, and its bookkeeping after it.
 //!
 //! Plain style runs the file and inserts its row in one explicit transaction, so it has no
 //! failed state.
@@ -48,54 +52,74 @@ async fn apply_prisma(
     pending: &[&LocalMigration],
     done: &mut Vec<String>,
 ) -> Result<(), String> {
-    let table = ledger.qualified();
-    let insert = format!(
-        "INSERT INTO {table} (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)"
-    );
-    let finish =
-        format!("UPDATE {table} SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1");
-    let finish_then_insert = format!(
-        "WITH finished AS ({finish}) {}",
-        insert.replace("$1, $2, $3", "$2, $3, $4")
-    );
-    let mut unfinished: Option<String> = None;
-    for migration in pending {
-        let id = uuid_v4();
-        let recorded = match &unfinished {
-            None => {
-                sqlx::query(&insert)
-                    .bind(&id)
-                    .bind(&migration.checksum)
-                    .bind(&migration.name)
+    let ids: Vec<String> = pending.iter().map(|_| uuid_v4()).collect();
+    let Some(first) = pending.first() else {
+        return Ok(());
+    };
+    sqlx::raw_sql(&record(ledger, &ids[0], first, "now()"))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| ledger.error("write", &e))?;
+    for (i, migration) in pending.iter().enumerate() {
+        let mut bookkeeping = format!(
+            "UPDATE {} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = '{}';\n",
+            ledger.qualified(),
+            ids[i]
+        );
+        if let Some(next) = pending.get(i + 1) {
+            bookkeeping.push_str(&record(ledger, &ids[i + 1], next, "clock_timestamp()"));
+        }
+        // The newline ends a trailing `--` comment of the file; the `;` its last statement.
+        let together = format!("{}\n;\n{bookkeeping}", migration.sql);
+        match sqlx::raw_sql(&together).execute(&mut *conn).await {
+            Ok(_) => {}
+            // `CREATE INDEX CONCURRENTLY` and the like run only alone, as Prisma sends them.
+            Err(e) if code(&e).as_deref() == Some(ALONE_ONLY) => {
+                if let Err(error) = sqlx::raw_sql(&migration.sql).execute(&mut *conn).await {
+                    return Err(failed(ledger, conn, migration, &ids[i], &error).await);
+                }
+                sqlx::raw_sql(&bookkeeping)
                     .execute(&mut *conn)
                     .await
+                    .map_err(|e| ledger.error("write", &e))?;
             }
-            Some(previous) => {
-                sqlx::query(&finish_then_insert)
-                    .bind(previous)
-                    .bind(&id)
-                    .bind(&migration.checksum)
-                    .bind(&migration.name)
-                    .execute(&mut *conn)
-                    .await
-            }
-        };
-        recorded.map_err(|e| ledger.error("write", &e))?;
-        if let Err(error) = sqlx::raw_sql(&migration.sql).execute(&mut *conn).await {
-            return Err(failed(ledger, conn, migration, &id, &error).await);
+            Err(error) => return Err(failed(ledger, conn, migration, &ids[i], &error).await),
         }
         done.push(migration.name.clone());
-        unfinished = Some(id);
     }
-    match unfinished {
-        Some(id) => sqlx::query(&finish)
-            .bind(&id)
-            .execute(conn)
-            .await
-            .map(|_| ())
-            .map_err(|e| ledger.error("write", &e)),
-        None => Ok(()),
+    Ok(())
+}
+
+/// SQLSTATE `active_sql_transaction`: "cannot run inside a transaction block".
+const ALONE_ONLY: &str = "25001";
+
+fn code(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
     }
+}
+
+/// The INSERT of a migration's row, values as literals (it shares a simple query with SQL
+/// text, where parameters cannot be bound): the id and checksum are hex, the name is quoted
+/// as an escape string, which means the same whatever `standard_conforming_strings` says.
+fn record(ledger: &Ledger<'_>, id: &str, migration: &LocalMigration, started_at: &str) -> String {
+    format!(
+        "INSERT INTO {} (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('{id}', '{}', {}, {started_at}, 0);\n",
+        ledger.qualified(),
+        hex_only(&migration.checksum),
+        escape_literal(&migration.name)
+    )
+}
+
+/// `E'...'` with backslashes and quotes escaped.
+fn escape_literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The checksum, which is always hex; anything else is dropped rather than spliced.
+fn hex_only(text: &str) -> String {
+    text.chars().filter(char::is_ascii_hexdigit).collect()
 }
 
 /// Keeps the error in the row's `logs`; the reason the step fails with.
