@@ -3,6 +3,10 @@
 //!
 //! Connection errors name the database, host, port and database name, never the password
 //! (and every message is masked by the caller's redactor anyway).
+//!
+//! A URL's `?schema=NAME` (Prisma's convention) is taken off the URL here, before anything
+//! connects: sqlx and libpq do not know it, and only `migrate` gives it a meaning
+//! ([`Databases::schema`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -18,21 +22,33 @@ use crate::runbook::Runbook;
 #[derive(Debug, Default)]
 pub struct Databases {
     urls: BTreeMap<String, String>,
+    schemas: BTreeMap<String, String>,
     pools: Mutex<HashMap<String, PgPool>>,
 }
 
 impl Databases {
     /// Pools for the runbook's databases, connected on first use.
     pub fn new(runbook: &Runbook, run_id: &str) -> Self {
-        let urls = runbook
-            .databases
-            .iter()
-            .map(|(name, db)| (name.clone(), db.url.render(run_id)))
-            .collect();
+        let mut urls = BTreeMap::new();
+        let mut schemas = BTreeMap::new();
+        for (name, db) in &runbook.databases {
+            let (url, schema) = split_schema(&db.url.render(run_id));
+            urls.insert(name.clone(), url);
+            if let Some(schema) = schema {
+                schemas.insert(name.clone(), schema);
+            }
+        }
         Databases {
             urls,
+            schemas,
             pools: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The schema a database's URL names with `?schema=` (Prisma's convention), if any;
+    /// `migrate` keeps its bookkeeping there and applies migrations with it as `search_path`.
+    pub fn schema(&self, name: &str) -> Option<&str> {
+        self.schemas.get(name).map(String::as_str)
     }
 
     /// `host:port/dbname` of a database, for messages (no credentials).
@@ -48,7 +64,8 @@ impl Databases {
         }
     }
 
-    /// The rendered URL of a database (contains its password: mask before showing).
+    /// The rendered URL of a database, without `?schema=` (contains its password: mask before
+    /// showing).
     pub fn url(&self, name: &str) -> Option<&str> {
         self.urls.get(name).map(String::as_str)
     }
@@ -96,6 +113,36 @@ impl Databases {
     }
 }
 
+/// The URL without its `schema` query parameters, and the last non-empty value of them.
+/// A URL that does not parse is returned unchanged (connecting reports it).
+fn split_schema(raw: &str) -> (String, Option<String>) {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return (raw.to_string(), None);
+    };
+    if !url.query_pairs().any(|(key, _)| key == "schema") {
+        return (raw.to_string(), None);
+    }
+    let mut schema = None;
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter_map(|(key, value)| match key.as_ref() {
+            "schema" => {
+                if !value.is_empty() {
+                    schema = Some(value.into_owned());
+                }
+                None
+            }
+            _ => Some((key.into_owned(), value.into_owned())),
+        })
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    (url.to_string(), schema)
+}
+
 /// A database error as one line: SQLSTATE and message for server errors.
 pub fn sql_error(error: &sqlx::Error) -> String {
     match error {
@@ -106,5 +153,24 @@ pub fn sql_error(error: &sqlx::Error) -> String {
         sqlx::Error::PoolTimedOut => "no answer within the connect timeout".into(),
         sqlx::Error::Io(io) => io.to_string(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_schema;
+
+    #[test]
+    fn schema_is_taken_off_the_url() {
+        let (url, schema) = split_schema("postgres://u:pw@h:5433/db?schema=app&sslmode=disable");
+        assert_eq!(url, "postgres://u:pw@h:5433/db?sslmode=disable");
+        assert_eq!(schema.as_deref(), Some("app"));
+        let (url, schema) = split_schema("postgres://u@h/db?schema=My%20Schema");
+        assert_eq!(url, "postgres://u@h/db");
+        assert_eq!(schema.as_deref(), Some("My Schema"));
+        let (url, schema) = split_schema("postgres://u@h/db?schema=");
+        assert_eq!((url.as_str(), schema), ("postgres://u@h/db", None));
+        let (url, schema) = split_schema("postgres://u@h/db?sslmode=require");
+        assert_eq!((url.as_str(), schema), ("postgres://u@h/db?sslmode=require", None));
     }
 }

@@ -9,16 +9,32 @@
 //! by one, each as one transaction.
 //!
 //! `style: prisma` keeps `_prisma_migrations` exactly as Prisma 6 does on PostgreSQL, so
-//! `prisma migrate status` agrees afterwards; only the `public` schema is supported (a URL's
-//! `?schema=` is not honoured). Like `prisma migrate deploy`, applying ignores edited and
-//! locally-missing applied migrations; `check` reports them. `style: plain` keeps
-//! `deployctl_migrations` and refuses to apply on top of an edited applied migration.
+//! `prisma migrate status` agrees afterwards. Like `prisma migrate deploy`, applying ignores
+//! edited and locally-missing applied migrations; `check` reports them. `style: plain` keeps
+//! `deployctl_migrations` and refuses to apply on top of an edited applied migration; its
+//! `<name>.down.sql` files are run by [`undo_plain`].
+//!
+//! A URL's `?schema=NAME` works as in Prisma, for both styles: the bookkeeping table lives in
+//! that schema (created, with the schema, when missing) and the session's `search_path` is
+//! that schema alone while migrations run, so their unqualified names land there.
+//!
+//! What a run applied is recorded in the step's `output` as one JSON object,
+//! `{"applied":["<name>",...]}` (on failure too: the ones applied before it), so that an
+//! undo can be built from the journal alone ([`applied_migrations`]).
 
+mod apply;
+#[cfg(test)]
+mod apply_tests;
 mod ledger;
 mod lock;
+#[cfg(test)]
+mod schema_tests;
 mod source;
 #[cfg(test)]
 mod tests;
+mod undo;
+#[cfg(test)]
+mod undo_tests;
 
 use sqlx::{Connection, PgConnection};
 
@@ -27,41 +43,96 @@ use self::source::LocalMigration;
 use super::{Step, StepContext, StepOutcome};
 use crate::runbook::model::{Migrate, MigrationStyle};
 
+pub use self::undo::{PlainUndo, undo_plain};
+
 impl Step for Migrate {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
-        match run(self, ctx).await {
+        let mut applied = Vec::new();
+        let result = run(self, ctx, &mut applied).await;
+        let output = record(&applied).map(|o| ctx.redactor.mask(&o).into_owned());
+        match result {
             Ok(detail) => StepOutcome::Done {
                 detail: Some(ctx.redactor.mask(&detail).into_owned()),
-                output: None,
+                output,
             },
             Err(reason) => StepOutcome::Failed {
                 reason: ctx.redactor.mask(&reason).into_owned(),
-                output: None,
+                output,
             },
         }
     }
 }
 
-/// Reads the folder, connects, locks, does the work and unlocks; the detail or the reason.
-async fn run(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, String> {
-    let local = source::read(&step.dir, step.style)?;
+/// The step's machine-readable output: `{"applied":[...]}`, or nothing when none was applied.
+fn record(applied: &[String]) -> Option<String> {
+    (!applied.is_empty()).then(|| serde_json::json!({ "applied": applied }).to_string())
+}
+
+/// The migrations a `migrate` step applied, in the order it applied them, read back from the
+/// `output` it journaled; `None` when the output is not such a record. The undo ledger feeds
+/// this to [`undo_plain`].
+pub fn applied_migrations(output: &str) -> Option<Vec<String>> {
+    let value: serde_json::Value = serde_json::from_str(output.trim()).ok()?;
+    value
+        .get("applied")?
+        .as_array()?
+        .iter()
+        .map(|name| name.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Connects for a migration session: the schema of `?schema=` becomes the only entry of
+/// `search_path`, as Prisma's schema engine sets it.
+async fn connect(step: &Migrate, ctx: &StepContext<'_>) -> Result<PgConnection, String> {
     let options = ctx.databases.options(&step.database)?.application_name("deployctl");
     let mut conn = PgConnection::connect_with(&options)
         .await
         .map_err(|e| ctx.databases.connect_error(&step.database, &e))?;
-    lock::acquire(&mut conn, &step.database, step.lock_timeout).await?;
-    let result = locked(step, &local, &mut conn).await;
-    let released = lock::release(&mut conn, &step.database).await;
+    if let Some(schema) = ctx.databases.schema(&step.database) {
+        let set = sqlx::query("SELECT set_config('search_path', $1, false)")
+            .bind(ledger::quote_ident(schema))
+            .execute(&mut conn)
+            .await;
+        if let Err(e) = set {
+            let _ = conn.close().await;
+            return Err(format!(
+                "cannot set `search_path` to schema `{schema}` in database `{}`: {}",
+                step.database,
+                super::sql_error(&e)
+            ));
+        }
+    }
+    Ok(conn)
+}
+
+/// Reads the folder, connects, locks, does the work and unlocks; the detail or the reason.
+/// `applied` receives each migration as soon as it is applied.
+async fn run(step: &Migrate, ctx: &StepContext<'_>, applied: &mut Vec<String>) -> Result<String, String> {
+    let local = source::read(&step.dir, step.style)?;
+    let mut conn = connect(step, ctx).await?;
+    let schema = ctx.databases.schema(&step.database);
+    let result = match lock::acquire(&mut conn, &step.database, step.lock_timeout).await {
+        Ok(()) => {
+            let result = locked(step, schema, &local, &mut conn, applied).await;
+            let released = lock::release(&mut conn, &step.database).await;
+            result.and_then(|detail| released.map(|()| detail))
+        }
+        Err(e) => Err(e),
+    };
     // Closing only says goodbye politely; the session (and its lock) ends either way.
     let _ = conn.close().await;
-    let detail = result?;
-    released?;
-    Ok(detail)
+    result
 }
 
 /// The work done while holding the lock.
-async fn locked(step: &Migrate, local: &[LocalMigration], conn: &mut PgConnection) -> Result<String, String> {
-    let ledger = Ledger::new(step.style, &step.database);
+async fn locked(
+    step: &Migrate,
+    schema: Option<&str>,
+    local: &[LocalMigration],
+    conn: &mut PgConnection,
+    done: &mut Vec<String>,
+) -> Result<String, String> {
+    let ledger = Ledger::new(step.style, &step.database, schema);
     let applied = ledger.load(conn).await?;
     let comparison = Comparison::new(local, &applied);
     if step.check {
@@ -88,11 +159,7 @@ async fn locked(step: &Migrate, local: &[LocalMigration], conn: &mut PgConnectio
         ));
     }
     ledger.ensure_table(conn).await?;
-    let mut done = Vec::new();
-    for migration in comparison.pending {
-        ledger.apply(conn, migration).await?;
-        done.push(migration.name.as_str());
-    }
+    apply::apply_all(&ledger, conn, &comparison.pending, done).await?;
     Ok(match done.len() {
         0 => up_to_date(local.len()),
         n => format!("applied {n} migration{}: {}", plural(n), done.join(", ")),
@@ -108,7 +175,8 @@ pub(crate) async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<Strin
     let mut conn = PgConnection::connect_with(&options)
         .await
         .map_err(|e| ctx.databases.connect_error(&step.database, &e))?;
-    let applied = Ledger::new(step.style, &step.database).load(&mut conn).await;
+    let schema = ctx.databases.schema(&step.database);
+    let applied = Ledger::new(step.style, &step.database, schema).load(&mut conn).await;
     let _ = conn.close().await;
     let applied = applied?;
     let comparison = Comparison::new(&local, &applied);

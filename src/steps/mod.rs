@@ -33,6 +33,7 @@ pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub use live::{Escalation, Live, execute_live};
 pub(crate) use migrate::probe as probe_migrate;
+pub use migrate::{PlainUndo, applied_migrations, undo_plain};
 pub use notify::{NotifyPayload, post_json};
 pub(crate) use rls::probe as probe_rls;
 

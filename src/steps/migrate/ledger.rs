@@ -1,24 +1,15 @@
-//! The database side: the bookkeeping table of a style, what it records, and applying one
-//! migration with its bookkeeping.
-//!
-//! Prisma style writes `_prisma_migrations` the way Prisma 6's schema engine does: a row
-//! with a v4 UUID and the checksum is inserted first, the file runs as ONE simple query (one
-//! implicit transaction), then `finished_at` and `applied_steps_count = 1` are set; on
-//! failure the error goes into `logs` and the row stays "failed" until someone sets
-//! `rolled_back_at`. Rows with `rolled_back_at` are history and count for nothing. Plain
-//! style runs the file and inserts its row in one explicit transaction, so it has no failed
-//! state.
+//! The database side: the bookkeeping table of a style, in the schema of the URL, and what
+//! it records, compared with the folder. Rows with `rolled_back_at` are history and count
+//! for nothing. Applying lives in `apply.rs`.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 
 use super::source::LocalMigration;
 use crate::runbook::model::MigrationStyle;
 use crate::steps::sql_error;
 
-const PRISMA_TABLE: &str = r#"CREATE TABLE IF NOT EXISTS public."_prisma_migrations" (
+/// Prisma 6's own DDL for the table (columns, types, defaults and order as it creates them).
+const PRISMA_COLUMNS: &str = r#"(
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
     "finished_at"           TIMESTAMPTZ,
@@ -29,7 +20,7 @@ const PRISMA_TABLE: &str = r#"CREATE TABLE IF NOT EXISTS public."_prisma_migrati
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )"#;
 
-const PLAIN_TABLE: &str = "CREATE TABLE IF NOT EXISTS public.deployctl_migrations (
+const PLAIN_COLUMNS: &str = "(
     name TEXT PRIMARY KEY,
     checksum TEXT NOT NULL,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -43,15 +34,44 @@ pub(super) struct Applied {
     finished: bool,
 }
 
-/// The bookkeeping table of one style in one database.
+/// The bookkeeping table of one style in one schema of one database.
 pub(super) struct Ledger<'a> {
     style: MigrationStyle,
     database: &'a str,
+    /// The schema, unquoted (`public` unless the URL says `?schema=`).
+    schema: &'a str,
+    /// `"schema"."table"`, for SQL text.
+    qualified: String,
 }
 
 impl<'a> Ledger<'a> {
-    pub fn new(style: MigrationStyle, database: &'a str) -> Self {
-        Ledger { style, database }
+    pub fn new(style: MigrationStyle, database: &'a str, schema: Option<&'a str>) -> Self {
+        let schema = schema.unwrap_or("public");
+        let table = match style {
+            MigrationStyle::Prisma => "_prisma_migrations",
+            MigrationStyle::Plain => "deployctl_migrations",
+        };
+        Ledger {
+            style,
+            database,
+            schema,
+            qualified: format!("{}.{}", quote_ident(schema), quote_ident(table)),
+        }
+    }
+
+    /// `"schema"."table"`, for SQL text.
+    pub fn qualified(&self) -> &str {
+        &self.qualified
+    }
+
+    /// The database's name in the runbook, for messages.
+    pub fn database(&self) -> &str {
+        self.database
+    }
+
+    /// The style whose table this is.
+    pub fn style(&self) -> MigrationStyle {
+        self.style
     }
 
     fn table(&self) -> &'static str {
@@ -61,9 +81,14 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    fn error(&self, doing: &str, error: &sqlx::Error) -> String {
+    /// "cannot <doing> `<table>` in database `<db>`: <error>".
+    pub fn error(&self, doing: &str, error: &sqlx::Error) -> String {
+        let schema = match self.schema {
+            "public" => String::new(),
+            other => format!("schema `{other}` of "),
+        };
         format!(
-            "cannot {doing} `{}` in database `{}`: {}",
+            "cannot {doing} `{}` in {schema}database `{}`: {}",
             self.table(),
             self.database,
             sql_error(error)
@@ -73,7 +98,7 @@ impl<'a> Ledger<'a> {
     /// The recorded migrations (none when the table does not exist yet; nothing is created).
     pub async fn load(&self, conn: &mut PgConnection) -> Result<Vec<Applied>, String> {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-            .bind(format!("public.{}", self.table()))
+            .bind(&self.qualified)
             .fetch_one(&mut *conn)
             .await
             .map_err(|e| self.error("look up", &e))?;
@@ -81,13 +106,14 @@ impl<'a> Ledger<'a> {
             return Ok(Vec::new());
         }
         let query = match self.style {
-            MigrationStyle::Prisma => {
-                "SELECT migration_name, checksum, finished_at IS NOT NULL FROM public._prisma_migrations \
-                 WHERE rolled_back_at IS NULL ORDER BY started_at, migration_name"
-            }
-            MigrationStyle::Plain => "SELECT name, checksum, true FROM public.deployctl_migrations ORDER BY name",
+            MigrationStyle::Prisma => format!(
+                "SELECT migration_name, checksum, finished_at IS NOT NULL FROM {} \
+                 WHERE rolled_back_at IS NULL ORDER BY started_at, migration_name",
+                self.qualified
+            ),
+            MigrationStyle::Plain => format!("SELECT name, checksum, true FROM {} ORDER BY name", self.qualified),
         };
-        let rows: Vec<(String, String, bool)> = sqlx::query_as(query)
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(&query)
             .fetch_all(conn)
             .await
             .map_err(|e| self.error("read", &e))?;
@@ -101,87 +127,30 @@ impl<'a> Ledger<'a> {
             .collect())
     }
 
-    /// Creates the table if it is missing.
+    /// Creates the schema (as Prisma does) and the table if they are missing. The schema is
+    /// looked up first because `CREATE SCHEMA IF NOT EXISTS` needs the CREATE privilege on
+    /// the database even when the schema exists.
     pub async fn ensure_table(&self, conn: &mut PgConnection) -> Result<(), String> {
-        let ddl = match self.style {
-            MigrationStyle::Prisma => PRISMA_TABLE,
-            MigrationStyle::Plain => PLAIN_TABLE,
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(self.schema)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| self.error("look up the schema of", &e))?;
+        if !exists {
+            sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(self.schema)))
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| self.error("create the schema of", &e))?;
+        }
+        let columns = match self.style {
+            MigrationStyle::Prisma => PRISMA_COLUMNS,
+            MigrationStyle::Plain => PLAIN_COLUMNS,
         };
-        sqlx::raw_sql(ddl)
+        sqlx::raw_sql(&format!("CREATE TABLE IF NOT EXISTS {} {columns}", self.qualified))
             .execute(conn)
             .await
             .map(|_| ())
             .map_err(|e| self.error("create", &e))
-    }
-
-    /// Applies one migration and records it.
-    pub async fn apply(&self, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
-        match self.style {
-            MigrationStyle::Prisma => self.apply_prisma(conn, migration).await,
-            MigrationStyle::Plain => self.apply_plain(conn, migration).await,
-        }
-    }
-
-    async fn apply_prisma(&self, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
-        let id = uuid_v4();
-        sqlx::query(
-            "INSERT INTO public._prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) \
-             VALUES ($1, $2, $3, now(), 0)",
-        )
-        .bind(&id)
-        .bind(&migration.checksum)
-        .bind(&migration.name)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| self.error("write", &e))?;
-        if let Err(error) = sqlx::raw_sql(&migration.sql).execute(&mut *conn).await {
-            let message = sql_error(&error);
-            // A file with its own BEGIN leaves the session in an aborted transaction.
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-            let logs = format!("migration `{}` failed: {message}", migration.name);
-            let logged = sqlx::query("UPDATE public._prisma_migrations SET logs = $2 WHERE id = $1")
-                .bind(&id)
-                .bind(&logs)
-                .execute(&mut *conn)
-                .await;
-            let unlogged = match logged {
-                Ok(_) => String::new(),
-                Err(e) => format!(" (and its `logs` could not be written: {})", sql_error(&e)),
-            };
-            return Err(format!(
-                "migration `{}` failed in database `{}`: {message}{unlogged}\nhint: fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again",
-                migration.name, self.database, migration.name
-            ));
-        }
-        sqlx::query(
-            "UPDATE public._prisma_migrations SET finished_at = now(), applied_steps_count = applied_steps_count + 1 \
-             WHERE id = $1",
-        )
-        .bind(&id)
-        .execute(conn)
-        .await
-        .map(|_| ())
-        .map_err(|e| self.error("write", &e))
-    }
-
-    async fn apply_plain(&self, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
-        let failed = |e: sqlx::Error| {
-            format!(
-                "migration `{}` failed in database `{}`: {}",
-                migration.name,
-                self.database,
-                sql_error(&e)
-            )
-        };
-        let mut tx = conn.begin().await.map_err(failed)?;
-        sqlx::raw_sql(&migration.sql).execute(&mut *tx).await.map_err(failed)?;
-        sqlx::query("INSERT INTO public.deployctl_migrations (name, checksum) VALUES ($1, $2)")
-            .bind(&migration.name)
-            .bind(&migration.checksum)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-        tx.commit().await.map_err(failed)
     }
 }
 
@@ -234,25 +203,7 @@ impl<'a> Comparison<'a> {
     }
 }
 
-/// A random (version 4) UUID, from std's randomly keyed hasher.
-fn uuid_v4() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut bytes = [0u8; 16];
-    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&RandomState::new().hash_one((i, nanos)).to_le_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+/// One identifier in double quotes, inner quotes doubled.
+pub(super) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

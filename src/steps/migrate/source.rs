@@ -2,15 +2,21 @@
 //!
 //! Prisma style is `<dir>/<name>/migration.sql` (other files such as `migration_lock.toml`
 //! are ignored); plain style is `<dir>/<name>.sql` without `*.down.sql`. Both are ordered by
-//! name. The checksum is the lowercase hex sha256 of the raw bytes, as Prisma computes it;
-//! a stored checksum also matches the same file with LF or CRLF line endings, because an
-//! editor or a git checkout converting line endings is not an edit.
+//! name. The checksum is the lowercase hex sha256 of the raw bytes, as Prisma computes it
+//! (a UTF-8 BOM included). A stored checksum also matches the same file with LF or CRLF line
+//! endings and with or without a leading UTF-8 BOM, because an editor or a git checkout
+//! converting line endings or adding a BOM does not change the SQL. The BOM itself is never
+//! sent: PostgreSQL reads it as part of the first token (Prisma 6.19.3, which sends it,
+//! fails such a file with `syntax error at or near "\u{feff}"`; measured).
 
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::runbook::model::MigrationStyle;
+
+/// The UTF-8 byte order mark some editors put at the start of a file.
+const BOM: char = '\u{feff}';
 
 /// One migration found in the folder.
 #[derive(Debug, Clone)]
@@ -21,20 +27,28 @@ pub(super) struct LocalMigration {
     pub sql: String,
     /// Checksum of the raw bytes, the one recorded when applying.
     pub checksum: String,
-    /// Checksums of the raw, LF and CRLF forms, any of which counts as unchanged.
-    accepted: [String; 3],
+    /// Checksums of the raw form and of the LF and CRLF forms with and without a BOM, any
+    /// of which counts as unchanged.
+    accepted: [String; 5],
 }
 
 impl LocalMigration {
     fn new(name: String, bytes: &[u8], path: &Path) -> Result<Self, String> {
         let text = std::str::from_utf8(bytes).map_err(|_| format!("migration `{}` is not UTF-8", path.display()))?;
-        let lf = text.replace("\r\n", "\n");
+        let sql = text.strip_prefix(BOM).unwrap_or(text);
+        let lf = sql.replace("\r\n", "\n");
         let crlf = lf.replace('\n', "\r\n");
         let checksum = hex(bytes);
         Ok(LocalMigration {
             name,
-            sql: text.strip_prefix('\u{feff}').unwrap_or(text).to_string(),
-            accepted: [checksum.clone(), hex(lf.as_bytes()), hex(crlf.as_bytes())],
+            accepted: [
+                checksum.clone(),
+                hex(lf.as_bytes()),
+                hex(crlf.as_bytes()),
+                hex(format!("{BOM}{lf}").as_bytes()),
+                hex(format!("{BOM}{crlf}").as_bytes()),
+            ],
+            sql: sql.to_string(),
             checksum,
         })
     }
@@ -82,4 +96,47 @@ pub(super) fn read(dir: &Path, style: MigrationStyle) -> Result<Vec<LocalMigrati
 
 fn hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SQL of `<dir>/<name>.down.sql` (without a leading BOM); `None` when there is no such
+/// file. `name` comes from a journal, so anything but a plain file stem is refused.
+pub(super) fn read_down(dir: &Path, name: &str) -> Result<Option<String>, String> {
+    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
+        return Err(format!(
+            "`{name}` is not a migration name (a file stem in `{}`)",
+            dir.display()
+        ));
+    }
+    let path = dir.join(format!("{name}.down.sql"));
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read down migration `{}`: {e}", path.display())),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| format!("down migration `{}` is not UTF-8", path.display()))?;
+    Ok(Some(match text.strip_prefix(BOM) {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{LocalMigration, hex};
+
+    #[test]
+    fn line_endings_and_a_bom_are_not_edits_but_the_raw_bytes_are_recorded() {
+        let lf = "CREATE TABLE a (id INT);\nCREATE TABLE b (id INT);\n";
+        let crlf = lf.replace('\n', "\r\n");
+        let bom_crlf = format!("\u{feff}{crlf}");
+        let migration = LocalMigration::new("m".into(), bom_crlf.as_bytes(), Path::new("m")).unwrap();
+        assert_eq!(migration.checksum, hex(bom_crlf.as_bytes()));
+        assert_eq!(migration.sql, crlf, "the BOM is not sent");
+        for recorded in [lf.to_string(), crlf, format!("\u{feff}{lf}"), bom_crlf] {
+            assert!(migration.matches(&hex(recorded.as_bytes())), "{recorded:?}");
+        }
+        assert!(!migration.matches(&hex(b"CREATE TABLE a (id INT);\n")));
+    }
 }

@@ -13,14 +13,14 @@ use crate::runbook::{LoadOptions, load};
 use crate::steps::scratch::ScratchDb;
 use crate::steps::{Databases, Step, StepContext, StepOutcome};
 
-fn fixture(name: &str) -> PathBuf {
+pub(super) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/migrations")
         .join(name)
 }
 
 /// A copy of a fixture folder that a test may edit.
-fn copy_fixture(name: &str) -> tempfile::TempDir {
+pub(super) fn copy_fixture(name: &str) -> tempfile::TempDir {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
@@ -39,7 +39,7 @@ fn copy_fixture(name: &str) -> tempfile::TempDir {
 }
 
 /// A scratch database for migrate tests.
-struct TestDb {
+pub(super) struct TestDb {
     db: ScratchDb,
 }
 
@@ -51,17 +51,21 @@ impl std::ops::Deref for TestDb {
 }
 
 impl TestDb {
-    async fn create() -> Self {
+    pub(super) async fn create() -> Self {
         TestDb {
             db: ScratchDb::create("deployctl_t").await,
         }
     }
 
     /// A migrate step for this database, loaded from a real runbook.
-    fn step(&self, dir: &Path, style: MigrationStyle) -> (Migrate, Databases) {
+    pub(super) fn step(&self, dir: &Path, style: MigrationStyle) -> (Migrate, Databases) {
+        self.step_at(&self.url, dir, style)
+    }
+
+    /// A migrate step for `url` (e.g. this database's URL with `?schema=`).
+    pub(super) fn step_at(&self, url: &str, dir: &Path, style: MigrationStyle) -> (Migrate, Databases) {
         let yaml = format!(
-            "deployctl: 1\nname: migrate-test\ndatabases:\n  app: {{ url: \"{}\" }}\nphases:\n  - id: db\n    steps:\n      - id: migrate\n        migrate: {{ database: app, dir: migrations, lock_timeout: 1s }}\n",
-            self.url
+            "deployctl: 1\nname: migrate-test\ndatabases:\n  app: {{ url: \"{url}\" }}\nphases:\n  - id: db\n    steps:\n      - id: migrate\n        migrate: {{ database: app, dir: migrations, lock_timeout: 1s }}\n"
         );
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), yaml).unwrap();
@@ -74,37 +78,54 @@ impl TestDb {
         (step, Databases::new(&loaded.runbook, "run-1"))
     }
 
-    async fn run(&self, step: &Migrate, databases: &Databases) -> StepOutcome {
+    pub(super) async fn run(&self, step: &Migrate, databases: &Databases) -> StepOutcome {
         let redactor = Redactor::default();
         let http = reqwest::Client::new();
-        let ctx = StepContext {
-            run_id: "run-1",
-            runbook: "migrate-test",
-            step_id: "migrate",
-            redactor: &redactor,
-            http: &http,
-            databases,
-            timeout: Duration::from_secs(60),
-        };
-        step.execute(&ctx).await
+        step.execute(&context(&redactor, &http, databases)).await
     }
 
     /// Builds the step and runs it once.
-    async fn migrate(&self, dir: &Path, style: MigrationStyle, check: bool) -> StepOutcome {
+    pub(super) async fn migrate(&self, dir: &Path, style: MigrationStyle, check: bool) -> StepOutcome {
         let (mut step, databases) = self.step(dir, style);
         step.check = check;
         self.run(&step, &databases).await
     }
 }
 
-fn done(detail: &str) -> StepOutcome {
+/// The context a step of these tests runs in.
+pub(super) fn context<'a>(
+    redactor: &'a Redactor,
+    http: &'a reqwest::Client,
+    databases: &'a Databases,
+) -> StepContext<'a> {
+    StepContext {
+        run_id: "run-1",
+        runbook: "migrate-test",
+        step_id: "migrate",
+        redactor,
+        http,
+        databases,
+        timeout: Duration::from_secs(60),
+    }
+}
+
+/// A done outcome with this detail, whatever its output.
+pub(super) fn done(detail: &str) -> StepOutcome {
     StepOutcome::Done {
         detail: Some(detail.into()),
         output: None,
     }
 }
 
-fn failure(outcome: StepOutcome) -> String {
+/// The outcome without its output, to compare with [`done`].
+pub(super) fn detail(outcome: StepOutcome) -> StepOutcome {
+    match outcome {
+        StepOutcome::Done { detail, .. } => StepOutcome::Done { detail, output: None },
+        failed => failed,
+    }
+}
+
+pub(super) fn failure(outcome: StepOutcome) -> String {
     match outcome {
         StepOutcome::Failed { reason, .. } => reason,
         other => panic!("expected a failure, got {other:?}"),
@@ -120,7 +141,7 @@ const ALL: &str = "20240101000000_init, 20240102000000_notes, 20240103000000_rls
 async fn prisma_applies_from_scratch_with_prisma_shaped_rows() {
     let db = TestDb::create().await;
     let outcome = db.migrate(&fixture("prisma"), MigrationStyle::Prisma, false).await;
-    assert_eq!(outcome, done(&format!("applied 3 migrations: {ALL}")));
+    assert_eq!(detail(outcome), done(&format!("applied 3 migrations: {ALL}")));
 
     let mut conn = db.conn().await;
     let rows: Vec<PrismaRow> = sqlx::query_as(
@@ -273,7 +294,7 @@ async fn prisma_failing_migration_leaves_failed_row_and_blocks_next_runs() {
         .unwrap();
     std::fs::write(bad.join("migration.sql"), "CREATE TABLE half (id INT);\n").unwrap();
     let fixed = db.migrate(dir.path(), MigrationStyle::Prisma, false).await;
-    assert_eq!(fixed, done("applied 1 migration: 20240104000000_bad"));
+    assert_eq!(detail(fixed), done("applied 1 migration: 20240104000000_bad"));
 }
 
 #[tokio::test]
@@ -315,7 +336,7 @@ async fn lock_held_by_another_session_times_out() {
         .await
         .unwrap();
     let outcome = db.run(&step, &databases).await;
-    assert_eq!(outcome, done(&format!("applied 3 migrations: {ALL}")));
+    assert_eq!(detail(outcome), done(&format!("applied 3 migrations: {ALL}")));
 }
 
 #[tokio::test]
@@ -333,7 +354,21 @@ async fn lock_is_released_after_the_step() {
 async fn plain_applies_once_ignoring_down_files() {
     let db = TestDb::create().await;
     let outcome = db.migrate(&fixture("plain"), MigrationStyle::Plain, false).await;
-    assert_eq!(outcome, done("applied 2 migrations: 0001_accounts, 0002_sessions"));
+    let StepOutcome::Done {
+        output: Some(output), ..
+    } = &outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(output, r#"{"applied":["0001_accounts","0002_sessions"]}"#);
+    assert_eq!(
+        crate::steps::applied_migrations(output),
+        Some(vec!["0001_accounts".to_string(), "0002_sessions".to_string()])
+    );
+    assert_eq!(
+        detail(outcome),
+        done("applied 2 migrations: 0001_accounts, 0002_sessions")
+    );
     let again = db.migrate(&fixture("plain"), MigrationStyle::Plain, false).await;
     assert_eq!(again, done("up to date (2 migrations)"));
     let check = db.migrate(&fixture("plain"), MigrationStyle::Plain, true).await;
@@ -402,69 +437,4 @@ async fn missing_dir_is_a_failure() {
         reason_dir.starts_with("cannot read migrations dir `/nonexistent/migrations`"),
         "{reason_dir}"
     );
-}
-
-/// The real Prisma CLI reads what deployctl wrote and calls it up to date.
-#[tokio::test]
-async fn prisma_peer_status_agrees() {
-    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/prisma-peer");
-    let tools = ["node", "npm"].iter().all(|t| {
-        std::process::Command::new(t)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !peer.is_dir() || !tools {
-        eprintln!(
-            "note: skipping prisma-peer check (no {} or no node/npm)",
-            peer.display()
-        );
-        return;
-    }
-    let work = tempfile::tempdir().unwrap();
-    let copy = work.path().join("prisma-peer");
-    let copied = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(&peer)
-        .arg(&copy)
-        .status();
-    let installed = copied.is_ok_and(|s| s.success())
-        && std::process::Command::new("npm")
-            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
-            .current_dir(&copy)
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !installed {
-        eprintln!("note: skipping prisma-peer check (`npm ci` failed)");
-        return;
-    }
-    let db = TestDb::create().await;
-    db.migrate(&fixture("prisma"), MigrationStyle::Prisma, false).await;
-    let status = std::process::Command::new("bash")
-        .arg(copy.join("run-prisma.sh"))
-        .args(["status", &db.url])
-        .arg(fixture("prisma"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(
-        status.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    assert!(stdout.contains("Database schema is up to date!"), "{stdout}");
-
-    // And the other way round: what Prisma wrote, deployctl reads as up to date.
-    let by_prisma = TestDb::create().await;
-    let deploy = std::process::Command::new("bash")
-        .arg(copy.join("run-prisma.sh"))
-        .args(["deploy", &by_prisma.url])
-        .arg(fixture("prisma-crlf"))
-        .output()
-        .unwrap();
-    assert!(deploy.status.success(), "{}", String::from_utf8_lossy(&deploy.stderr));
-    let check = by_prisma
-        .migrate(&fixture("prisma"), MigrationStyle::Prisma, true)
-        .await;
-    assert_eq!(check, done("up to date (3 migrations)"));
 }

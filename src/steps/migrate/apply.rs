@@ -1,0 +1,198 @@
+//! Applying pending migrations with their bookkeeping, on the step's one connection.
+//!
+//! Prisma style writes `_prisma_migrations` rows as Prisma 6's schema engine does: a row with
+//! a v4 UUID and the checksum is inserted first, the file runs as ONE simple query (one
+//! implicit transaction), then `finished_at` and `applied_steps_count = 1` are set; on
+//! failure the error goes into `logs` and the row stays "failed" until someone sets
+//! `rolled_back_at`. One departure, for speed: the file, the "finished" update of its row and
+//! the insert of the next migration's row are sent as ONE simple query, so they commit
+//! together: one commit per migration (as `psql` applying the files) where Prisma needs three.
+//! The row is still inserted before its file runs (in the previous commit) and finished after
+//! it; a failing file rolls back with its "finished" update and the next row, so the failed
+//! row and its `logs` end up exactly as Prisma leaves them. The states in between that this
+//! skips are ones where Prisma could be caught by a crash with a file applied but its row
+//! unfinished. A file that can only run alone (`CREATE INDEX CONCURRENTLY`: SQLSTATE 25001)
+//! is sent alone, as Prisma does, and its bookkeeping after it.
+//!
+//! Plain style runs the file and inserts its row in one explicit transaction, so it has no
+//! failed state.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+use sqlx::{Connection, PgConnection};
+
+use super::ledger::Ledger;
+use super::source::LocalMigration;
+use crate::runbook::model::MigrationStyle;
+use crate::steps::sql_error;
+
+/// Applies `pending` in order; `done` receives each name as soon as its file is committed.
+pub(super) async fn apply_all(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    pending: &[&LocalMigration],
+    done: &mut Vec<String>,
+) -> Result<(), String> {
+    match ledger.style() {
+        MigrationStyle::Prisma => apply_prisma(ledger, conn, pending, done).await,
+        MigrationStyle::Plain => {
+            for migration in pending {
+                apply_plain(ledger, conn, migration).await?;
+                done.push(migration.name.clone());
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn apply_prisma(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    pending: &[&LocalMigration],
+    done: &mut Vec<String>,
+) -> Result<(), String> {
+    let ids: Vec<String> = pending.iter().map(|_| uuid_v4()).collect();
+    let Some(first) = pending.first() else {
+        return Ok(());
+    };
+    sqlx::raw_sql(&record(ledger, &ids[0], first, "now()"))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| ledger.error("write", &e))?;
+    for (i, migration) in pending.iter().enumerate() {
+        let mut bookkeeping = format!(
+            "UPDATE {} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = '{}';\n",
+            ledger.qualified(),
+            ids[i]
+        );
+        if let Some(next) = pending.get(i + 1) {
+            bookkeeping.push_str(&record(ledger, &ids[i + 1], next, "clock_timestamp()"));
+        }
+        // The newline ends a trailing `--` comment of the file; the `;` its last statement.
+        let together = format!("{}\n;\n{bookkeeping}", migration.sql);
+        match sqlx::raw_sql(&together).execute(&mut *conn).await {
+            Ok(_) => {}
+            // `CREATE INDEX CONCURRENTLY` and the like run only alone, as Prisma sends them.
+            Err(e) if code(&e).as_deref() == Some(ALONE_ONLY) => {
+                if let Err(error) = sqlx::raw_sql(&migration.sql).execute(&mut *conn).await {
+                    return Err(failed(ledger, conn, migration, &ids[i], &error).await);
+                }
+                sqlx::raw_sql(&bookkeeping)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| ledger.error("write", &e))?;
+            }
+            Err(error) => return Err(failed(ledger, conn, migration, &ids[i], &error).await),
+        }
+        done.push(migration.name.clone());
+    }
+    Ok(())
+}
+
+/// SQLSTATE `active_sql_transaction`: "cannot run inside a transaction block".
+const ALONE_ONLY: &str = "25001";
+
+fn code(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// The INSERT of a migration's row, values as literals (it shares a simple query with SQL
+/// text, where parameters cannot be bound): the id and checksum are hex, the name is quoted
+/// as an escape string, which means the same whatever `standard_conforming_strings` says.
+fn record(ledger: &Ledger<'_>, id: &str, migration: &LocalMigration, started_at: &str) -> String {
+    format!(
+        "INSERT INTO {} (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('{id}', '{}', {}, {started_at}, 0);\n",
+        ledger.qualified(),
+        hex_only(&migration.checksum),
+        escape_literal(&migration.name)
+    )
+}
+
+/// `E'...'` with backslashes and quotes escaped.
+fn escape_literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The checksum, which is always hex; anything else is dropped rather than spliced.
+fn hex_only(text: &str) -> String {
+    text.chars().filter(char::is_ascii_hexdigit).collect()
+}
+
+/// Keeps the error in the row's `logs`; the reason the step fails with.
+async fn failed(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    migration: &LocalMigration,
+    id: &str,
+    error: &sqlx::Error,
+) -> String {
+    let message = sql_error(error);
+    // A file with its own BEGIN leaves the session in an aborted transaction.
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    let logs = format!("migration `{}` failed: {message}", migration.name);
+    let logged = sqlx::query(&format!("UPDATE {} SET logs = $2 WHERE id = $1", ledger.qualified()))
+        .bind(id)
+        .bind(&logs)
+        .execute(&mut *conn)
+        .await;
+    let unlogged = match logged {
+        Ok(_) => String::new(),
+        Err(e) => format!(" (and its `logs` could not be written: {})", sql_error(&e)),
+    };
+    format!(
+        "migration `{}` failed in database `{}`: {message}{unlogged}\nhint: fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again",
+        migration.name,
+        ledger.database(),
+        migration.name
+    )
+}
+
+async fn apply_plain(ledger: &Ledger<'_>, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
+    let failed = |e: sqlx::Error| {
+        format!(
+            "migration `{}` failed in database `{}`: {}",
+            migration.name,
+            ledger.database(),
+            sql_error(&e)
+        )
+    };
+    let mut tx = conn.begin().await.map_err(failed)?;
+    sqlx::raw_sql(&migration.sql).execute(&mut *tx).await.map_err(failed)?;
+    sqlx::query(&format!(
+        "INSERT INTO {} (name, checksum) VALUES ($1, $2)",
+        ledger.qualified()
+    ))
+    .bind(&migration.name)
+    .bind(&migration.checksum)
+    .execute(&mut *tx)
+    .await
+    .map_err(failed)?;
+    tx.commit().await.map_err(failed)
+}
+
+/// A random (version 4) UUID, from std's randomly keyed hasher.
+fn uuid_v4() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut bytes = [0u8; 16];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&RandomState::new().hash_one((i, nanos)).to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}

@@ -1,0 +1,184 @@
+//! The undo of a `style: plain` migrate step: the `<name>.down.sql` of each migration the step
+//! applied, newest first.
+//!
+//! Theory of operation: every down file is read before the database is touched, so a missing
+//! or unreadable one is known up front. Then, under the migration advisory lock, each
+//! migration is reverted in ONE transaction that deletes its `deployctl_migrations` row and
+//! runs its down file: either both happen or neither. A migration whose row is already gone
+//! was reverted before (a rollback interrupted and run again), so its down file is not run a
+//! second time. The undo stops at the first migration that has no down file, and at the
+//! first down file that fails: reverting an older migration beneath a newer one that stays
+//! applied is not safe. What was done and what is left are reported as a [`PlainUndo`] value.
+
+use sqlx::{Connection, PgConnection};
+
+use super::ledger::Ledger;
+use super::{connect, lock, source};
+use crate::runbook::model::{Migrate, MigrationStyle};
+use crate::steps::{StepContext, StepOutcome, sql_error};
+
+/// What undoing a plain-style migrate step did, so the undo ledger can journal it and decide
+/// whether the rollback succeeded ([`PlainUndo::is_complete`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlainUndo {
+    /// Reverted now by their down file, in the order they were reverted (newest first).
+    pub reverted: Vec<String>,
+    /// Had no bookkeeping row any more (reverted earlier): nothing was run for them.
+    pub already_reverted: Vec<String>,
+    /// Applied by the step but without a `<name>.down.sql`, newest first.
+    pub without_down: Vec<String>,
+    /// Still applied after the undo, newest first: from the migration that stopped it on.
+    pub kept: Vec<String>,
+    /// Why the undo stopped early, when something failed (not when a down file is missing).
+    pub failed: Option<String>,
+}
+
+impl PlainUndo {
+    /// Whether every migration the step applied is reverted now.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_none() && self.kept.is_empty()
+    }
+
+    /// The undo as a step outcome (done only when complete), masked for the journal.
+    pub fn into_outcome(self, ctx: &StepContext<'_>) -> StepOutcome {
+        let mut text = match self.reverted.len() {
+            0 => "reverted nothing".to_string(),
+            n => format!(
+                "reverted {n} migration{}: {}",
+                super::plural(n),
+                self.reverted.join(", ")
+            ),
+        };
+        if !self.already_reverted.is_empty() {
+            text.push_str(&format!("; already reverted: {}", self.already_reverted.join(", ")));
+        }
+        if self.is_complete() {
+            return StepOutcome::Done {
+                detail: Some(ctx.redactor.mask(&text).into_owned()),
+                output: None,
+            };
+        }
+        let why = match (&self.failed, self.kept.first()) {
+            (Some(failed), _) => failed.clone(),
+            (None, Some(first)) => format!("migration `{first}` has no down file (`{first}.down.sql`)"),
+            (None, None) => String::new(),
+        };
+        let reason = format!(
+            "{why}; still applied: {}; {text}\nhint: revert the migrations still applied by hand, newest first, and delete their rows from `deployctl_migrations`",
+            super::ticked(&self.kept.iter().map(String::as_str).collect::<Vec<_>>())
+        );
+        StepOutcome::Failed {
+            reason: ctx.redactor.mask(&reason).into_owned(),
+            output: None,
+        }
+    }
+}
+
+/// Reverts the migrations a plain-style `step` applied (`applied`, in the order it applied
+/// them, as [`super::applied_migrations`] reads them from its journaled output), newest
+/// first, each down file with the deletion of its bookkeeping row in one transaction, under
+/// the migration advisory lock.
+pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_>) -> PlainUndo {
+    let newest_first: Vec<&String> = applied.iter().rev().collect();
+    let mut undo = PlainUndo::default();
+    if applied.is_empty() {
+        return undo;
+    }
+    let stop = |undo: &mut PlainUndo, from: usize, failed: Option<String>| {
+        undo.kept = newest_first[from..].iter().map(|n| n.to_string()).collect();
+        undo.failed = failed;
+    };
+    if step.style != MigrationStyle::Plain {
+        let failed = format!(
+            "`{}` is a `style: prisma` migrate step: only `style: plain` migrations have down files",
+            ctx.step_id
+        );
+        stop(&mut undo, 0, Some(failed));
+        return undo;
+    }
+    let mut downs = Vec::new();
+    for name in &newest_first {
+        match source::read_down(&step.dir, name) {
+            Ok(down) => downs.push(down),
+            Err(e) => {
+                stop(&mut undo, 0, Some(e));
+                return undo;
+            }
+        }
+    }
+    undo.without_down = newest_first
+        .iter()
+        .zip(&downs)
+        .filter(|(_, down)| down.is_none())
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let mut conn = match connect(step, ctx).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            stop(&mut undo, 0, Some(e));
+            return undo;
+        }
+    };
+    if let Err(e) = lock::acquire(&mut conn, &step.database, step.lock_timeout).await {
+        stop(&mut undo, 0, Some(e));
+        let _ = conn.close().await;
+        return undo;
+    }
+    let ledger = Ledger::new(step.style, &step.database, ctx.databases.schema(&step.database));
+    for (i, (name, down)) in newest_first.iter().zip(&downs).enumerate() {
+        match revert(&ledger, &mut conn, name, down.as_deref()).await {
+            Ok(Reverted::Now) => undo.reverted.push(name.to_string()),
+            Ok(Reverted::Before) => undo.already_reverted.push(name.to_string()),
+            Ok(Reverted::NoDownFile) => {
+                stop(&mut undo, i, None);
+                break;
+            }
+            Err(e) => {
+                stop(&mut undo, i, Some(e));
+                break;
+            }
+        }
+    }
+    if let Err(e) = lock::release(&mut conn, &step.database).await
+        && undo.failed.is_none()
+    {
+        undo.failed = Some(e);
+    }
+    let _ = conn.close().await;
+    undo
+}
+
+/// How one migration's revert went.
+enum Reverted {
+    Now,
+    Before,
+    NoDownFile,
+}
+
+/// Deletes the row and runs the down file in one transaction.
+async fn revert(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    name: &str,
+    down: Option<&str>,
+) -> Result<Reverted, String> {
+    let failed = |e: sqlx::Error| format!("down migration `{name}.down.sql` failed: {}", sql_error(&e));
+    let mut tx = conn.begin().await.map_err(failed)?;
+    let deleted = sqlx::query(&format!("DELETE FROM {} WHERE name = $1", ledger.qualified()))
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?
+        .rows_affected();
+    let outcome = match (deleted, down) {
+        (0, _) => Reverted::Before,
+        (_, None) => Reverted::NoDownFile,
+        (_, Some(sql)) => {
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
+            tx.commit().await.map_err(failed)?;
+            return Ok(Reverted::Now);
+        }
+    };
+    tx.rollback().await.map_err(failed)?;
+    Ok(outcome)
+}
