@@ -15,8 +15,8 @@ use super::outcome::RunError;
 use super::retry::delay_before;
 use crate::event::{Event, StepStatus, UndoEntry};
 use crate::runbook::duration::format as dur;
-use crate::runbook::model::Step;
-use crate::steps::{Escalation, Live, StepContext, StepOutcome, execute_live};
+use crate::runbook::model::{MigrationStyle, Step, StepKind};
+use crate::steps::{Escalation, Live, StepContext, StepOutcome, applied_migrations, execute_live};
 
 /// How the attempts of a step ended.
 pub(super) enum Attempted {
@@ -85,9 +85,10 @@ impl<O: Observer> Executor<'_, O> {
                     return Ok(Attempted::Interrupted);
                 }
                 Some((StepOutcome::Done { detail, output }, _)) => {
+                    let entry = ledger_entry(step, ledgered, output.as_deref());
                     let mut done = finish(StepStatus::Done, detail, output);
                     if let Event::StepFinished { undo, .. } = &mut done {
-                        *undo = ledger_entry(step, ledgered);
+                        *undo = entry;
                     }
                     self.record(done)?;
                     return Ok(Attempted::Done);
@@ -188,12 +189,34 @@ impl<O: Observer> Executor<'_, O> {
     }
 }
 
-/// The undo a completed step puts on the ledger.
-fn ledger_entry(step: &Step, ledgered: bool) -> Option<UndoEntry> {
-    let undo = step.undo.as_ref().filter(|_| ledgered)?;
-    Some(UndoEntry {
-        id: undo.id.clone(),
-        title: undo.title.clone().unwrap_or_else(|| format!("undo of `{}`", step.id)),
-        migrations: Vec::new(),
+/// The undo a completed step puts on the ledger: its `undo`, else, for a plain-style
+/// `migrate` that applied migrations which all have a `<name>.down.sql`, their down files.
+fn ledger_entry(step: &Step, ledgered: bool, output: Option<&str>) -> Option<UndoEntry> {
+    if !ledgered {
+        return None;
+    }
+    if let Some(undo) = &step.undo {
+        return Some(UndoEntry {
+            id: undo.id.clone(),
+            title: undo.title.clone().unwrap_or_else(|| format!("undo of `{}`", step.id)),
+            migrations: Vec::new(),
+        });
+    }
+    let StepKind::Migrate(m) = &step.kind else { return None };
+    if m.style != MigrationStyle::Plain || m.check {
+        return None;
+    }
+    let applied = output.and_then(applied_migrations).filter(|a| !a.is_empty())?;
+    let all_down = applied
+        .iter()
+        .all(|name| m.dir.join(format!("{name}.down.sql")).is_file());
+    all_down.then(|| UndoEntry {
+        id: format!("{}.undo", step.id),
+        title: format!(
+            "revert {} migration(s) of `{}` with their down files, newest first",
+            applied.len(),
+            step.id
+        ),
+        migrations: applied,
     })
 }

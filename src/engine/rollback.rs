@@ -14,10 +14,11 @@ use super::gate::{GateDecision, decide_gate};
 use super::observer::Observer;
 use super::outcome::{RunError, RunOutcome};
 use super::resume::{Resumption, resumption};
-use crate::event::{Event, PlannedStep, RollbackCause, RunStatus};
+use crate::event::{Event, PlannedStep, RollbackCause, RunStatus, StepStatus};
 use crate::journal::RunState;
 use crate::runbook::Loaded;
-use crate::runbook::model::{OnFailure, Step};
+use crate::runbook::model::{OnFailure, Step, StepKind};
+use crate::steps::{StepContext, StepOutcome, undo_plain};
 
 impl<O: Observer> Executor<'_, O> {
     /// Runs (or resumes) the rollback; `cause` and `reason` are used only when it starts.
@@ -43,6 +44,12 @@ impl<O: Observer> Executor<'_, O> {
         for planned in &steps {
             let id = &planned.id;
             if self.current.as_ref().is_some_and(|run| run.is_done(id)) {
+                continue;
+            }
+            if let Some((forward, migrations)) = migration_undo(self.current.as_ref(), loaded, id) {
+                if let Some(outcome) = self.revert_migrations(id, forward, &migrations).await? {
+                    return Ok(outcome);
+                }
                 continue;
             }
             let Some(step) = rollback_step(loaded, id) else {
@@ -116,6 +123,96 @@ impl<O: Observer> Executor<'_, O> {
     }
 }
 
+/// The forward `migrate` step and its applied migrations, when `id` is the undo of a
+/// plain-style migrate on the ledger (run by its down files, not by a runbook step).
+fn migration_undo<'a>(run: Option<&RunState>, loaded: &'a Loaded, id: &str) -> Option<(&'a Step, Vec<String>)> {
+    let (forward, undo) = run?
+        .ledger()
+        .into_iter()
+        .find(|(_, u)| u.id == id && !u.migrations.is_empty())?;
+    let step = loaded.runbook.steps().map(|(_, s)| s).find(|s| s.id == forward)?;
+    matches!(step.kind, StepKind::Migrate(_)).then(|| (step, undo.migrations.clone()))
+}
+
+impl<O: Observer> Executor<'_, O> {
+    /// Reverts a plain-style migrate's migrations by their down files, journaled as the
+    /// rollback step `id`. Safe to repeat: a migration without its row is skipped.
+    async fn revert_migrations(
+        &mut self,
+        id: &str,
+        forward: &Step,
+        migrations: &[String],
+    ) -> Result<Option<RunOutcome>, RunError> {
+        let StepKind::Migrate(migrate) = &forward.kind else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        self.record(Event::StepStarted {
+            step: id.to_string(),
+            attempt: 1,
+        })?;
+        let (loaded, http, databases, run_id, cancel) = (
+            self.loaded,
+            self.http.clone(),
+            self.databases.clone(),
+            self.run_id.clone(),
+            self.cancel.clone(),
+        );
+        let ctx = StepContext {
+            run_id: &run_id,
+            runbook: &loaded.runbook.name,
+            step_id: id,
+            redactor: &loaded.redactor,
+            http: &http,
+            databases: &databases,
+            timeout: forward.timeout,
+        };
+        let outcome = tokio::select! {
+            undo = tokio::time::timeout(forward.timeout, undo_plain(migrate, migrations, &ctx)) => Some(match undo {
+                Ok(undo) => undo.into_outcome(&ctx),
+                Err(_) => StepOutcome::Failed { reason: format!("timed out after {}", crate::runbook::duration::format(forward.timeout)), output: None },
+            }),
+            _ = cancel.cancelled() => None,
+        };
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (status, reason) = match &outcome {
+            None => (
+                StepStatus::Interrupted,
+                Some(format!("stopped by {}", self.cancel.signal())),
+            ),
+            Some(StepOutcome::Done { detail, .. }) => (StepStatus::Done, detail.clone()),
+            Some(StepOutcome::Failed { reason, .. }) => (StepStatus::Failed, Some(reason.clone())),
+        };
+        self.record(Event::StepFinished {
+            step: id.to_string(),
+            status,
+            attempts: 1,
+            duration_ms,
+            reason: reason.clone(),
+            output: None,
+            undo: None,
+        })?;
+        Ok(match status {
+            StepStatus::Done => None,
+            StepStatus::Interrupted => {
+                let signal = self.cancel.signal();
+                self.record(Event::RunInterrupted {
+                    step: Some(id.to_string()),
+                    signal: signal.to_string(),
+                })?;
+                Some(RunOutcome::Interrupted {
+                    step: Some(id.to_string()),
+                    signal,
+                })
+            }
+            _ => Some(RunOutcome::RollbackFailed {
+                step: id.to_string(),
+                reason: reason.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
 /// The rollback steps in order: undos of completed steps (last completed first), then the
 /// runbook's `rollback` steps.
 pub fn rollback_plan(run: Option<&RunState>, loaded: &Loaded) -> Vec<PlannedStep> {
@@ -127,7 +224,9 @@ pub fn rollback_plan(run: Option<&RunState>, loaded: &Loaded) -> Vec<PlannedStep
                     id: undo.id.clone(),
                     title: undo.title.clone(),
                     kind: rollback_step(loaded, &undo.id)
-                        .map_or("undo", |s| s.kind.name())
+                        .map_or(if undo.migrations.is_empty() { "undo" } else { "migrate" }, |s| {
+                            s.kind.name()
+                        })
                         .to_string(),
                 })
                 .collect()

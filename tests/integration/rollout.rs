@@ -694,3 +694,68 @@ fn a_flapping_service_never_counts_as_up() {
     assert!(out.stderr.contains("answered 503"), "{}", out.stderr);
     assert!(flapping.requests().len() >= 6, "it kept polling through the flaps");
 }
+
+#[test]
+fn a_plain_migrate_is_rolled_back_by_its_down_files() {
+    let db = crate::db::TestDb::create();
+    let ws = Workspace::new("");
+    let dir = ws.file("migrations");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (name, up, down) in [
+        (
+            "0001_accounts",
+            "create table accounts (id int primary key);",
+            "drop table accounts;",
+        ),
+        (
+            "0002_notes",
+            "create table notes (id int primary key);",
+            "drop table notes;",
+        ),
+    ] {
+        std::fs::write(dir.join(format!("{name}.sql")), up).expect("up");
+        std::fs::write(dir.join(format!("{name}.down.sql")), down).expect("down");
+    }
+    ws.rewrite(&format!(
+        r#"deployctl: 1
+name: rollout
+databases:
+  app: {{ url: "{}" }}
+phases:
+  - id: p
+    steps:
+      - {{ id: migrate, migrate: {{ database: app, dir: migrations, style: plain }} }}
+      - {{ id: bad, shell: "exit 1", on_failure: rollback }}
+"#,
+        db.url
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let started = ws.events("rollout", "rollback_started");
+    assert_eq!(started[0]["steps"][0]["id"], "migrate.undo");
+    assert_eq!(started[0]["steps"][0]["kind"], "migrate");
+    assert_eq!(
+        db.scalar("select count(*)::text from information_schema.tables where table_name in ('accounts', 'notes')")
+            .as_deref(),
+        Some("0"),
+        "both tables dropped by their down files"
+    );
+    assert_eq!(
+        db.scalar("select count(*)::text from deployctl_migrations").as_deref(),
+        Some("0"),
+        "their bookkeeping rows went with them"
+    );
+    let finished = ws.events("rollout", "step_finished");
+    let undo = finished
+        .iter()
+        .find(|f| f["step"] == "migrate.undo")
+        .expect("undo journaled");
+    assert_eq!(undo["status"], "done");
+    assert!(
+        undo["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("reverted 2 migrations: 0002_notes, 0001_accounts"),
+        "{undo}"
+    );
+}
