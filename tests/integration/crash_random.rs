@@ -269,6 +269,17 @@ fn rolling_back(entries: &[serde_json::Value]) -> bool {
     mine().any(|e| event(e).0 == "rollback_started") && !mine().any(|e| event(e).0 == "run_finished")
 }
 
+/// The exit code journaled by `run_finished`, once the latest run has one.
+fn finished(entries: &[serde_json::Value]) -> Option<i32> {
+    entries
+        .iter()
+        .rev()
+        .take_while(|e| event(e).0 != "run_started")
+        .find(|e| event(e).0 == "run_finished")
+        .and_then(|e| e["event"]["exit_code"].as_i64())
+        .map(|c| c as i32)
+}
+
 /// One trial; returns a line describing it, or panics naming the seed.
 fn trial(t: &Targets, seed: u64, index: usize, budget: Duration) -> String {
     let mut rng = Rng::new(seed);
@@ -304,6 +315,13 @@ fn trial(t: &Targets, seed: u64, index: usize, budget: Duration) -> String {
     let mut last_code = None;
     for n in 0..20 {
         let (entries, _) = journal(&ws);
+        // Killed after `run_finished` was on disk: the run is over (a new `run` would start
+        // a new run, which is what an operator reading `status` would not do).
+        if let Some(code) = finished(&entries) {
+            log.push(format!("already finished with exit {code}"));
+            last_code = Some(code);
+            break;
+        }
         let args: Vec<&str> = if n > 0 && rolling_back(&entries) {
             vec!["rollback", "r.yaml"]
         } else {
@@ -321,12 +339,9 @@ fn trial(t: &Targets, seed: u64, index: usize, budget: Duration) -> String {
         let Some(code) = code else {
             kills += 1;
             let (entries, torn) = journal(&ws);
-            log.push(format!(
-                "{} killed at entry {}{}",
-                args[0],
-                entries.len(),
-                if torn { " (torn)" } else { "" }
-            ));
+            let phase = if rolling_back(&entries) { " mid-rollback" } else { "" };
+            let torn = if torn { " (torn line)" } else { "" };
+            log.push(format!("{} killed{phase} at entry {}{torn}", args[0], entries.len()));
             at_kills.push((entries.len(), done_steps(&entries)));
             continue;
         };
@@ -485,18 +500,22 @@ fn crash_random_kill_9_and_resume_keeps_the_journal_and_runs_each_step_once() {
         budget.as_millis()
     );
     let started = Instant::now();
-    let mut kills_in_rollback = 0;
+    let mut lines = vec![];
     for (i, seed) in seeds.iter().enumerate() {
         println!("trial {i} seed {seed}");
         let line = trial(&targets, *seed, i, budget);
-        if line.contains("rollback killed") {
-            kills_in_rollback += 1;
-        }
         println!("{line}");
+        lines.push(line);
     }
+    let count = |what: &str| lines.iter().map(|l| l.matches(what).count()).sum::<usize>();
     println!(
-        "crash trials passed: {} in {:.1} s, {kills_in_rollback} with a rollback killed mid-way",
+        "crash trials passed: {} in {:.1} s: {} kills ({} mid-rollback, {} leaving a torn line), {} retry approvals, {} rolled back",
         seeds.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        count(" killed"),
+        count("mid-rollback"),
+        count("(torn line)"),
+        count("approved a retry"),
+        count("RollsBack"),
     );
 }
