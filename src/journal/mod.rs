@@ -17,7 +17,7 @@ mod writer;
 
 pub use error::JournalError;
 pub use lock::{Holder, JournalLock, LockState, acquire, clear_stale, inspect, lock_path};
-pub use reader::{JournalRead, read};
+pub use reader::{JournalRead, parse, read};
 pub use state::{
     ApprovalRecord, RollbackState, RunState, ServiceRecord, StepState, StepView, WindowRecord, fold, latest_run,
 };

@@ -299,8 +299,11 @@ fn apply(s: &mut RunState, entry: Entry) {
                 samples: Vec::new(),
                 trigger: None,
             });
-            if state.view != StepView::Started {
-                // A retry after approval, or a re-run after a crash: this is a new try.
+            if state.view != StepView::Started || attempt <= state.attempts {
+                // A new try: after a finish (a retry), or a start over after a crash cut
+                // off the last try (its attempt counts from 1 again). A later attempt of
+                // the same try keeps the first start. A retry approval counts only for
+                // the try that follows it: the next crash needs a new one.
                 state.started_at = entry.at;
             }
             state.view = StepView::Started;
@@ -417,5 +420,38 @@ fn apply(s: &mut RunState, entry: Entry) {
             s.finished = Some((status, exit_code, entry.at));
             s.paused = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::journal::parse;
+
+    fn line(at: &str, event: &str) -> String {
+        format!("{{\"at\":\"2026-11-29T07:00:{at}Z\",\"run_id\":\"r\",\"event\":{event}}}\n")
+    }
+
+    #[test]
+    fn a_retry_approval_covers_one_try_only() {
+        let started = r#"{"type":"step_started","step":"s","attempt":1}"#;
+        let approval = r#"{"type":"approval","step":"s","kind":"retry","by":"Dara","role":null,"note":null,"host":"vm","runbook_sha256":"x"}"#;
+        let run = r#"{"type":"run_started","format":1,"runbook":"h","title":"h","runbook_sha256":"x","vars_sha256":"x","operator":"gage","host":"vm","pid":1,"plan":[]}"#;
+        // Started, cut off, approved, started again and cut off again.
+        let text = [("00", run), ("01", started), ("02", approval), ("03", started)]
+            .map(|(at, e)| line(at, e))
+            .concat();
+        let read = parse(Path::new("j"), text.as_bytes()).expect("parses");
+        let state = latest_run(read.entries).expect("a run");
+        let step = state.step("s").expect("step");
+        assert_eq!(step.started_at.format("%S").to_string(), "03");
+        assert!(
+            state
+                .approvals_for("s", ApprovalKind::Retry, Some(step.started_at))
+                .is_empty(),
+            "the approval was used by the try it allowed"
+        );
     }
 }

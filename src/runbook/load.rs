@@ -74,11 +74,17 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
+    load_bytes(path, &bytes, options)
+}
+
+/// Parses and validates runbook bytes as if read from `path` (relative paths in the runbook
+/// resolve next to it). Separate from the file read so fuzzers and tests feed bytes directly.
+pub fn load_bytes(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
     let invalid = |diagnostics| LoadError::Invalid {
         path: path.to_path_buf(),
         diagnostics,
     };
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256 = hex(&Sha256::digest(bytes));
     if bytes.len() as u64 > MAX_RUNBOOK_BYTES {
         return Err(invalid(vec![
             Diagnostic::error(
@@ -88,7 +94,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             .with_hint("split it, or check that this is the file you meant"),
         ]));
     }
-    let text = decode(&bytes).map_err(|d| invalid(vec![d]))?;
+    let text = decode(bytes).map_err(|d| invalid(vec![d]))?;
     let source = Source::new(text);
     let raw = parse(text).map_err(|d| invalid(vec![d]))?;
     let runbook_dir = std::path::absolute(path)

@@ -18,5 +18,5 @@ mod spanned;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Pos, Severity};
-pub use load::{LoadError, LoadOptions, Loaded, load};
+pub use load::{LoadError, LoadOptions, Loaded, load, load_bytes};
 pub use model::Runbook;

@@ -57,6 +57,17 @@ impl Validator<'_> {
         self.name(&raw.name.value, raw.name.pos, "runbook name");
         if let Some(workdir) = &raw.workdir {
             self.workdir = normalize(&inputs.runbook_dir.join(&workdir.value));
+            if !self.workdir.is_dir() {
+                self.error_hint(
+                    workdir.pos,
+                    format!(
+                        "workdir `{}` is not a directory (resolved to `{}`)",
+                        workdir.value,
+                        self.workdir.display()
+                    ),
+                    "`workdir` is relative to the runbook file; create the directory or fix the path",
+                );
+            }
         }
         self.vars(raw, inputs.var_overrides);
         let databases = self.databases(raw);

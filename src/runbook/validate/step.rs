@@ -80,7 +80,13 @@ impl Validator<'_> {
         let pos = raw.pos;
         let id = match &raw.value.id {
             Some(id) => {
-                if self.name(&id.value, id.pos, "step id") {
+                if id.value.ends_with(".undo") {
+                    self.error_hint(
+                        id.pos,
+                        format!("step id `{}` ends in `.undo`", id.value),
+                        "`<id>.undo` names the journal entries of a step's undo: choose another id",
+                    );
+                } else if self.name(&id.value, id.pos, "step id") {
                     self.claim_id(&id.value, id.pos);
                 }
                 id.value.clone()
