@@ -319,6 +319,10 @@ fn apply(s: &mut RunState, entry: Entry) {
             undo,
         } => {
             if let Some(state) = s.steps.get_mut(&step) {
+                // A step is done once: a second `done` (it cannot happen, but a journal is
+                // input) must not list it twice, and a lookup in `completed` would make the
+                // fold quadratic.
+                let was_done = state.view == StepView::Finished(StepStatus::Done);
                 state.view = StepView::Finished(status);
                 state.attempts = state.attempts.max(attempts);
                 state.finished_at = Some(entry.at);
@@ -326,7 +330,7 @@ fn apply(s: &mut RunState, entry: Entry) {
                 state.reason = reason;
                 state.output = output;
                 state.undo = undo;
-                if status == StepStatus::Done && !s.completed.contains(&step) {
+                if status == StepStatus::Done && !was_done {
                     s.completed.push(step);
                 }
             }
