@@ -14,6 +14,7 @@ use super::observer::Observer;
 use super::outcome::{RunError, RunOutcome};
 use super::window::{WindowState, state};
 use crate::event::{Event, RollbackCause};
+use crate::journal::WindowRecord;
 use crate::runbook::duration::format as dur;
 use crate::runbook::model::{Overrun, Step};
 
@@ -26,6 +27,15 @@ impl<O: Observer> Executor<'_, O> {
         let now = clock::now();
         let described = super::target::describe_window(window);
         if self.options.ignore_window {
+            // Once per run and operator: a demo or a rehearsal resumes many times.
+            let already = self.current.as_ref().is_some_and(|run| {
+                run.window_events
+                    .iter()
+                    .any(|e| matches!(e, WindowRecord::Override { by, .. } if *by == self.options.operator))
+            });
+            if already {
+                return Ok(None);
+            }
             let said = match state(window, now) {
                 WindowState::Open { closes } => format!("open until {}", stamp(closes)),
                 WindowState::Closed { why, .. } => format!("closed ({why})"),
