@@ -310,17 +310,7 @@ impl<O: Observer> Executor<'_, O> {
             return self.pause(step, reason, hint).map(Some);
         }
         match self.attempts(step, true).await? {
-            Attempted::Interrupted => {
-                let signal = self.cancel.signal();
-                self.record(Event::RunInterrupted {
-                    step: Some(step.id.clone()),
-                    signal: signal.to_string(),
-                })?;
-                Ok(Some(RunOutcome::Interrupted {
-                    step: Some(step.id.clone()),
-                    signal,
-                }))
-            }
+            Attempted::Interrupted => self.interrupted(Some(&step.id)).map(Some),
             Attempted::Done => Ok(None),
             Attempted::Triggered { reason } => {
                 self.announce_in_background("trigger_fired", Some(&step.id), Some("failed"));
@@ -361,6 +351,19 @@ impl<O: Observer> Executor<'_, O> {
             step: step.id.clone(),
             reason,
             hint,
+        })
+    }
+
+    /// Journals that a signal stopped the run (during `step`, if any) and says so.
+    pub(super) fn interrupted(&mut self, step: Option<&str>) -> Result<RunOutcome, RunError> {
+        let signal = self.cancel.signal();
+        self.record(Event::RunInterrupted {
+            step: step.map(str::to_owned),
+            signal: signal.to_string(),
+        })?;
+        Ok(RunOutcome::Interrupted {
+            step: step.map(str::to_owned),
+            signal,
         })
     }
 

@@ -154,17 +154,7 @@ impl<O: super::observer::Observer> super::executor::Executor<'_, O> {
                 .pause(step, format!("{reason} (not confirmed at the terminal)"), hint)
                 .map(Some),
             Confirmation::Unavailable => self.pause(step, reason, hint).map(Some),
-            Confirmation::Interrupted => {
-                let signal = self.cancel.signal();
-                self.record(crate::event::Event::RunInterrupted {
-                    step: Some(step.id.clone()),
-                    signal: signal.to_string(),
-                })?;
-                Ok(Some(super::outcome::RunOutcome::Interrupted {
-                    step: Some(step.id.clone()),
-                    signal,
-                }))
-            }
+            Confirmation::Interrupted => self.interrupted(Some(&step.id)).map(Some),
         }
     }
 }

@@ -83,9 +83,7 @@ impl<O: Observer> Executor<'_, O> {
                     output: None,
                 }),
                 _ = self.cancel.cancelled() => {
-                    let signal = self.cancel.signal();
-                    self.record(Event::RunInterrupted { step: None, signal: signal.to_string() })?;
-                    return Ok(Some(RunOutcome::Interrupted { step: None, signal }));
+                    return Ok(Some(self.interrupted(None)?));
                 }
             };
             match outcome {

@@ -95,17 +95,7 @@ impl<O: Observer> Executor<'_, O> {
         }
         match self.attempts(step, false).await? {
             Attempted::Done => Ok(None),
-            Attempted::Interrupted => {
-                let signal = self.cancel.signal();
-                self.record(Event::RunInterrupted {
-                    step: Some(step.id.clone()),
-                    signal: signal.to_string(),
-                })?;
-                Ok(Some(RunOutcome::Interrupted {
-                    step: Some(step.id.clone()),
-                    signal,
-                }))
-            }
+            Attempted::Interrupted => self.interrupted(Some(&step.id)).map(Some),
             Attempted::Failed { reason } | Attempted::Triggered { reason } | Attempted::NeedsOperator { reason } => {
                 if step.on_failure == OnFailure::Continue {
                     self.observer.warn(&format!(
@@ -194,17 +184,7 @@ impl<O: Observer> Executor<'_, O> {
         })?;
         Ok(match status {
             StepStatus::Done => None,
-            StepStatus::Interrupted => {
-                let signal = self.cancel.signal();
-                self.record(Event::RunInterrupted {
-                    step: Some(id.to_string()),
-                    signal: signal.to_string(),
-                })?;
-                Some(RunOutcome::Interrupted {
-                    step: Some(id.to_string()),
-                    signal,
-                })
-            }
+            StepStatus::Interrupted => Some(self.interrupted(Some(id))?),
             _ => Some(RunOutcome::RollbackFailed {
                 step: id.to_string(),
                 reason: reason.unwrap_or_default(),

@@ -28,7 +28,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::db::TestDb;
-use crate::harness::Workspace;
+use crate::harness::{Workspace, lines};
 use crate::http_server::TestHttp;
 
 /// xorshift64*: small, seedable, good enough to pick kill moments.
@@ -244,14 +244,6 @@ fn done_steps(entries: &[serde_json::Value]) -> BTreeSet<(String, String)> {
         .iter()
         .filter(|e| event(e).0 == "step_finished" && e["event"]["status"] == "done")
         .map(|e| (e["run_id"].as_str().unwrap_or("").to_string(), event(e).1.to_string()))
-        .collect()
-}
-
-fn lines(ws: &Workspace, file: &str) -> Vec<String> {
-    std::fs::read_to_string(ws.file(file))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
         .collect()
 }
 

@@ -101,6 +101,15 @@ pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// The lines of a side file steps append to (none when it does not exist yet).
+pub fn lines(ws: &Workspace, file: &str) -> Vec<String> {
+    std::fs::read_to_string(ws.file(file))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A scratch directory holding one runbook; the journal goes next to it.
 pub struct Workspace {
     pub dir: tempfile::TempDir,

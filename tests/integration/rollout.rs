@@ -6,16 +6,8 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::harness::{Workspace, eventually};
+use crate::harness::{Workspace, eventually, lines};
 use crate::http_server::TestHttp;
-
-fn lines(ws: &Workspace, file: &str) -> Vec<String> {
-    std::fs::read_to_string(ws.file(file))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
 
 /// A runbook with one service per server (`svc0`, `svc1`, ...) whose restart appends its
 /// name to restarts.log, then the given phases.

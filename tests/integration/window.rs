@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
-use crate::harness::{Workspace, eventually};
+use crate::harness::{Workspace, eventually, lines};
 
 /// Tue-Thu 02:00-06:00 and Fri 23:00-03:00 UTC, the seed's options A and B.
 const WINDOW: &str = r#"window:
@@ -27,14 +27,6 @@ fn runbook(window: &str, steps: &str) -> String {
 }
 
 const ONE_STEP: &str = "      - { id: change, timeout: 1m, shell: \"echo change >> ran.log\" }\n";
-
-fn lines(ws: &Workspace, file: &str) -> Vec<String> {
-    std::fs::read_to_string(ws.file(file))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
 
 #[test]
 fn outside_the_window_the_run_waits_and_names_the_next_opening() {
