@@ -11,6 +11,7 @@ mod dry_run;
 mod harness;
 mod http_server;
 mod loader_props;
+mod pg_journal;
 mod report;
 mod rollout;
 mod run;
