@@ -25,6 +25,11 @@ pub struct GlobalArgs {
     /// the runbook's name in that database, locked with an advisory lock.
     #[arg(long, env = "DEPLOYCTL_JOURNAL", global = true, value_name = "PATH|URL")]
     pub journal: Option<PathBuf>,
+    /// The environment (e.g. `staging`, `prod`): the same runbook gets one journal and one
+    /// lock per environment (`<name>@<environment>`), so runs in two environments never block
+    /// each other.
+    #[arg(long, env = "DEPLOYCTL_ENVIRONMENT", global = true, value_name = "NAME", value_parser = parse_environment)]
+    pub environment: Option<String>,
     /// Sets a runbook variable (repeatable); the runbook must declare it under `vars`.
     #[arg(long = "var", value_name = "KEY=VALUE", global = true, value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -204,6 +209,15 @@ pub struct ValidateArgs {
     /// Treat warnings (rollback readiness) as errors, for CI.
     #[arg(long)]
     pub strict: bool,
+}
+
+fn parse_environment(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("`{s}` is not an environment name (letters, digits, `-`, `_`, `.`)"))
+    }
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

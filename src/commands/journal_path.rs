@@ -10,9 +10,14 @@ use crate::journal::{Holder, JournalTarget};
 use crate::runbook::model::Runbook;
 
 /// `--journal`/`DEPLOYCTL_JOURNAL` (a file, or a `postgres://` database holding the journal
-/// named `name`), else `.deployctl/<name>.jsonl` next to the runbook.
+/// named `name`), else `.deployctl/<name>.jsonl` next to the runbook. With `--environment
+/// ENV` the journal's name is `<name>@ENV`: its own file, its own rows and its own lock.
 pub fn journal_for(ui: &Ui, runbook_file: &Path, name: &str) -> JournalTarget {
-    JournalTarget::from_arg(ui.journal.as_deref(), name, || default_journal(runbook_file, name))
+    let key = match &ui.environment {
+        Some(environment) => format!("{name}@{environment}"),
+        None => name.to_string(),
+    };
+    JournalTarget::from_arg(ui.journal.as_deref(), &key, || default_journal(runbook_file, &key))
 }
 
 /// This process as a lock holder: pid, host, now, the command, the operator.

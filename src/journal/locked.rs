@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::error::JournalError;
 use super::lock::JournalLock;
-use super::pg::{self, PgSession};
+use super::pg::{self, Commit, PgSession};
 use super::reader::JournalRead;
 use super::writer::JournalWriter;
 use crate::event::Entry;
@@ -34,8 +34,8 @@ pub enum LockedJournal {
 pub enum Durable {
     /// Durable before the call returns.
     Now,
-    /// Durable with the next `Now` append (a file's next fsync). PostgreSQL commits every
-    /// entry synchronously: one round trip either way, so nothing is gained by waiting.
+    /// Durable with the next `Now` append: a file's next fsync; on PostgreSQL, a commit
+    /// with `synchronous_commit` off, flushed by the next synchronous commit.
     WithNext,
 }
 
@@ -94,7 +94,11 @@ impl LockedJournal {
                     });
                 }
                 let target = session.target().clone();
-                tokio::task::block_in_place(|| handle.block_on(pg::append(session.conn(), &target, entry)))
+                let commit = match sync {
+                    Durable::Now => Commit::Flushed,
+                    Durable::WithNext => Commit::WithNextFlush,
+                };
+                tokio::task::block_in_place(|| handle.block_on(pg::append(session.conn(), &target, entry, commit)))
             }
         }
     }
@@ -105,7 +109,7 @@ impl LockedJournal {
             LockedJournal::File { .. } => self.append_blocking(entry, Durable::Now),
             LockedJournal::Postgres(session) => {
                 let target = session.target().clone();
-                pg::append(session.conn(), &target, entry).await
+                pg::append(session.conn(), &target, entry, Commit::Flushed).await
             }
         }
     }

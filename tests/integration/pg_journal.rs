@@ -161,8 +161,11 @@ fn a_second_run_exits_6_naming_the_holder_and_other_runbooks_are_not_blocked() {
     .expect("write");
     let other = pg.deployctl().args(["run", "other.yaml"]).run();
     assert_eq!(other.code, 0, "another runbook is not blocked: {}", other.stderr);
-
     std::fs::write(pg.ws.file("go"), "").expect("go");
+    let staging = pg.deployctl().args(["run", "r.yaml", "--environment", "staging"]).run();
+    assert_eq!(staging.code, 0, "another environment is not blocked: {}", staging.stderr);
+    assert_eq!(pg.events("contended@staging", "run_finished").len(), 1);
+
     let out = finish(first);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -52,12 +52,47 @@ pub async fn read_on(conn: &mut PgConnection, target: &PgTarget) -> Result<Journ
     Ok(out)
 }
 
-/// Appends one entry and returns once it is committed (and so flushed to the WAL).
-pub async fn append(conn: &mut PgConnection, target: &PgTarget, entry: &Entry) -> Result<(), JournalError> {
-    insert(conn, target, entry)
+/// When an append's commit reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// The commit returns once the WAL is flushed (`synchronous_commit` on).
+    Flushed,
+    /// The commit returns at once (`synchronous_commit` off for this one transaction); the
+    /// next flushed commit flushes the WAL up to itself, so this entry with it, in order:
+    /// the file journal's unsynced write. Other sessions see the entry at once.
+    WithNextFlush,
+}
+
+/// Appends one entry and returns once it is committed.
+pub async fn append(
+    conn: &mut PgConnection,
+    target: &PgTarget,
+    entry: &Entry,
+    commit: Commit,
+) -> Result<(), JournalError> {
+    let sql = match commit {
+        Commit::Flushed => INSERT,
+        Commit::WithNextFlush => INSERT_WITH_NEXT_FLUSH,
+    };
+    insert(conn, sql, target, entry)
         .await
         .map_err(|e| target.failed("append an entry", &e))
 }
+
+/// The next sequence number is computed in the statement: writers hold the journal's lock.
+const INSERT: &str = "INSERT INTO deployctl_journal (journal, seq, at, run_id, event, entry)
+     SELECT $1, coalesce(max(seq), 0) + 1, $2::timestamptz, $3, ($4::json)->'event'->>'type', $4::json
+     FROM deployctl_journal WHERE journal = $1";
+
+/// The same in one round trip, with `synchronous_commit` off for its own transaction only:
+/// `set_config(.., true)` lasts until the statement's implicit commit, and "the behavior for
+/// any one transaction is determined by the setting in effect when it commits" (PostgreSQL
+/// docs). An aggregate without `GROUP BY` yields one row, so it runs exactly once; it adds
+/// an empty string to `event`.
+const INSERT_WITH_NEXT_FLUSH: &str = "INSERT INTO deployctl_journal (journal, seq, at, run_id, event, entry)
+     SELECT $1, coalesce(max(seq), 0) + 1, $2::timestamptz, $3,
+            (($4::json)->'event'->>'type') || left(set_config('synchronous_commit', 'off', true), 0), $4::json
+     FROM deployctl_journal WHERE journal = $1";
 
 /// Replaces the journal's entries with `entries` in one transaction (an import): all or
 /// none, committed on return.
@@ -70,18 +105,14 @@ pub async fn replace(conn: &mut PgConnection, target: &PgTarget, entries: &[Entr
         .await
         .map_err(failed)?;
     for entry in entries {
-        insert(&mut tx, target, entry).await.map_err(failed)?;
+        insert(&mut tx, INSERT, target, entry).await.map_err(failed)?;
     }
     tx.commit().await.map_err(failed)
 }
 
-async fn insert(conn: &mut PgConnection, target: &PgTarget, entry: &Entry) -> Result<(), sqlx::Error> {
+async fn insert(conn: &mut PgConnection, sql: &str, target: &PgTarget, entry: &Entry) -> Result<(), sqlx::Error> {
     let text = serde_json::to_string(entry).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
-        "INSERT INTO deployctl_journal (journal, seq, at, run_id, event, entry)
-         SELECT $1, coalesce(max(seq), 0) + 1, $2::timestamptz, $3, ($4::json)->'event'->>'type', $4::json
-         FROM deployctl_journal WHERE journal = $1",
-    )
+    sqlx::query(sql)
     .bind(target.name())
     .bind(entry.at.to_rfc3339())
     .bind(&entry.run_id)

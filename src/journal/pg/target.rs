@@ -102,3 +102,24 @@ impl PgTarget {
         std::path::PathBuf::from(&self.shown)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_masked_and_the_name_shown() {
+        let target = PgTarget::new("postgres://deploy:hunter22@db:5432/ops", "hello");
+        assert_eq!(target.shown(), "postgres://deploy:***@db:5432/ops#hello");
+        assert!(!format!("{target:?}").contains("hunter22"));
+    }
+
+    #[test]
+    fn the_lock_key_is_stable_and_differs_by_name() {
+        let key = |name| PgTarget::new("postgres://db/ops", name).lock_key();
+        // Fixed forever: processes of different versions must agree on it.
+        assert_eq!(key("hello"), -8_929_572_820_189_305_661);
+        assert_eq!(key("hello"), PgTarget::new("postgres://other/db", "hello").lock_key());
+        assert_ne!(key("hello"), key("hello2"));
+    }
+}
