@@ -66,7 +66,10 @@ impl ScratchDb {
         let admin = std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("deployctl_bench_{}", std::process::id());
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
         runtime
             .block_on(async {
                 let mut conn = PgConnection::connect(&admin).await?;

@@ -216,7 +216,9 @@ fn parse_environment(s: &str) -> Result<String, String> {
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(format!("`{s}` is not an environment name (letters, digits, `-`, `_`, `.`)"))
+        Err(format!(
+            "`{s}` is not an environment name (letters, digits, `-`, `_`, `.`)"
+        ))
     }
 }
 

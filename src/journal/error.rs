@@ -65,8 +65,8 @@ pub enum JournalError {
     Locked {
         /// The journal.
         path: PathBuf,
-        /// Who holds it (as recorded).
-        holder: Holder,
+        /// Who holds it (as recorded; boxed to keep every `Result` small).
+        holder: Box<Holder>,
     },
 }
 

@@ -96,7 +96,7 @@ pub fn acquire(journal: &Path, holder: &Holder) -> Result<JournalLock, JournalEr
             let recorded = read_holder(&mut file).unwrap_or_else(unknown_holder);
             return Err(JournalError::Locked {
                 path: journal.to_path_buf(),
-                holder: recorded,
+                holder: Box::new(recorded),
             });
         }
         Err(TryLockError::Error(source)) => return Err(io("lock")(source)),
@@ -155,7 +155,7 @@ pub fn clear_stale(journal: &Path) -> Result<Option<Holder>, JournalError> {
             let holder = read_holder(&mut file).unwrap_or_else(unknown_holder);
             return Err(JournalError::Locked {
                 path: journal.to_path_buf(),
-                holder,
+                holder: Box::new(holder),
             });
         }
         Err(TryLockError::Error(source)) => return Err(io("lock")(source)),

@@ -115,8 +115,16 @@ fn a_run_journals_to_postgres_and_status_from_a_second_process_sees_it() {
     let live = pg.deployctl().args(["status", "r.yaml"]).run();
     assert_eq!(live.code, 0, "{}", live.stderr);
     assert!(live.stdout.contains("[x] before"), "{}", live.stdout);
-    assert!(live.stdout.contains(&format!("pid {pid}")), "names the holder: {}", live.stdout);
-    assert!(live.stdout.contains("heartbeat"), "shows the heartbeat: {}", live.stdout);
+    assert!(
+        live.stdout.contains(&format!("pid {pid}")),
+        "names the holder: {}",
+        live.stdout
+    );
+    assert!(
+        live.stdout.contains("heartbeat"),
+        "shows the heartbeat: {}",
+        live.stdout
+    );
     assert!(!live.stdout.contains(&pg.password()), "{}", live.stdout);
 
     std::fs::write(pg.ws.file("go"), "").expect("go");
@@ -125,7 +133,9 @@ fn a_run_journals_to_postgres_and_status_from_a_second_process_sees_it() {
     assert!(!pg.ws.journal_path("shared").exists(), "no file journal was written");
     assert_eq!(pg.events("shared", "run_finished").len(), 1);
     assert_eq!(
-        pg.db.scalar("SELECT count(*)::text FROM deployctl_lock_holder").as_deref(),
+        pg.db
+            .scalar("SELECT count(*)::text FROM deployctl_lock_holder")
+            .as_deref(),
         Some("0"),
         "a normal release deletes the holder row"
     );
@@ -148,11 +158,19 @@ fn a_second_run_exits_6_naming_the_holder_and_other_runbooks_are_not_blocked() {
         second.stderr
     );
     assert!(second.stderr.contains("gage"), "names the operator: {}", second.stderr);
-    assert!(second.stderr.contains("postgres://"), "names the journal: {}", second.stderr);
+    assert!(
+        second.stderr.contains("postgres://"),
+        "names the journal: {}",
+        second.stderr
+    );
     assert!(!second.stderr.contains(&pg.password()), "{}", second.stderr);
 
     let unlock = pg.deployctl().args(["unlock", "r.yaml"]).run();
-    assert_eq!(unlock.code, 6, "unlock refuses while the holder lives: {}", unlock.stderr);
+    assert_eq!(
+        unlock.code, 6,
+        "unlock refuses while the holder lives: {}",
+        unlock.stderr
+    );
 
     std::fs::write(
         pg.ws.file("other.yaml"),
@@ -163,7 +181,11 @@ fn a_second_run_exits_6_naming_the_holder_and_other_runbooks_are_not_blocked() {
     assert_eq!(other.code, 0, "another runbook is not blocked: {}", other.stderr);
     std::fs::write(pg.ws.file("go"), "").expect("go");
     let staging = pg.deployctl().args(["run", "r.yaml", "--environment", "staging"]).run();
-    assert_eq!(staging.code, 0, "another environment is not blocked: {}", staging.stderr);
+    assert_eq!(
+        staging.code, 0,
+        "another environment is not blocked: {}",
+        staging.stderr
+    );
     assert_eq!(pg.events("contended@staging", "run_finished").len(), 1);
 
     let out = finish(first);
@@ -193,21 +215,31 @@ fn kill_9_frees_the_lock_and_the_next_run_resumes_by_the_same_rules() {
 
     let unlock = pg.deployctl().args(["unlock", "r.yaml"]).run();
     assert_eq!(unlock.code, 0, "{}", unlock.stderr);
-    assert!(unlock.stdout.contains(&format!("held by pid {holder}")), "{}", unlock.stdout);
+    assert!(
+        unlock.stdout.contains(&format!("held by pid {holder}")),
+        "{}",
+        unlock.stdout
+    );
     assert_eq!(pg.events("crashy", "unlocked").len(), 1);
 
     let resumed = pg.deployctl().args(["run", "r.yaml"]).run();
-    assert_eq!(resumed.code, 3, "a non-idempotent step needs a decision: {}", resumed.stderr);
+    assert_eq!(
+        resumed.code, 3,
+        "a non-idempotent step needs a decision: {}",
+        resumed.stderr
+    );
     assert!(resumed.stderr.contains("not idempotent"), "{}", resumed.stderr);
-    let approved = pg
-        .deployctl()
-        .args(["approve", "r.yaml", "work", "--by", "Dara"])
-        .run();
+    let approved = pg.deployctl().args(["approve", "r.yaml", "work", "--by", "Dara"]).run();
     assert_eq!(approved.code, 0, "{}", approved.stderr);
     std::fs::write(pg.ws.file("go"), "").expect("go");
     let done = pg.deployctl().args(["run", "r.yaml"]).run();
     assert_eq!(done.code, 0, "{}", done.stderr);
-    let count = |f: &str| std::fs::read_to_string(pg.ws.file(f)).unwrap_or_default().lines().count();
+    let count = |f: &str| {
+        std::fs::read_to_string(pg.ws.file(f))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
     assert_eq!(count("before.count"), 1, "done steps are not re-run");
     assert_eq!(count("runs.count"), 2, "re-run once, after the approval");
     assert_eq!(pg.events("crashy", "run_started").len(), 1, "the same run resumed");
@@ -224,7 +256,11 @@ fn the_journal_database_going_away_mid_step_is_a_clear_error_and_the_step_is_not
          WHERE datname = '{}' AND application_name LIKE 'deployctl journal%'",
         pg.db.name
     ));
-    assert_ne!(terminated.as_deref(), Some("0"), "deployctl's journal sessions were cut");
+    assert_ne!(
+        terminated.as_deref(),
+        Some("0"),
+        "deployctl's journal sessions were cut"
+    );
     std::fs::write(pg.ws.file("go"), "").expect("go");
     let out = finish(child);
     let (stdout, stderr) = (
@@ -283,10 +319,16 @@ fn export_and_import_copy_a_journal_between_a_file_and_postgres() {
     let original = pg.ws.journal_path("moved");
 
     let from = original.display().to_string();
-    let imported = pg.deployctl().args(["journal", "import", "r.yaml", "--from", &from]).run();
+    let imported = pg
+        .deployctl()
+        .args(["journal", "import", "r.yaml", "--from", &from])
+        .run();
     assert_eq!(imported.code, 0, "{}", imported.stderr);
     assert!(!imported.stdout.contains(&pg.password()), "{}", imported.stdout);
-    let again = pg.deployctl().args(["journal", "import", "r.yaml", "--from", &from]).run();
+    let again = pg
+        .deployctl()
+        .args(["journal", "import", "r.yaml", "--from", &from])
+        .run();
     assert_eq!(again.code, 2, "a non-empty destination is refused: {}", again.stderr);
     assert!(again.stderr.contains("--replace"), "{}", again.stderr);
     let replaced = pg

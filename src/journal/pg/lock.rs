@@ -66,7 +66,7 @@ pub async fn acquire(target: &PgTarget, holder: &Holder) -> Result<PgSession, Jo
         let _ = conn.close().await;
         return Err(JournalError::Locked {
             path: target.path(),
-            holder: recorded,
+            holder: Box::new(recorded),
         });
     }
     sqlx::query(
@@ -194,7 +194,7 @@ pub async fn clear_stale(target: &PgTarget) -> Result<Option<Holder>, JournalErr
         let _ = conn.close().await;
         return Err(JournalError::Locked {
             path: target.path(),
-            holder: recorded.unwrap_or_else(unknown_holder),
+            holder: Box::new(recorded.unwrap_or_else(unknown_holder)),
         });
     }
     sqlx::query("DELETE FROM deployctl_lock_holder WHERE journal = $1")

@@ -113,12 +113,12 @@ pub async fn replace(conn: &mut PgConnection, target: &PgTarget, entries: &[Entr
 async fn insert(conn: &mut PgConnection, sql: &str, target: &PgTarget, entry: &Entry) -> Result<(), sqlx::Error> {
     let text = serde_json::to_string(entry).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(sql)
-    .bind(target.name())
-    .bind(entry.at.to_rfc3339())
-    .bind(&entry.run_id)
-    .bind(text)
-    .execute(&mut *conn)
-    .await?;
+        .bind(target.name())
+        .bind(entry.at.to_rfc3339())
+        .bind(&entry.run_id)
+        .bind(text)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
