@@ -23,11 +23,20 @@ enum Overwrite {
     Replace,
 }
 
+/// Which way the entries go between the file and the configured journal.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    /// `export`: the configured journal into the file.
+    ToFile,
+    /// `import`: the file into the configured journal.
+    FromFile,
+}
+
 /// Runs `journal export` or `journal import`.
 pub async fn journal(ui: &Ui, command: &JournalCommand) -> Exit {
-    let (runbook, file, replace, export) = match command {
-        JournalCommand::Export(a) => (&a.runbook, &a.to, a.replace, true),
-        JournalCommand::Import(a) => (&a.runbook, &a.from, a.replace, false),
+    let (runbook, file, replace, direction) = match command {
+        JournalCommand::Export(a) => (&a.runbook, &a.to, a.replace, Direction::ToFile),
+        JournalCommand::Import(a) => (&a.runbook, &a.from, a.replace, Direction::FromFile),
     };
     let name = match peek_name(runbook) {
         Ok(n) => n,
@@ -38,7 +47,10 @@ pub async fn journal(ui: &Ui, command: &JournalCommand) -> Exit {
     };
     let configured = journal_for(ui, runbook, &name);
     let file = JournalTarget::File(file.clone());
-    let (from, to) = if export { (configured, file) } else { (file, configured) };
+    let (from, to) = match direction {
+        Direction::ToFile => (configured, file),
+        Direction::FromFile => (file, configured),
+    };
     let overwrite = if replace { Overwrite::Replace } else { Overwrite::Refuse };
     match copy(&from, &to, overwrite, runbook).await {
         Ok(Ok(count)) => {

@@ -75,13 +75,13 @@ impl LockedJournal {
     pub fn append_blocking(&mut self, entry: &Entry, sync: Durable) -> Result<(), JournalError> {
         match self {
             LockedJournal::File { path, writer, .. } => {
-                if writer.is_none() {
-                    *writer = Some(JournalWriter::open(path)?.0);
-                }
-                match (writer.as_mut(), sync) {
-                    (Some(w), Durable::Now) => w.append(entry),
-                    (Some(w), Durable::WithNext) => w.append_unsynced(entry),
-                    (None, _) => Ok(()),
+                let w = match writer {
+                    Some(w) => w,
+                    None => writer.insert(JournalWriter::open(path)?.0),
+                };
+                match sync {
+                    Durable::Now => w.append(entry),
+                    Durable::WithNext => w.append_unsynced(entry),
                 }
             }
             LockedJournal::Postgres(session) => {
