@@ -20,9 +20,16 @@ pub struct Cli {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Journal file (default: `.deployctl/<runbook name>.jsonl` next to the runbook).
-    #[arg(long, env = "DEPLOYCTL_JOURNAL", global = true, value_name = "PATH")]
+    /// Journal file (default: `.deployctl/<runbook name>.jsonl` next to the runbook), or a
+    /// PostgreSQL URL (`postgres://user:pass@host/db`) shared by a team: the journal is then
+    /// the runbook's name in that database, locked with an advisory lock.
+    #[arg(long, env = "DEPLOYCTL_JOURNAL", global = true, value_name = "PATH|URL")]
     pub journal: Option<PathBuf>,
+    /// The environment (e.g. `staging`, `prod`): the same runbook gets one journal and one
+    /// lock per environment (`<name>@<environment>`), so runs in two environments never block
+    /// each other.
+    #[arg(long, env = "DEPLOYCTL_ENVIRONMENT", global = true, value_name = "NAME", value_parser = parse_environment)]
+    pub environment: Option<String>,
     /// Sets a runbook variable (repeatable); the runbook must declare it under `vars`.
     #[arg(long = "var", value_name = "KEY=VALUE", global = true, value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -67,6 +74,44 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// Print the JSON Schema of the runbook format (for editors).
     Schema,
+    /// Copy a runbook's journal between a file and the journal of --journal (PostgreSQL).
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+/// `deployctl journal`
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Copy the runbook's journal (--journal, e.g. a PostgreSQL URL) into a file.
+    Export(ExportArgs),
+    /// Copy a file's entries into the runbook's journal (--journal, e.g. a PostgreSQL URL).
+    Import(ImportArgs),
+}
+
+/// `deployctl journal export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The runbook whose journal to copy.
+    pub runbook: PathBuf,
+    /// The JSON Lines file to write.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Replace the file's entries if it has any (refused otherwise).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+/// `deployctl journal import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The runbook whose journal to fill.
+    pub runbook: PathBuf,
+    /// The JSON Lines file to read.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Replace the journal's entries if it has any (refused otherwise).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `deployctl status`
@@ -164,6 +209,17 @@ pub struct ValidateArgs {
     /// Treat warnings (rollback readiness) as errors, for CI.
     #[arg(long)]
     pub strict: bool,
+}
+
+fn parse_environment(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` is not an environment name (letters, digits, `-`, `_`, `.`)"
+        ))
+    }
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -25,10 +25,11 @@ pub async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Run(args) => commands::run::run(&ui, &env, &args).await,
         Command::Validate(args) => commands::validate::validate(&ui, &env, &args),
-        Command::Status(args) => commands::status::status(&ui, &args),
-        Command::Approve(args) => commands::approve::approve(&ui, &env, &args),
+        Command::Status(args) => commands::status::status(&ui, &args).await,
+        Command::Approve(args) => commands::approve::approve(&ui, &env, &args).await,
         Command::Rollback(args) => commands::rollback::rollback(&ui, &env, &args).await,
-        Command::Unlock(args) => commands::unlock::unlock(&ui, &args),
+        Command::Unlock(args) => commands::unlock::unlock(&ui, &args).await,
         Command::Schema => commands::schema::schema(&ui),
+        Command::Journal(command) => commands::journal::journal(&ui, &command).await,
     }
 }

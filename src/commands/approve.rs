@@ -11,12 +11,12 @@ use crate::commands::{Ui, journal_for, report_load_error};
 use crate::engine::{identity, rollback_step};
 use crate::event::{ApprovalKind, Entry, Event, StepStatus};
 use crate::exit::Exit;
-use crate::journal::{JournalError, JournalWriter, RunState, StepView, acquire, latest_run, read};
+use crate::journal::{JournalError, LockedJournal, RunState, StepView, latest_run};
 use crate::runbook::model::{Step, StepKind};
 use crate::runbook::{LoadOptions, Loaded, load};
 
 /// Records an approval.
-pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> Exit {
+pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> Exit {
     let loaded = match load(
         &args.runbook,
         &LoadOptions {
@@ -62,39 +62,14 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
         format!("deployctl approve {} {}", args.runbook.display(), args.step),
         by,
     );
-    let result = acquire(&journal, &holder).and_then(|_lock| {
-        let run = latest_run(read(&journal)?.entries).filter(|r| !r.is_finished());
-        Ok(match run {
-            None => Err(format!(
-                "no run of `{}` is in progress in `{}`\n  hint: `deployctl run {}` starts one; gates can be approved once it has started",
-                loaded.runbook.name,
-                journal.display(),
-                args.runbook.display()
-            )),
-            Some(run) => match decide(&loaded, step, &run, by) {
-                Err(refusal) => Err(refusal),
-                Ok((kind, role)) => {
-                    let entry = Entry {
-                        at: crate::engine::clock::now(),
-                        run_id: run.run_id.clone(),
-                        event: Event::Approval {
-                            step: step.id.clone(),
-                            kind,
-                            by: by.to_string(),
-                            role: role.clone(),
-                            note: args.note.clone(),
-                            host: identity::host(),
-                            runbook_sha256: loaded.sha256.clone(),
-                        },
-                    };
-                    let (mut writer, _) = JournalWriter::open(&journal)?;
-                    writer.append(&entry)?;
-                    let rolling_back = run.rolling_back();
-                    Ok((kind, role, run.run_id, rolling_back))
-                }
-            },
-        })
-    });
+    let result = match journal.lock(&holder).await {
+        Ok(mut locked) => {
+            let recorded = record(&mut locked, &loaded, step, args, by).await;
+            locked.release().await;
+            recorded
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(Ok((kind, role, run_id, rolling_back))) => {
             let what = match kind {
@@ -120,6 +95,46 @@ pub fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> E
             }
         }
     }
+}
+
+/// Journals the approval in the locked journal: the result names what was recorded, or
+/// why it was refused (nothing written).
+async fn record(
+    journal: &mut LockedJournal,
+    loaded: &Loaded,
+    step: &Step,
+    args: &ApproveArgs,
+    by: &str,
+) -> Result<Result<(ApprovalKind, Option<String>, String, bool), String>, JournalError> {
+    let run = latest_run(journal.read().await?.entries).filter(|r| !r.is_finished());
+    let Some(run) = run else {
+        return Ok(Err(format!(
+            "no run of `{}` is in progress in `{}`\n  hint: `deployctl run {}` starts one; gates can be approved once it has started",
+            loaded.runbook.name,
+            journal.shown(),
+            args.runbook.display()
+        )));
+    };
+    let (kind, role) = match decide(loaded, step, &run, by) {
+        Ok(decided) => decided,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let entry = Entry {
+        at: crate::engine::clock::now(),
+        run_id: run.run_id.clone(),
+        event: Event::Approval {
+            step: step.id.clone(),
+            kind,
+            by: by.to_string(),
+            role: role.clone(),
+            note: args.note.clone(),
+            host: identity::host(),
+            runbook_sha256: loaded.sha256.clone(),
+        },
+    };
+    journal.append(&entry).await?;
+    let rolling_back = run.rolling_back();
+    Ok(Ok((kind, role, run.run_id, rolling_back)))
 }
 
 /// What this approval would be, or why it is refused.

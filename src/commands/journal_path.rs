@@ -1,19 +1,23 @@
 //! Finding a runbook's journal, who this process is when it locks one, and the escalation
 //! contacts printed when a run needs people.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::commands::Ui;
 use crate::engine::escalation::{Problem, contacts_for};
 use crate::engine::{default_journal, identity};
-use crate::journal::Holder;
+use crate::journal::{Holder, JournalTarget};
 use crate::runbook::model::Runbook;
 
-/// `--journal`/`DEPLOYCTL_JOURNAL`, else `.deployctl/<name>.jsonl` next to the runbook.
-pub fn journal_for(ui: &Ui, runbook_file: &Path, name: &str) -> PathBuf {
-    ui.journal
-        .clone()
-        .unwrap_or_else(|| default_journal(runbook_file, name))
+/// `--journal`/`DEPLOYCTL_JOURNAL` (a file, or a `postgres://` database holding the journal
+/// named `name`), else `.deployctl/<name>.jsonl` next to the runbook. With `--environment
+/// ENV` the journal's name is `<name>@ENV`: its own file, its own rows and its own lock.
+pub fn journal_for(ui: &Ui, runbook_file: &Path, name: &str) -> JournalTarget {
+    let key = match &ui.environment {
+        Some(environment) => format!("{name}@{environment}"),
+        None => name.to_string(),
+    };
+    JournalTarget::from_arg(ui.journal.as_deref(), &key, || default_journal(runbook_file, &key))
 }
 
 /// This process as a lock holder: pid, host, now, the command, the operator.
@@ -24,6 +28,7 @@ pub fn holder(command: String, operator: &str) -> Holder {
         since: chrono::Utc::now(),
         command,
         operator: operator.to_string(),
+        heartbeat: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! One file per subcommand: turn command-line input into plain options and call the rest.
 
 pub mod approve;
+pub mod journal;
 mod journal_path;
 pub mod rollback;
 pub mod run;

@@ -13,7 +13,7 @@ use crate::commands::{Ui, journal_for, report_load_error};
 use crate::engine::{Cancel, RunOptions, identity, journal_plan, roll_back, rollback_plan};
 use crate::event::{PlannedPhase, StepStatus};
 use crate::exit::Exit;
-use crate::journal::{StepView, acquire, latest_run, read};
+use crate::journal::{JournalTarget, StepView, latest_run};
 use crate::report::{HumanReporter, JsonReporter};
 use crate::runbook::{LoadOptions, Loaded, load};
 
@@ -32,7 +32,7 @@ pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackAr
     };
     let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
     if args.dry_run {
-        return dry_run(ui, &loaded, &journal);
+        return dry_run(ui, &loaded, &journal).await;
     }
     let operator = identity::operator(args.operator.as_deref());
     let holder = super::holder(
@@ -42,7 +42,7 @@ pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackAr
             .into_owned(),
         &operator,
     );
-    let _lock = match acquire(&journal, &holder) {
+    let mut locked = match journal.lock(&holder).await {
         Ok(lock) => lock,
         Err(e) => return super::run::journal_error(ui, &e),
     };
@@ -51,18 +51,17 @@ pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackAr
         host: identity::host(),
         allow_changed: args.allow_changed,
         runbook_file: args.runbook.clone(),
-        journal: journal.clone(),
         // A rollback is never held back by the window.
         ignore_window: true,
     };
     let cancel = Cancel::on_signals();
     let result = if ui.json() {
-        roll_back(&loaded, &run_options, &mut JsonReporter, cancel).await
+        roll_back(&loaded, &run_options, &mut JsonReporter, cancel, &mut locked).await
     } else {
         let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         let mut plan = journal_plan(&loaded);
         // A resumed rollback journals no new `rollback_started`: give the reporter the titles.
-        if let Ok(read) = read(&journal) {
+        if let Ok(read) = locked.read().await {
             plan.push(PlannedPhase {
                 id: "rollback".into(),
                 title: "Rollback".into(),
@@ -72,16 +71,17 @@ pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackAr
             });
         }
         let mut reporter = HumanReporter::new(&plan, live, ui.verbose, ui.quiet);
-        let result = roll_back(&loaded, &run_options, &mut reporter, cancel).await;
+        let result = roll_back(&loaded, &run_options, &mut reporter, cancel, &mut locked).await;
         drop(reporter);
         result
     };
+    locked.release().await;
     super::run::conclude(ui, &loaded, result)
 }
 
 /// Prints the rollback steps in order, ticking those already done. Writes nothing.
-fn dry_run(ui: &Ui, loaded: &Loaded, journal: &std::path::Path) -> Exit {
-    let run = match read(journal) {
+async fn dry_run(ui: &Ui, loaded: &Loaded, journal: &JournalTarget) -> Exit {
+    let run = match journal.read().await {
         Ok(read) => latest_run(read.entries),
         Err(e) => {
             ui.err(&format!("deployctl: {e}"));

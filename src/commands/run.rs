@@ -13,7 +13,7 @@ use crate::engine::{
     Cancel, ProbeMode, RunError, RunOptions, RunOutcome, execute, identity, journal_plan, plan, probe,
 };
 use crate::exit::Exit;
-use crate::journal::{JournalError, acquire};
+use crate::journal::JournalError;
 use crate::report::{self, HumanReporter, JsonReporter};
 use crate::runbook::{LoadOptions, Loaded, load};
 
@@ -46,7 +46,7 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
             .into_owned(),
         &operator,
     );
-    let _lock = match acquire(&journal, &holder) {
+    let mut locked = match journal.lock(&holder).await {
         Ok(lock) => lock,
         Err(e) => return journal_error(ui, &e),
     };
@@ -55,19 +55,19 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
         host,
         allow_changed: args.allow_changed,
         runbook_file: args.runbook.clone(),
-        journal,
         ignore_window: args.ignore_window,
     };
     let cancel = Cancel::on_signals();
     let result = if ui.json() {
-        execute(&loaded, &run_options, &mut JsonReporter, cancel).await
+        execute(&loaded, &run_options, &mut JsonReporter, cancel, &mut locked).await
     } else {
         let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         let mut reporter = HumanReporter::new(&journal_plan(&loaded), live, ui.verbose, ui.quiet);
-        let result = execute(&loaded, &run_options, &mut reporter, cancel).await;
+        let result = execute(&loaded, &run_options, &mut reporter, cancel, &mut locked).await;
         drop(reporter);
         result
     };
+    locked.release().await;
     conclude(ui, &loaded, result)
 }
 
@@ -136,7 +136,11 @@ pub(super) fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
     ui.err(&format!("  hint: {}", e.hint()));
     match e {
         JournalError::Locked { .. } => Exit::Locked,
-        JournalError::Io { .. } | JournalError::Corrupt { .. } | JournalError::Version { .. } => Exit::Invalid,
+        JournalError::Io { .. }
+        | JournalError::Corrupt { .. }
+        | JournalError::Version { .. }
+        | JournalError::Database { .. }
+        | JournalError::Schema { .. } => Exit::Invalid,
     }
 }
 

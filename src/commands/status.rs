@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::commands::Ui;
 use crate::exit::Exit;
-use crate::journal::{inspect, latest_run, read};
+use crate::journal::{JournalTarget, latest_run};
 use crate::report::html::html;
 use crate::report::human_status::human;
 use crate::report::markdown::markdown;
@@ -14,15 +14,15 @@ use crate::report::status::view;
 use crate::runbook::load::peek_name;
 
 /// Prints the checklist.
-pub fn status(ui: &Ui, args: &StatusArgs) -> Exit {
+pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     let journal = match locate(ui, args) {
-        Ok(path) => path,
+        Ok(target) => target,
         Err(message) => {
             ui.err(&message);
             return Exit::Invalid;
         }
     };
-    let read = match read(&journal) {
+    let read = match journal.read().await {
         Ok(r) => r,
         Err(e) => {
             ui.err(&format!("deployctl: {e}"));
@@ -34,11 +34,11 @@ pub fn status(ui: &Ui, args: &StatusArgs) -> Exit {
         ui.err(&format!("warning: {w}"));
     }
     let Some(run) = latest_run(read.entries) else {
-        ui.err(&format!("no run recorded in `{}` yet", journal.display()));
+        ui.err(&format!("no run recorded in `{journal}` yet"));
         ui.err("  hint: `deployctl run RUNBOOK` starts one");
         return Exit::Success;
     };
-    let lock = match inspect(&journal) {
+    let lock = match journal.inspect().await {
         Ok(state) => state,
         Err(e) => {
             ui.err(&format!("deployctl: {e}"));
@@ -61,14 +61,17 @@ pub fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     Exit::Success
 }
 
-fn locate(ui: &Ui, args: &StatusArgs) -> Result<PathBuf, String> {
-    if let Some(path) = &ui.journal {
-        return Ok(path.clone());
-    }
+/// The journal: a `--journal` file alone is enough; a database needs the runbook's name.
+fn locate(ui: &Ui, args: &StatusArgs) -> Result<JournalTarget, String> {
+    let given = ui.journal.as_deref();
     let Some(runbook) = &args.runbook else {
-        return Err("deployctl status: which run?\n  hint: give the runbook (`deployctl status runbooks/x.yaml`) or --journal PATH".into());
+        return match given.map(|path| JournalTarget::from_arg(Some(path), "", PathBuf::new)) {
+            Some(JournalTarget::File(path)) => Ok(JournalTarget::File(path)),
+            Some(JournalTarget::Postgres(_)) => Err("deployctl status: which runbook's journal?\n  hint: a PostgreSQL journal holds one journal per runbook: give the runbook (`deployctl status runbooks/x.yaml`)".into()),
+            None => Err("deployctl status: which run?\n  hint: give the runbook (`deployctl status runbooks/x.yaml`) or --journal PATH".into()),
+        };
     };
     let name = peek_name(runbook)
         .map_err(|e| format!("{e}\n  hint: status needs the runbook's `name` to find its journal"))?;
-    Ok(crate::engine::default_journal(runbook, &name))
+    Ok(super::journal_for(ui, runbook, &name))
 }

@@ -19,6 +19,8 @@ pub struct Ui {
     pub verbose: bool,
     /// `--journal` / `DEPLOYCTL_JOURNAL`.
     pub journal: Option<std::path::PathBuf>,
+    /// `--environment`: one journal per runbook and environment.
+    pub environment: Option<String>,
     /// `--var` overrides.
     pub vars: BTreeMap<String, String>,
 }
@@ -31,6 +33,7 @@ impl Ui {
             quiet: args.quiet,
             verbose: args.verbose > 0,
             journal: args.journal.clone(),
+            environment: args.environment.clone(),
             vars: args.vars.iter().cloned().collect(),
         }
     }

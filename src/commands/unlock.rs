@@ -8,11 +8,11 @@ use crate::commands::Ui;
 use crate::engine::identity;
 use crate::event::{Entry, Event};
 use crate::exit::Exit;
-use crate::journal::{Holder, JournalError, JournalWriter, acquire, clear_stale, latest_run, read};
+use crate::journal::{Holder, JournalError, JournalTarget, latest_run};
 use crate::runbook::load::peek_name;
 
 /// Clears a stale lock record.
-pub fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
+pub async fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
     let name = match peek_name(&args.runbook) {
         Ok(n) => n,
         Err(e) => {
@@ -22,25 +22,21 @@ pub fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
     };
     let journal = super::journal_for(ui, &args.runbook, &name);
     let operator = identity::operator(args.operator.as_deref());
-    match clear_stale(&journal) {
+    match journal.clear_stale().await {
         Ok(None) => {
-            ui.out(&format!("journal `{}` is not locked", journal.display()));
+            ui.out(&format!("journal `{journal}` is not locked"));
             Exit::Success
         }
         Ok(Some(holder)) => {
-            ui.out(&format!(
-                "cleared a stale lock of `{}`: it was held by {holder}",
-                journal.display()
-            ));
-            if let Err(e) = record(&journal, &operator, &holder) {
+            ui.out(&format!("cleared a stale lock of `{journal}`: it was held by {holder}"));
+            if let Err(e) = record(&journal, &operator, &holder).await {
                 ui.err(&format!("warning: the unlock was not journaled: {e}"));
             }
             Exit::Success
         }
         Err(JournalError::Locked { holder, .. }) => {
             ui.err(&format!(
-                "refusing to unlock `{}`: it is held by a live process, {holder}",
-                journal.display()
+                "refusing to unlock `{journal}`: it is held by a live process, {holder}"
             ));
             ui.err("  hint: that run is still going; stop it (Ctrl-C) or wait, then try again");
             Exit::Locked
@@ -52,19 +48,25 @@ pub fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
     }
 }
 
-fn record(journal: &std::path::Path, operator: &str, cleared: &Holder) -> Result<(), JournalError> {
+async fn record(journal: &JournalTarget, operator: &str, cleared: &Holder) -> Result<(), JournalError> {
     let me = super::holder("deployctl unlock".into(), operator);
-    let _lock = acquire(journal, &me)?;
-    let run_id = latest_run(read(journal)?.entries)
-        .map(|r| r.run_id)
-        .unwrap_or_else(|| "-".into());
-    let (mut writer, _) = JournalWriter::open(journal)?;
-    writer.append(&Entry {
-        at: crate::engine::clock::now(),
-        run_id,
-        event: Event::Unlocked {
-            by: operator.into(),
-            holder: cleared.to_string(),
-        },
-    })
+    let mut locked = journal.lock(&me).await?;
+    let appended = async {
+        let run_id = latest_run(locked.read().await?.entries)
+            .map(|r| r.run_id)
+            .unwrap_or_else(|| "-".into());
+        locked
+            .append(&Entry {
+                at: crate::engine::clock::now(),
+                run_id,
+                event: Event::Unlocked {
+                    by: operator.into(),
+                    holder: cleared.to_string(),
+                },
+            })
+            .await
+    }
+    .await;
+    locked.release().await;
+    appended
 }

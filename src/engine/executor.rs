@@ -21,7 +21,7 @@ use super::observer::Observer;
 use super::outcome::{RunError, RunOutcome};
 use super::resume::{Resumption, resumption};
 use crate::event::{Entry, Event, JOURNAL_FORMAT, PlannedPhase, PlannedStep, RollbackCause, RunStatus};
-use crate::journal::{JournalWriter, RunState, StepState, fold, latest_run, read};
+use crate::journal::{Durable, LockedJournal, RunState, StepState, fold, latest_run};
 use crate::runbook::Loaded;
 use crate::runbook::load::hex;
 use crate::runbook::model::{OnFailure, Step};
@@ -38,8 +38,6 @@ pub struct RunOptions {
     pub allow_changed: bool,
     /// The runbook file as given (for hints).
     pub runbook_file: PathBuf,
-    /// The journal file.
-    pub journal: PathBuf,
     /// Run outside the deployment window (`--ignore-window`; journaled with the operator).
     pub ignore_window: bool,
 }
@@ -52,7 +50,7 @@ pub struct Executor<'a, O: Observer> {
     pub(super) cancel: Cancel,
     pub(super) http: reqwest::Client,
     pub(super) databases: Arc<Databases>,
-    writer: JournalWriter,
+    journal: &'a mut LockedJournal,
     pub(super) run_id: String,
     /// The run as journaled before this invocation (None for a new run).
     pub(super) prior: Option<RunState>,
@@ -66,14 +64,15 @@ pub struct Executor<'a, O: Observer> {
     pub(super) background: Vec<Vec<tokio::task::JoinHandle<Option<String>>>>,
 }
 
-/// Runs (or resumes) the runbook. The caller holds the journal lock.
+/// Runs (or resumes) the runbook in `journal`, whose lock the caller holds.
 pub async fn execute<O: Observer>(
     loaded: &Loaded,
     options: &RunOptions,
     observer: &mut O,
     cancel: Cancel,
+    journal: &mut LockedJournal,
 ) -> Result<RunOutcome, RunError> {
-    let (latest, history) = read_latest(options, observer)?;
+    let (latest, history) = read_latest(journal, observer).await?;
     let prior = latest.filter(|run| !run.is_finished());
     if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
         return Err(RunError::RollingBack {
@@ -82,23 +81,24 @@ pub async fn execute<O: Observer>(
             file: options.runbook_file.clone(),
         });
     }
-    let mut executor = Executor::open(loaded, options, observer, cancel, prior)?;
+    let mut executor = Executor::open(loaded, options, observer, cancel, prior, journal)?;
     executor.history = history;
     executor.run().await
 }
 
 /// Runs the rollback procedure of the journal's latest run (`deployctl rollback`), or
-/// finishes one that was cut off. The caller holds the journal lock.
+/// finishes one that was cut off. The caller holds the journal's lock.
 pub async fn roll_back<O: Observer>(
     loaded: &Loaded,
     options: &RunOptions,
     observer: &mut O,
     cancel: Cancel,
+    journal: &mut LockedJournal,
 ) -> Result<RunOutcome, RunError> {
-    let Some(prior) = read_latest(options, observer)?.0 else {
+    let Some(prior) = read_latest(journal, observer).await?.0 else {
         return Err(RunError::NothingToRollBack(format!(
             "journal `{}` holds no run of this runbook: there is nothing to roll back",
-            options.journal.display()
+            journal.shown()
         )));
     };
     if let (Some(rollback), Some((RunStatus::RolledBack, _, at))) = (&prior.rollback, &prior.finished) {
@@ -110,7 +110,7 @@ pub async fn roll_back<O: Observer>(
             rollback.reason
         )));
     }
-    let mut executor = Executor::open(loaded, options, observer, cancel, Some(prior.clone()))?;
+    let mut executor = Executor::open(loaded, options, observer, cancel, Some(prior.clone()), journal)?;
     executor.check_unchanged(&prior)?;
     executor.record(Event::RunResumed {
         operator: options.operator.clone(),
@@ -124,15 +124,18 @@ pub async fn roll_back<O: Observer>(
 }
 
 /// The journal's latest run and the durations of past steps, warnings shown.
-fn read_latest<O: Observer>(options: &RunOptions, observer: &mut O) -> Result<(Option<RunState>, History), RunError> {
-    let journal = read(&options.journal)?;
+async fn read_latest<O: Observer>(
+    locked: &mut LockedJournal,
+    observer: &mut O,
+) -> Result<(Option<RunState>, History), RunError> {
+    let journal = locked.read().await?;
     for warning in &journal.warnings {
         observer.warn(warning);
     }
     let entries = journal.entries.len();
     let history = History::from_entries(&journal.entries);
     let latest = latest_run(journal.entries);
-    tracing::debug!(journal = %options.journal.display(), entries, "journal read");
+    tracing::debug!(journal = %locked.shown(), entries, "journal read");
     Ok((latest, history))
 }
 
@@ -143,12 +146,12 @@ impl<'a, O: Observer> Executor<'a, O> {
         observer: &'a mut O,
         cancel: Cancel,
         prior: Option<RunState>,
+        journal: &'a mut LockedJournal,
     ) -> Result<Self, RunError> {
-        let (writer, cut) = JournalWriter::open(&options.journal)?;
-        if cut {
+        if journal.open_for_append()? {
             observer.warn(&format!(
                 "journal `{}`: a torn last line was cut off before appending",
-                options.journal.display()
+                journal.shown()
             ));
         }
         let http = reqwest::Client::builder()
@@ -167,7 +170,7 @@ impl<'a, O: Observer> Executor<'a, O> {
             cancel,
             http,
             databases,
-            writer,
+            journal,
             run_id,
             current: prior.clone(),
             prior,
@@ -367,7 +370,7 @@ impl<O: Observer> Executor<'_, O> {
         })
     }
 
-    /// Appends an event (fsynced) and then tells the observer.
+    /// Appends an event (fsynced, or committed to PostgreSQL) and then tells the observer.
     pub(super) fn record(&mut self, event: Event) -> Result<(), RunError> {
         self.record_with(event, Durability::Synced)
     }
@@ -379,10 +382,11 @@ impl<O: Observer> Executor<'_, O> {
             run_id: self.run_id.clone(),
             event,
         };
-        match durability {
-            Durability::Synced => self.writer.append(&entry)?,
-            Durability::WithNextSync => self.writer.append_unsynced(&entry)?,
-        }
+        let durable = match durability {
+            Durability::Synced => Durable::Now,
+            Durability::WithNextSync => Durable::WithNext,
+        };
+        self.journal.append_blocking(&entry, durable)?;
         self.observer.journaled(&entry);
         fold(&mut self.current, entry);
         Ok(())

@@ -39,13 +39,34 @@ pub enum JournalError {
         /// Format this build reads.
         supported: u32,
     },
+    /// The PostgreSQL journal could not be reached, read or written (the URL's password is
+    /// masked in `journal` and `message`).
+    #[error("journal `{journal}`: {action}: {message}")]
+    Database {
+        /// The journal, `postgres://user:***@host:port/db#name`.
+        journal: String,
+        /// What deployctl was doing.
+        action: &'static str,
+        /// The database's complaint.
+        message: String,
+    },
+    /// The PostgreSQL tables were laid out by a newer deployctl.
+    #[error("journal `{journal}` uses table layout {found}; this deployctl reads layout {supported}")]
+    Schema {
+        /// The journal.
+        journal: String,
+        /// Layout found in `deployctl_schema`.
+        found: i32,
+        /// Layout this build reads and writes.
+        supported: i32,
+    },
     /// Another live process holds the lock.
     #[error("journal `{path}` is locked by {holder}")]
     Locked {
         /// The journal.
         path: PathBuf,
-        /// Who holds it (as recorded).
-        holder: Holder,
+        /// Who holds it (as recorded; boxed to keep every `Result` small).
+        holder: Box<Holder>,
     },
 }
 
@@ -60,6 +81,8 @@ impl JournalError {
                 "the journal was edited or damaged; keep a copy, then repair or move the line aside".into()
             }
             JournalError::Version { .. } => "use the deployctl version that wrote this journal".into(),
+            JournalError::Database { .. } => "check that the journal database is up and reachable, then run again: every committed entry is kept, and a step whose end was not committed counts as cut off".into(),
+            JournalError::Schema { .. } => "use the deployctl version that created these tables".into(),
             JournalError::Locked { .. } => {
                 "wait for that run to end; if its process is gone, `deployctl unlock RUNBOOK` clears the record".into()
             }

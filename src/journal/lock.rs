@@ -28,6 +28,9 @@ pub struct Holder {
     pub command: String,
     /// The operator.
     pub operator: String,
+    /// When the holder last said it is alive (the PostgreSQL journal's holder row only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<DateTime<Utc>>,
 }
 
 impl fmt::Display for Holder {
@@ -40,7 +43,11 @@ impl fmt::Display for Holder {
             self.since.format("%Y-%m-%d %H:%M:%S UTC"),
             self.operator,
             self.command
-        )
+        )?;
+        match self.heartbeat {
+            Some(at) => write!(f, ", heartbeat {}", at.format("%H:%M:%S UTC")),
+            None => Ok(()),
+        }
     }
 }
 
@@ -89,7 +96,7 @@ pub fn acquire(journal: &Path, holder: &Holder) -> Result<JournalLock, JournalEr
             let recorded = read_holder(&mut file).unwrap_or_else(unknown_holder);
             return Err(JournalError::Locked {
                 path: journal.to_path_buf(),
-                holder: recorded,
+                holder: Box::new(recorded),
             });
         }
         Err(TryLockError::Error(source)) => return Err(io("lock")(source)),
@@ -148,7 +155,7 @@ pub fn clear_stale(journal: &Path) -> Result<Option<Holder>, JournalError> {
             let holder = read_holder(&mut file).unwrap_or_else(unknown_holder);
             return Err(JournalError::Locked {
                 path: journal.to_path_buf(),
-                holder,
+                holder: Box::new(holder),
             });
         }
         Err(TryLockError::Error(source)) => return Err(io("lock")(source)),
@@ -174,5 +181,6 @@ fn unknown_holder() -> Holder {
         since: Utc::now(),
         command: "unknown".into(),
         operator: "unknown".into(),
+        heartbeat: None,
     }
 }

@@ -50,16 +50,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, JournalError> {
             .and_then(|l| serde_json::from_str::<Entry>(l).map_err(|e| e.to_string()));
         match parsed {
             Ok(entry) => {
-                if let Event::RunStarted { format, .. } = &entry.event
-                    && *format > JOURNAL_FORMAT
-                {
-                    return Err(JournalError::Version {
-                        path: path.to_path_buf(),
-                        line: number,
-                        found: *format,
-                        supported: JOURNAL_FORMAT,
-                    });
-                }
+                check_entry(path, number, &entry)?;
                 out.entries.push(entry);
             }
             Err(_) if !complete && lines.peek().is_none() => {
@@ -79,4 +70,19 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, JournalError> {
         }
     }
     Ok(out)
+}
+
+/// Refuses an entry of a newer journal format (a `run_started` with a higher `format`).
+pub(super) fn check_entry(path: &Path, line: usize, entry: &Entry) -> Result<(), JournalError> {
+    if let Event::RunStarted { format, .. } = &entry.event
+        && *format > JOURNAL_FORMAT
+    {
+        return Err(JournalError::Version {
+            path: path.to_path_buf(),
+            line,
+            found: *format,
+            supported: JOURNAL_FORMAT,
+        });
+    }
+    Ok(())
 }

@@ -58,6 +58,11 @@ impl JournalWriter {
         self.file.sync_data().map_err(io_error(&self.path, "fsync an entry"))
     }
 
+    /// Waits until every entry written so far is on disk.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.file.sync_data().map_err(io_error(&self.path, "fsync an entry"))
+    }
+
     /// Appends one entry without waiting for the disk; the next [`Self::append`] makes it
     /// durable with itself (one fsync covers every earlier write, in order). Only for
     /// entries whose loss in a crash changes nothing, such as the start of an idempotent

@@ -17,6 +17,7 @@ mod http_server;
 mod loader_props;
 mod migrations;
 mod peer;
+mod pg_journal;
 mod prisma_peer;
 mod prisma_schema;
 mod report;

@@ -1,0 +1,160 @@
+//! Per-step overhead of the PostgreSQL journal vs. the file journal (issue 9): the same
+//! runbook of 1,000 steps run both ways, whole runs of the release binary, median of 3.
+//! - 1,000 `shell: "true"` steps (the spawn dominates);
+//! - 1,000 `http` steps against a local server (the journal dominates).
+//!
+//! Run: `cargo bench --bench journal_pg`. The database server is `DEPLOYCTL_TEST_DATABASE_URL`
+//! (default: local trust auth); a scratch database is created and dropped.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+#[path = "support/mod.rs"]
+mod support;
+
+const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
+const STEPS: usize = 1_000;
+const RUNS: usize = 3;
+
+fn median(mut f: impl FnMut() -> Duration) -> Duration {
+    let mut samples: Vec<Duration> = (0..RUNS).map(|_| f()).collect();
+    samples.sort();
+    samples[RUNS / 2]
+}
+
+/// One whole run with the journal `journal` (a file path or a URL).
+fn run(dir: &Path, journal: &str) -> Duration {
+    let start = Instant::now();
+    let status = Command::new(BIN)
+        .args(["run", "r.yaml"])
+        .current_dir(dir)
+        .env("DEPLOYCTL_JOURNAL", journal)
+        .env("DEPLOYCTL_OPERATOR", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let took = start.elapsed();
+    match status {
+        Ok(s) if s.success() => took,
+        other => panic!("deployctl run failed: {other:?}"),
+    }
+}
+
+fn runbook(dir: &Path, step: impl Fn(usize) -> String) {
+    let mut text = String::from("deployctl: 1\nname: bench\nphases:\n  - id: p\n    steps:\n");
+    for i in 0..STEPS {
+        text.push_str(&format!("      - {{ id: s{i}, {} }}\n", step(i)));
+    }
+    if let Err(e) = std::fs::write(dir.join("r.yaml"), text) {
+        panic!("cannot write runbook: {e}");
+    }
+}
+
+/// A scratch database on the test server; `None` (and the bench is skipped) without one.
+struct ScratchDb {
+    admin: String,
+    name: String,
+    url: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl ScratchDb {
+    fn create() -> Option<Self> {
+        let admin = std::env::var("DEPLOYCTL_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("deployctl_bench_{}", std::process::id());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime
+            .block_on(async {
+                let mut conn = PgConnection::connect(&admin).await?;
+                conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+                Ok::<_, sqlx::Error>(())
+            })
+            .map_err(|e| println!("skipped: no PostgreSQL at the test server ({e})"))
+            .ok()?;
+        let mut url = url::Url::parse(&admin).ok()?;
+        url.set_path(&format!("/{name}"));
+        Some(ScratchDb {
+            admin,
+            name,
+            url: url.to_string(),
+            runtime,
+        })
+    }
+
+    /// Empties the journal so each run starts a new one (the tables are made by the first).
+    fn reset(&self) {
+        let result = self.runtime.block_on(async {
+            let mut conn = PgConnection::connect(&self.url).await?;
+            conn.execute("DROP TABLE IF EXISTS deployctl_journal, deployctl_lock_holder, deployctl_schema")
+                .await?;
+            Ok::<_, sqlx::Error>(())
+        });
+        if let Err(e) = result {
+            panic!("cannot reset the bench database: {e}");
+        }
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        let _ = self.runtime.block_on(async {
+            let mut conn = PgConnection::connect(&self.admin).await?;
+            conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await
+        });
+    }
+}
+
+fn compare(what: &str, dir: &Path, db: &ScratchDb) {
+    let file = dir.join("journal.jsonl");
+    let file_arg = file.display().to_string();
+    let on_file = median(|| {
+        let _ = std::fs::remove_file(&file);
+        run(dir, &file_arg)
+    });
+    let on_pg = median(|| {
+        db.reset();
+        run(dir, &db.url)
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let per_step = (on_pg.as_secs_f64() - on_file.as_secs_f64()) * 1e6 / STEPS as f64;
+    println!(
+        "{what:<30} file journal {:>8.1} ms   PostgreSQL journal {:>8.1} ms   ratio {:>5.2}   {per_step:+.0} µs per step",
+        ms(on_file),
+        ms(on_pg),
+        on_pg.as_secs_f64() / on_file.as_secs_f64()
+    );
+}
+
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("deployctl-bench-pg-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    dir
+}
+
+fn main() {
+    let Some(db) = ScratchDb::create() else {
+        return;
+    };
+    let shell = fresh_dir("shell");
+    runbook(&shell, |_| "shell: \"true\"".into());
+    compare("1,000 shell `true` steps", &shell, &db);
+    let _ = std::fs::remove_dir_all(&shell);
+
+    let port = support::serve(200);
+    let http = fresh_dir("http");
+    runbook(&http, |i| format!("http: \"http://127.0.0.1:{port}/health?i={i}\""));
+    compare("1,000 http steps", &http, &db);
+    let _ = std::fs::remove_dir_all(&http);
+}

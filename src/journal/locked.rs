@@ -1,0 +1,152 @@
+//! A journal whose lock this process holds: read it, append to it, release it.
+//!
+//! Appends are synchronous because the executor records from many places, some inside
+//! `select!` arms; the PostgreSQL append bridges to async with `block_in_place`, which keeps
+//! the runtime's other tasks (signals, the heartbeat, a step's output) running meanwhile.
+
+use std::path::PathBuf;
+
+use super::error::JournalError;
+use super::lock::JournalLock;
+use super::pg::{self, Commit, PgSession};
+use super::reader::JournalRead;
+use super::writer::JournalWriter;
+use crate::event::Entry;
+
+/// A locked journal on either backend.
+#[derive(Debug)]
+pub enum LockedJournal {
+    /// A file, its `flock`, and its writer once opened.
+    File {
+        /// The journal file.
+        path: PathBuf,
+        /// Held until this value is dropped.
+        lock: JournalLock,
+        /// Opened by [`LockedJournal::open_for_append`].
+        writer: Option<JournalWriter>,
+    },
+    /// A PostgreSQL session holding the advisory lock.
+    Postgres(PgSession),
+}
+
+/// Whether an append waits for the disk (the file's fsync, the database's WAL flush).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    /// Durable before the call returns.
+    Now,
+    /// Durable with the next `Now` append: a file's next fsync; on PostgreSQL, a commit
+    /// with `synchronous_commit` off, flushed by the next synchronous commit.
+    WithNext,
+}
+
+impl LockedJournal {
+    /// The journal, for messages (password masked).
+    pub fn shown(&self) -> String {
+        match self {
+            LockedJournal::File { path, .. } => path.display().to_string(),
+            LockedJournal::Postgres(session) => session.target().shown().to_string(),
+        }
+    }
+
+    /// Reads every entry.
+    pub async fn read(&mut self) -> Result<JournalRead, JournalError> {
+        match self {
+            LockedJournal::File { path, .. } => super::reader::read(path),
+            LockedJournal::Postgres(session) => {
+                let target = session.target().clone();
+                pg::read_on(session.conn(), &target).await
+            }
+        }
+    }
+
+    /// Gets ready to append: a file's torn last line is cut first (returns whether one was).
+    pub fn open_for_append(&mut self) -> Result<bool, JournalError> {
+        match self {
+            LockedJournal::File { path, writer, .. } => {
+                let (opened, cut) = JournalWriter::open(path)?;
+                *writer = Some(opened);
+                Ok(cut)
+            }
+            LockedJournal::Postgres(_) => Ok(false),
+        }
+    }
+
+    /// Appends one entry from synchronous code running on the multi-threaded runtime.
+    pub fn append_blocking(&mut self, entry: &Entry, sync: Durable) -> Result<(), JournalError> {
+        match self {
+            LockedJournal::File { path, writer, .. } => {
+                let w = match writer {
+                    Some(w) => w,
+                    None => writer.insert(JournalWriter::open(path)?.0),
+                };
+                match sync {
+                    Durable::Now => w.append(entry),
+                    Durable::WithNext => w.append_unsynced(entry),
+                }
+            }
+            LockedJournal::Postgres(session) => {
+                let handle = tokio::runtime::Handle::current();
+                if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+                    return Err(JournalError::Database {
+                        journal: session.target().shown().to_string(),
+                        action: "append an entry",
+                        message: "the PostgreSQL journal needs the multi-threaded runtime".into(),
+                    });
+                }
+                let target = session.target().clone();
+                let commit = match sync {
+                    Durable::Now => Commit::Flushed,
+                    Durable::WithNext => Commit::WithNextFlush,
+                };
+                tokio::task::block_in_place(|| handle.block_on(pg::append(session.conn(), &target, entry, commit)))
+            }
+        }
+    }
+
+    /// Appends one entry, durable on return (for async commands: approve, unlock).
+    pub async fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        match self {
+            LockedJournal::File { .. } => self.append_blocking(entry, Durable::Now),
+            LockedJournal::Postgres(session) => {
+                let target = session.target().clone();
+                pg::append(session.conn(), &target, entry, Commit::Flushed).await
+            }
+        }
+    }
+
+    /// Replaces the journal's entries with `entries` (an import), durable on return.
+    pub async fn replace_with(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
+        match self {
+            LockedJournal::File { path, writer, .. } => {
+                std::fs::write(&*path, b"").map_err(|source| JournalError::Io {
+                    path: path.clone(),
+                    action: "empty it before the import",
+                    source,
+                })?;
+                let mut opened = JournalWriter::open(path)?.0;
+                for entry in entries {
+                    opened.append_unsynced(entry)?;
+                }
+                // One fsync covers every line written before it.
+                opened.sync()?;
+                *writer = Some(opened);
+                Ok(())
+            }
+            LockedJournal::Postgres(session) => {
+                let target = session.target().clone();
+                pg::replace(session.conn(), &target, entries).await
+            }
+        }
+    }
+
+    /// Releases the lock (and, on PostgreSQL, stops the heartbeat and deletes the row).
+    pub async fn release(self) {
+        match self {
+            LockedJournal::File { lock, writer, .. } => {
+                drop(writer);
+                drop(lock);
+            }
+            LockedJournal::Postgres(session) => session.release().await,
+        }
+    }
+}
