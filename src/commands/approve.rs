@@ -7,28 +7,18 @@
 use std::collections::BTreeMap;
 
 use crate::cli::ApproveArgs;
-use crate::commands::{Ui, journal_for, report_load_error};
+use crate::commands::{Ui, journal_for, load_runbook};
 use crate::engine::{identity, rollback_step};
 use crate::event::{ApprovalKind, Entry, Event, StepStatus};
 use crate::exit::Exit;
 use crate::journal::{JournalError, LockedJournal, RunState, StepView, latest_run};
+use crate::runbook::Loaded;
 use crate::runbook::model::{Step, StepKind};
-use crate::runbook::{LoadOptions, Loaded, load};
 
 /// Records an approval.
 pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs) -> Exit {
-    let loaded = match load(
-        &args.runbook,
-        &LoadOptions {
-            env: env.clone(),
-            vars: ui.vars.clone(),
-        },
-    ) {
-        Ok(l) => l,
-        Err(e) => {
-            report_load_error(ui, &e);
-            return Exit::Invalid;
-        }
+    let Some(loaded) = load_runbook(ui, env, &args.runbook) else {
+        return Exit::Invalid;
     };
     let by = args.by.trim();
     if by.is_empty() {

@@ -9,26 +9,18 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use crate::cli::RollbackArgs;
-use crate::commands::{Ui, journal_for, report_load_error};
+use crate::commands::{Ui, journal_for, load_runbook};
 use crate::engine::{Cancel, RunOptions, identity, journal_plan, roll_back, rollback_plan};
 use crate::event::{PlannedPhase, StepStatus};
 use crate::exit::Exit;
 use crate::journal::{JournalTarget, StepView, latest_run};
 use crate::report::{HumanReporter, JsonReporter};
-use crate::runbook::{LoadOptions, Loaded, load};
+use crate::runbook::Loaded;
 
 /// Rolls back the latest run (or prints what that would run).
 pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackArgs) -> Exit {
-    let options = LoadOptions {
-        env: env.clone(),
-        vars: ui.vars.clone(),
-    };
-    let loaded = match load(&args.runbook, &options) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            report_load_error(ui, &e);
-            return Exit::Invalid;
-        }
+    let Some(loaded) = load_runbook(ui, env, &args.runbook) else {
+        return Exit::Invalid;
     };
     let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
     if args.dry_run {

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use serde_json::json;
 
 use crate::cli::RunArgs;
-use crate::commands::{Ui, journal_for, print_contacts, report_load_error};
+use crate::commands::{Ui, journal_for, load_runbook, print_contacts};
 use crate::engine::escalation::Problem;
 use crate::engine::window::WindowState;
 use crate::engine::{
@@ -15,20 +15,12 @@ use crate::engine::{
 use crate::exit::Exit;
 use crate::journal::JournalError;
 use crate::report::{self, HumanReporter, JsonReporter};
-use crate::runbook::{LoadOptions, Loaded, load};
+use crate::runbook::Loaded;
 
 /// Runs a runbook (or prints its plan with --dry-run).
 pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exit {
-    let options = LoadOptions {
-        env: env.clone(),
-        vars: ui.vars.clone(),
-    };
-    let loaded = match load(&args.runbook, &options) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            report_load_error(ui, &e);
-            return Exit::Invalid;
-        }
+    let Some(loaded) = load_runbook(ui, env, &args.runbook) else {
+        return Exit::Invalid;
     };
     if args.dry_run {
         return dry_run(ui, &loaded, args).await;

@@ -69,6 +69,27 @@ pub fn environment() -> BTreeMap<String, String> {
 }
 
 /// Prints why a runbook did not load: every diagnostic as `path:line:col: message`.
+/// Loads a runbook with the command line's environment and `--var`s, reporting a load
+/// error as validation does; `None` means exit 2.
+pub fn load_runbook(
+    ui: &Ui,
+    env: &std::collections::BTreeMap<String, String>,
+    path: &std::path::Path,
+) -> Option<crate::runbook::Loaded> {
+    let options = crate::runbook::LoadOptions {
+        env: env.clone(),
+        vars: ui.vars.clone(),
+    };
+    match crate::runbook::load(path, &options) {
+        Ok(loaded) => Some(loaded),
+        Err(e) => {
+            report_load_error(ui, &e);
+            None
+        }
+    }
+}
+
+/// Prints why a runbook could not be loaded.
 pub fn report_load_error(ui: &Ui, error: &LoadError) {
     match error {
         LoadError::Read { path, source } => {
