@@ -17,12 +17,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
 const STEPS: usize = 1_000;
 const RUNS: usize = 3;
 
-fn median(mut f: impl FnMut() -> Duration) -> Duration {
-    let mut samples: Vec<Duration> = (0..RUNS).map(|_| f()).collect();
-    samples.sort();
-    samples[RUNS / 2]
-}
-
 fn deployctl(dir: &Path, args: &[&str]) -> Duration {
     deployctl_with(dir, args, None)
 }
@@ -51,25 +45,6 @@ fn deployctl_with(dir: &Path, args: &[&str], journal: Option<&Path>) -> Duration
     }
 }
 
-fn runbook(dir: &Path, step: impl Fn(usize) -> String) {
-    let mut text = String::from("deployctl: 1\nname: bench\nphases:\n  - id: p\n    steps:\n");
-    for i in 0..STEPS {
-        text.push_str(&format!("      - {{ id: s{i}, {} }}\n", step(i)));
-    }
-    if let Err(e) = std::fs::write(dir.join("r.yaml"), text) {
-        panic!("cannot write runbook: {e}");
-    }
-}
-
-fn fresh_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("deployctl-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        panic!("cannot create {}: {e}", dir.display());
-    }
-    dir
-}
-
 fn report(what: &str, baseline: Duration, measured: Duration, goal: &str) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
@@ -81,9 +56,9 @@ fn report(what: &str, baseline: Duration, measured: Duration, goal: &str) {
 }
 
 fn shell_steps() {
-    let dir = fresh_dir("shell");
-    runbook(&dir, |_| "shell: \"true\"".into());
-    let baseline = median(|| {
+    let dir = support::fresh_dir("shell");
+    support::runbook(&dir, STEPS, |_| "shell: \"true\"".into());
+    let baseline = support::median(RUNS, || {
         let start = Instant::now();
         let script = format!("i=0; while [ $i -lt {STEPS} ]; do /bin/true; i=$((i+1)); done");
         let ok = Command::new("sh")
@@ -93,7 +68,7 @@ fn shell_steps() {
         assert!(ok, "baseline loop failed");
         start.elapsed()
     });
-    let measured = median(|| {
+    let measured = support::median(RUNS, || {
         let _ = std::fs::remove_dir_all(dir.join(".deployctl"));
         deployctl(&dir, &["run", "r.yaml"])
     });
@@ -112,13 +87,13 @@ fn shell_steps() {
 fn http_steps() {
     let port = support::serve(200);
     let url = format!("http://127.0.0.1:{port}/health");
-    let dir = fresh_dir("http");
-    runbook(&dir, |i| format!("http: \"{url}?i={i}\""));
+    let dir = support::fresh_dir("http");
+    support::runbook(&dir, STEPS, |i| format!("http: \"{url}?i={i}\""));
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => panic!("runtime: {e}"),
     };
-    let baseline = median(|| {
+    let baseline = support::median(RUNS, || {
         runtime.block_on(async {
             let start = Instant::now();
             let client = reqwest::Client::new();
@@ -133,7 +108,7 @@ fn http_steps() {
             start.elapsed()
         })
     });
-    let measured = median(|| {
+    let measured = support::median(RUNS, || {
         let _ = std::fs::remove_dir_all(dir.join(".deployctl"));
         deployctl(&dir, &["run", "r.yaml"])
     });
@@ -143,7 +118,7 @@ fn http_steps() {
 }
 
 fn status_of_100k() {
-    let dir = fresh_dir("status");
+    let dir = support::fresh_dir("status");
     let journal = dir.join("big.jsonl");
     let steps = 50_000;
     let mut plan = String::new();
@@ -169,7 +144,7 @@ fn status_of_100k() {
         panic!("cannot write journal: {e}");
     }
     let events = text.lines().count();
-    let baseline = median(|| {
+    let baseline = support::median(RUNS, || {
         let start = Instant::now();
         let parsed = text
             .lines()
@@ -179,7 +154,7 @@ fn status_of_100k() {
         start.elapsed()
     });
     let journal_arg = journal.display().to_string();
-    let measured = median(|| deployctl(&dir, &["status", "--journal", &journal_arg]));
+    let measured = support::median(RUNS, || deployctl(&dir, &["status", "--journal", &journal_arg]));
     report(
         &format!("status of {events} events vs JSON parse"),
         baseline,
@@ -192,7 +167,7 @@ fn status_of_100k() {
 /// The same run with the journal on tmpfs: the engine's own cost, without the disk's fsync.
 fn report_on_tmpfs(dir: &Path, baseline: Duration) {
     if let Some(tmpfs) = tmpfs_journal() {
-        let on_tmpfs = median(|| deployctl_with(dir, &["run", "r.yaml"], Some(&tmpfs)));
+        let on_tmpfs = support::median(RUNS, || deployctl_with(dir, &["run", "r.yaml"], Some(&tmpfs)));
         report(
             "  same, journal on tmpfs (no disk fsync)",
             baseline,

@@ -19,12 +19,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
 const STEPS: usize = 1_000;
 const RUNS: usize = 3;
 
-fn median(mut f: impl FnMut() -> Duration) -> Duration {
-    let mut samples: Vec<Duration> = (0..RUNS).map(|_| f()).collect();
-    samples.sort();
-    samples[RUNS / 2]
-}
-
 /// One whole run with the journal `journal` (a file path or a URL).
 fn run(dir: &Path, journal: &str) -> Duration {
     let start = Instant::now();
@@ -40,16 +34,6 @@ fn run(dir: &Path, journal: &str) -> Duration {
     match status {
         Ok(s) if s.success() => took,
         other => panic!("deployctl run failed: {other:?}"),
-    }
-}
-
-fn runbook(dir: &Path, step: impl Fn(usize) -> String) {
-    let mut text = String::from("deployctl: 1\nname: bench\nphases:\n  - id: p\n    steps:\n");
-    for i in 0..STEPS {
-        text.push_str(&format!("      - {{ id: s{i}, {} }}\n", step(i)));
-    }
-    if let Err(e) = std::fs::write(dir.join("r.yaml"), text) {
-        panic!("cannot write runbook: {e}");
     }
 }
 
@@ -116,11 +100,11 @@ impl Drop for ScratchDb {
 fn compare(what: &str, dir: &Path, db: &ScratchDb) {
     let file = dir.join("journal.jsonl");
     let file_arg = file.display().to_string();
-    let on_file = median(|| {
+    let on_file = support::median(RUNS, || {
         let _ = std::fs::remove_file(&file);
         run(dir, &file_arg)
     });
-    let on_pg = median(|| {
+    let on_pg = support::median(RUNS, || {
         db.reset();
         run(dir, &db.url)
     });
@@ -134,27 +118,20 @@ fn compare(what: &str, dir: &Path, db: &ScratchDb) {
     );
 }
 
-fn fresh_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("deployctl-bench-pg-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        panic!("cannot create {}: {e}", dir.display());
-    }
-    dir
-}
-
 fn main() {
     let Some(db) = ScratchDb::create() else {
         return;
     };
-    let shell = fresh_dir("shell");
-    runbook(&shell, |_| "shell: \"true\"".into());
+    let shell = support::fresh_dir("shell");
+    support::runbook(&shell, STEPS, |_| "shell: \"true\"".into());
     compare("1,000 shell `true` steps", &shell, &db);
     let _ = std::fs::remove_dir_all(&shell);
 
     let port = support::serve(200);
-    let http = fresh_dir("http");
-    runbook(&http, |i| format!("http: \"http://127.0.0.1:{port}/health?i={i}\""));
+    let http = support::fresh_dir("http");
+    support::runbook(&http, STEPS, |i| {
+        format!("http: \"http://127.0.0.1:{port}/health?i={i}\"")
+    });
     compare("1,000 http steps", &http, &db);
     let _ = std::fs::remove_dir_all(&http);
 }

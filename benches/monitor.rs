@@ -12,7 +12,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let ok = support::serve(200);
-    let dir = fresh_dir("monitor");
+    let dir = support::fresh_dir("monitor");
     let probes: Vec<String> = (0..PROBES)
         .map(|i| format!("            - http: \"http://127.0.0.1:{ok}/health?probe={i}\""))
         .collect();
@@ -176,13 +176,4 @@ fn write(dir: &Path, name: &str, text: &str) {
     if let Err(e) = std::fs::write(dir.join(name), text) {
         panic!("cannot write {name}: {e}");
     }
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("deployctl-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        panic!("cannot create {}: {e}", dir.display());
-    }
-    dir
 }

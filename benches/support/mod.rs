@@ -1,7 +1,39 @@
-//! What the bench binaries share: a local HTTP server to point steps and probes at.
+//! What the bench binaries share: a local HTTP server to point steps and probes at, a
+//! scratch directory, a generated runbook, and the median of whole runs.
+#![allow(dead_code)] // each bench binary uses its own subset
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The median of `runs` timings.
+pub fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut samples: Vec<Duration> = (0..runs).map(|_| f()).collect();
+    samples.sort();
+    samples[runs / 2]
+}
+
+/// Writes `r.yaml` in `dir`: one phase of `steps` steps, `step(i)` giving each one's kind.
+pub fn runbook(dir: &Path, steps: usize, step: impl Fn(usize) -> String) {
+    let mut text = String::from("deployctl: 1\nname: bench\nphases:\n  - id: p\n    steps:\n");
+    for i in 0..steps {
+        text.push_str(&format!("      - {{ id: s{i}, {} }}\n", step(i)));
+    }
+    if let Err(e) = std::fs::write(dir.join("r.yaml"), text) {
+        panic!("cannot write runbook: {e}");
+    }
+}
+
+/// An empty directory of its own under the system temp dir.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("deployctl-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {e}", dir.display());
+    }
+    dir
+}
 
 /// A keep-alive HTTP/1.1 server answering `status` with body `ok` to everything, on a thread
 /// per connection. Lives as long as the bench process.
