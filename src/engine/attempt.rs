@@ -16,7 +16,7 @@ use super::retry::delay_before;
 use crate::event::{Event, StepStatus, UndoEntry};
 use crate::runbook::duration::format as dur;
 use crate::runbook::model::{MigrationStyle, Step, StepKind};
-use crate::steps::{Escalation, Live, StepContext, StepOutcome, applied_migrations, execute_live};
+use crate::steps::{Escalation, Live, StepOutcome, applied_migrations, execute_live};
 
 /// How the attempts of a step ended.
 pub(super) enum Attempted {
@@ -133,22 +133,8 @@ impl<O: Observer> Executor<'_, O> {
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
         let services_done = self.services_done(&step.id);
-        let (loaded, http, databases, run_id, cancel) = (
-            self.loaded,
-            self.http.clone(),
-            self.databases.clone(),
-            self.run_id.clone(),
-            self.cancel.clone(),
-        );
-        let ctx = StepContext {
-            run_id: &run_id,
-            runbook: &loaded.runbook.name,
-            step_id: &step.id,
-            redactor: &loaded.redactor,
-            http: &http,
-            databases: &databases,
-            timeout: step.timeout,
-        };
+        let (loaded, cancel, parts) = (self.loaded, self.cancel.clone(), self.step_parts());
+        let ctx = parts.context(loaded, &step.id, step.timeout);
         let live = Live {
             services: &loaded.runbook.services,
             workdir: &loaded.runbook.workdir,

@@ -25,7 +25,7 @@ use crate::journal::{Durable, LockedJournal, RunState, StepState, fold, latest_r
 use crate::runbook::Loaded;
 use crate::runbook::load::hex;
 use crate::runbook::model::{OnFailure, Step};
-use crate::steps::Databases;
+use crate::steps::{Databases, StepContext};
 
 /// Plain options of a run, from the command line.
 #[derive(Debug, Clone)]
@@ -390,6 +390,40 @@ impl<O: Observer> Executor<'_, O> {
         self.observer.journaled(&entry);
         fold(&mut self.current, entry);
         Ok(())
+    }
+}
+
+/// What a step's context borrows, owned: a step can then run while the executor, borrowed
+/// mutably, journals the progress it reports.
+pub(super) struct StepParts {
+    http: reqwest::Client,
+    databases: Arc<Databases>,
+    run_id: String,
+}
+
+impl StepParts {
+    /// The context of one attempt of `step_id`, limited to `timeout`.
+    pub(super) fn context<'a>(&'a self, loaded: &'a Loaded, step_id: &'a str, timeout: Duration) -> StepContext<'a> {
+        StepContext {
+            run_id: &self.run_id,
+            runbook: &loaded.runbook.name,
+            step_id,
+            redactor: &loaded.redactor,
+            http: &self.http,
+            databases: &self.databases,
+            timeout,
+        }
+    }
+}
+
+impl<O: Observer> Executor<'_, O> {
+    /// Clones (cheap: a client handle, a pool map's `Arc`, the run id) of what steps borrow.
+    pub(super) fn step_parts(&self) -> StepParts {
+        StepParts {
+            http: self.http.clone(),
+            databases: self.databases.clone(),
+            run_id: self.run_id.clone(),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use super::outcome::{RunError, RunOutcome};
 use crate::event::{ApprovalKind, Event, StepStatus};
 use crate::journal::{RunState, StepState, StepView};
 use crate::runbook::model::Step;
-use crate::steps::{StepContext, StepOutcome, check};
+use crate::steps::{StepOutcome, check};
 
 /// Whether a step may run now.
 pub(super) enum Resumption {
@@ -62,21 +62,13 @@ pub(super) fn resumption(step: &Step, state: Option<&StepState>, run: Option<&Ru
 impl<O: Observer> Executor<'_, O> {
     /// Re-runs the `verify` check of every completed step; a failure stops the run.
     pub(super) async fn reverify(&mut self, prior: &RunState) -> Result<Option<RunOutcome>, RunError> {
-        let runbook = &self.loaded.runbook;
-        for (_, step) in runbook.steps() {
+        let (loaded, parts) = (self.loaded, self.step_parts());
+        for (_, step) in loaded.runbook.steps() {
             let Some(verify) = &step.verify else { continue };
             if !prior.is_done(&step.id) {
                 continue;
             }
-            let ctx = StepContext {
-                run_id: &self.run_id,
-                runbook: &runbook.name,
-                step_id: &step.id,
-                redactor: &self.loaded.redactor,
-                http: &self.http,
-                databases: &self.databases,
-                timeout: step.timeout,
-            };
+            let ctx = parts.context(loaded, &step.id, step.timeout);
             let outcome = tokio::select! {
                 r = tokio::time::timeout(step.timeout, check(verify, &ctx)) => r.unwrap_or_else(|_| StepOutcome::Failed {
                     reason: format!("verify timed out after {}", crate::runbook::duration::format(step.timeout)),

@@ -18,7 +18,7 @@ use crate::event::{Event, PlannedStep, RollbackCause, RunStatus, StepStatus};
 use crate::journal::RunState;
 use crate::runbook::Loaded;
 use crate::runbook::model::{OnFailure, Step, StepKind};
-use crate::steps::{StepContext, StepOutcome, undo_plain};
+use crate::steps::{StepOutcome, undo_plain};
 
 impl<O: Observer> Executor<'_, O> {
     /// Runs (or resumes) the rollback; `cause` and `reason` are used only when it starts.
@@ -141,22 +141,8 @@ impl<O: Observer> Executor<'_, O> {
             step: id.to_string(),
             attempt: 1,
         })?;
-        let (loaded, http, databases, run_id, cancel) = (
-            self.loaded,
-            self.http.clone(),
-            self.databases.clone(),
-            self.run_id.clone(),
-            self.cancel.clone(),
-        );
-        let ctx = StepContext {
-            run_id: &run_id,
-            runbook: &loaded.runbook.name,
-            step_id: id,
-            redactor: &loaded.redactor,
-            http: &http,
-            databases: &databases,
-            timeout: forward.timeout,
-        };
+        let (loaded, cancel, parts) = (self.loaded, self.cancel.clone(), self.step_parts());
+        let ctx = parts.context(loaded, id, forward.timeout);
         let outcome = tokio::select! {
             undo = tokio::time::timeout(forward.timeout, undo_plain(migrate, migrations, &ctx)) => Some(match undo {
                 Ok(undo) => undo.into_outcome(&ctx),

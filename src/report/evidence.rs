@@ -79,6 +79,16 @@ pub(super) fn window_events(run: &RunState) -> Vec<WindowEventView> {
         .collect()
 }
 
+/// When the run ended and with what exit code, or that it has not (the reports' header).
+pub(super) fn finished(v: &StatusView) -> String {
+    const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
+    match (v.finished_at, v.exit_code) {
+        (Some(at), Some(code)) => format!("{} (exit {code})", at.format(TIME)),
+        (Some(at), None) => at.format(TIME).to_string(),
+        _ => format!("not finished (last event {})", v.updated_at.format(TIME)),
+    }
+}
+
 /// The final state in words, for the top of a change ticket: done, rolled back and why,
 /// paused waiting for what, failed at which step and why.
 pub(super) fn outcome(v: &StatusView) -> String {

@@ -62,11 +62,7 @@ pub fn html(v: &StatusView) -> String {
 }
 
 fn header(out: &mut String, v: &StatusView) {
-    let finished = match (v.finished_at, v.exit_code) {
-        (Some(at), Some(code)) => format!("{} (exit {code})", at.format(TIME)),
-        (Some(at), None) => at.format(TIME).to_string(),
-        _ => format!("not finished (last event {})", v.updated_at.format(TIME)),
-    };
+    let finished = super::evidence::finished(v);
     let rows = [
         (
             "Run",
