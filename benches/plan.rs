@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use deployctl::engine::{ProbeMode, plan};
+use deployctl::engine::{Plan, ProbeMode};
 use deployctl::runbook::{LoadOptions, load};
 
 /// Counts live heap bytes and their peak.
@@ -170,7 +170,7 @@ fn bench(style: Style) {
     let mut steps = 0;
     let (time, peak) = measure(|| match load(&path, &options) {
         Ok(loaded) => {
-            let plan = plan(&loaded, ProbeMode::Offline);
+            let plan = Plan::new(&loaded, ProbeMode::Offline);
             steps = plan.all_steps().count();
             black_box(plan);
         }

@@ -45,6 +45,11 @@ pub struct GlobalArgs {
     /// No colors (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Pretend it is TIME (RFC 3339, e.g. `2026-03-03T02:30:00Z`) for rehearsals and tests;
+    /// time advances from it. Never silent: the command says so and a run journals it
+    /// (with the real time) as a clock override.
+    #[arg(long, global = true, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What deployctl prints.
@@ -220,6 +225,12 @@ fn parse_environment(s: &str) -> Result<String, String> {
             "`{s}` is not an environment name (letters, digits, `-`, `_`, `.`)"
         ))
     }
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("`{s}` is not an RFC 3339 time like 2026-03-03T02:30:00Z ({e})"))
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -88,6 +88,11 @@ pub enum Event {
         /// done step can never be on disk without its undo).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         undo: Option<UndoEntry>,
+        /// What a failed step asks of the engine beyond its `on_failure` (a monitor's rule
+        /// held, or it had no data under `on_no_data: pause`), so the decision to roll back
+        /// or to wait for the operator is read from the journal, like every other.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        escalation: Option<Escalation>,
     },
     /// One service of a rolling restart was restarted and its health judged. Journaled per
     /// service, so a resumed restart skips the services already up.
@@ -196,6 +201,14 @@ pub enum Event {
         /// What the window said at that moment.
         reason: String,
     },
+    /// The invocation pretends another time (`--now`, for rehearsals and tests): the
+    /// entry's own `at` and every later one of this invocation are pretended times.
+    ClockOverride {
+        /// Who ran the invocation.
+        by: String,
+        /// The real time when it was journaled.
+        real_at: DateTime<Utc>,
+    },
     /// A stale lock holder was cleared with `deployctl unlock`.
     Unlocked {
         /// Who cleared it.
@@ -203,6 +216,16 @@ pub enum Event {
         /// The holder that was cleared, as recorded.
         holder: String,
     },
+}
+
+/// What a step asks of the engine besides its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Escalation {
+    /// A monitor rule held: roll back now, whatever `on_failure` says.
+    Rollback,
+    /// A monitor window had no data under `on_no_data: pause`: stop for the operator.
+    Pause,
 }
 
 /// An undo on the ledger.

@@ -5,6 +5,7 @@
 //! The engine decides, reporters render, and only `main` turns the outcome into a status.
 
 pub mod cli;
+pub mod clock;
 mod commands;
 pub mod engine;
 pub mod event;
@@ -22,6 +23,9 @@ pub use exit::Exit;
 pub async fn run(cli: Cli) -> Exit {
     let ui = commands::Ui::new(&cli.global);
     let env = commands::environment();
+    if let Some(exit) = commands::refuse_retired_clock(&ui, &env) {
+        return exit;
+    }
     match cli.command {
         Command::Run(args) => commands::run::run(&ui, &env, &args).await,
         Command::Validate(args) => commands::validate::validate(&ui, &env, &args),

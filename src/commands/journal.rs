@@ -61,7 +61,7 @@ pub async fn journal(ui: &Ui, command: &JournalCommand) -> Exit {
             ui.err(&format!("deployctl journal: {refusal}"));
             Exit::Invalid
         }
-        Err(e) => super::run::journal_error(ui, &e),
+        Err(e) => super::conclude::journal_error(ui, &e),
     }
 }
 

@@ -1,15 +1,18 @@
 //! One file per subcommand: turn command-line input into plain options and call the rest.
 
 pub mod approve;
+mod conclude;
 pub mod journal;
 mod journal_path;
 pub mod rollback;
 pub mod run;
 pub mod schema;
+mod session;
 pub mod status;
 mod ui;
 pub mod unlock;
 pub mod validate;
 
 pub use journal_path::{holder, journal_for, print_contacts};
+pub use session::refuse_retired_clock;
 pub use ui::{Ui, environment, load_runbook, report_load_error};

@@ -6,85 +6,52 @@
 //! rollback step already done.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 
 use crate::cli::RollbackArgs;
+use crate::commands::conclude::conclude;
+use crate::commands::session::{Drive, Overrides, drive, run_options, say_clock};
 use crate::commands::{Ui, journal_for, load_runbook};
-use crate::engine::{Cancel, RunOptions, identity, journal_plan, roll_back, rollback_plan};
-use crate::event::{PlannedPhase, StepStatus};
+use crate::engine::{Plan, ProbeMode, rollback_plan};
+use crate::event::StepStatus;
 use crate::exit::Exit;
 use crate::journal::{JournalTarget, StepView, latest_run};
-use crate::report::{HumanReporter, JsonReporter};
-use crate::runbook::Loaded;
 
 /// Rolls back the latest run (or prints what that would run).
 pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackArgs) -> Exit {
     let Some(loaded) = load_runbook(ui, env, &args.runbook) else {
         return Exit::Invalid;
     };
-    let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
+    say_clock(ui);
+    let plan = Plan::new(&loaded, ProbeMode::Offline);
     if args.dry_run {
-        return dry_run(ui, &loaded, &journal).await;
+        let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
+        return dry_run(ui, &plan, &journal).await;
     }
-    let operator = identity::operator(args.operator.as_deref());
-    let holder = super::holder(
-        loaded
-            .redactor
-            .mask(&std::env::args().collect::<Vec<_>>().join(" "))
-            .into_owned(),
-        &operator,
-    );
-    let mut locked = match journal.lock(&holder).await {
-        Ok(lock) => lock,
-        Err(e) => return super::run::journal_error(ui, &e),
-    };
-    let run_options = RunOptions {
-        operator,
-        host: identity::host(),
+    let overrides = Overrides {
         allow_changed: args.allow_changed,
-        runbook_file: args.runbook.clone(),
         // A rollback is never held back by the window.
         ignore_window: true,
     };
-    let cancel = Cancel::on_signals();
-    let result = if ui.json() {
-        roll_back(&loaded, &run_options, &mut JsonReporter, cancel, &mut locked).await
-    } else {
-        let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        let mut plan = journal_plan(&loaded);
-        // A resumed rollback journals no new `rollback_started`: give the reporter the titles.
-        if let Ok(read) = locked.read().await {
-            plan.push(PlannedPhase {
-                id: "rollback".into(),
-                title: "Rollback".into(),
-                steps: latest_run(read.entries)
-                    .and_then(|run| run.rollback.map(|r| r.steps))
-                    .unwrap_or_default(),
-            });
-        }
-        let mut reporter = HumanReporter::new(&plan, live, ui.verbose, ui.quiet);
-        let result = roll_back(&loaded, &run_options, &mut reporter, cancel, &mut locked).await;
-        drop(reporter);
-        result
-    };
-    locked.release().await;
-    super::run::conclude(ui, &loaded, result)
+    let options = run_options(ui, &plan, args.operator.as_deref(), overrides);
+    match drive(ui, &plan, &options, Drive::Rollback).await {
+        Ok(result) => conclude(ui, &loaded, result),
+        Err(exit) => exit,
+    }
 }
 
 /// Prints the rollback steps in order, ticking those already done. Writes nothing.
-async fn dry_run(ui: &Ui, loaded: &Loaded, journal: &JournalTarget) -> Exit {
+async fn dry_run(ui: &Ui, plan: &Plan<'_>, journal: &JournalTarget) -> Exit {
     let run = match journal.read().await {
         Ok(read) => latest_run(read.entries),
-        Err(e) => {
-            ui.err(&format!("deployctl: {e}"));
-            ui.err(&format!("  hint: {}", e.hint()));
-            return Exit::Invalid;
-        }
+        Err(e) => return super::conclude::journal_error(ui, &e),
     };
-    let steps = run
-        .as_ref()
-        .and_then(|r| r.rollback.as_ref().map(|rb| rb.steps.clone()))
-        .unwrap_or_else(|| rollback_plan(run.as_ref(), loaded));
+    let steps = match &run {
+        Some(r) => r
+            .rollback
+            .as_ref()
+            .map_or_else(|| rollback_plan(r, plan), |rb| rb.steps.clone()),
+        None => plan.rollback.iter().map(|s| s.journaled()).collect(),
+    };
     match &run {
         None => ui.out("no run in the journal: a rollback now would run only the runbook's `rollback` steps:"),
         Some(r) => match &r.rollback {

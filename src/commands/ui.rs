@@ -23,6 +23,8 @@ pub struct Ui {
     pub environment: Option<String>,
     /// `--var` overrides.
     pub vars: BTreeMap<String, String>,
+    /// Now (`--now` pretends).
+    pub clock: crate::engine::Clock,
 }
 
 impl Ui {
@@ -35,6 +37,9 @@ impl Ui {
             journal: args.journal.clone(),
             environment: args.environment.clone(),
             vars: args.vars.iter().cloned().collect(),
+            clock: args
+                .now
+                .map_or_else(crate::engine::Clock::system, crate::engine::Clock::pretending),
         }
     }
 

@@ -29,7 +29,7 @@ pub async fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
         }
         Ok(Some(holder)) => {
             ui.out(&format!("cleared a stale lock of `{journal}`: it was held by {holder}"));
-            if let Err(e) = record(&journal, &operator, &holder).await {
+            if let Err(e) = record(&journal, &operator, &holder, ui.clock.now()).await {
                 ui.err(&format!("warning: the unlock was not journaled: {e}"));
             }
             Exit::Success
@@ -48,7 +48,12 @@ pub async fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
     }
 }
 
-async fn record(journal: &JournalTarget, operator: &str, cleared: &Holder) -> Result<(), JournalError> {
+async fn record(
+    journal: &JournalTarget,
+    operator: &str,
+    cleared: &Holder,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), JournalError> {
     let me = super::holder("deployctl unlock".into(), operator);
     let mut locked = journal.lock(&me).await?;
     let appended = async {
@@ -57,7 +62,7 @@ async fn record(journal: &JournalTarget, operator: &str, cleared: &Holder) -> Re
             .unwrap_or_else(|| "-".into());
         locked
             .append(&Entry {
-                at: crate::engine::clock::now(),
+                at,
                 run_id,
                 event: Event::Unlocked {
                     by: operator.into(),

@@ -1,208 +1,255 @@
-//! Attempts of one step: timeout, retries with backoff, cancellation, and their journal.
+//! The attempts of one plan step: timeout, retries with backoff, cancellation, progress,
+//! and their journal entries. The same loop runs forward steps, rollback steps and a
+//! kind's own undo (a `migrate`'s down files).
 //!
 //! The engine, not the step, owns time: each attempt runs under `tokio::time::timeout` and
 //! races the signal; losing either drops the step's future, which for `shell` kills the
-//! whole process group.
+//! whole process group. While it runs, progress the step reports (services restarted,
+//! monitor windows) is journaled as it arrives, and unsynced check entries are fsynced
+//! when their time is up.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::executor::{Durability, Executor};
+use super::cancel::Cancel;
 use super::observer::Observer;
 use super::outcome::RunError;
+use super::plan::{PlanStep, Work};
+use super::recorder::{Durability, Recorder};
 use super::retry::delay_before;
-use crate::event::{Event, StepStatus, UndoEntry};
+use crate::event::{Escalation, Event, ServiceResult, StepStatus, UndoEntry};
+use crate::runbook::Loaded;
 use crate::runbook::duration::format as dur;
-use crate::runbook::model::{MigrationStyle, Step, StepKind};
-use crate::steps::{Escalation, Live, StepOutcome, applied_migrations, execute_live};
+use crate::steps::{Databases, Live, StepContext, StepOutcome, execute_live, own_undo, revert};
 
-/// How the attempts of a step ended.
+/// How the attempts of a step ended (all journaled).
 pub(super) enum Attempted {
-    /// Done (journaled).
+    /// Done.
     Done,
-    /// Failed after all attempts (journaled).
+    /// Failed after all attempts; the driver decides what that means from the journal.
     Failed {
         /// The last attempt's reason.
         reason: String,
     },
-    /// A signal stopped it (journaled as interrupted).
+    /// A signal stopped it.
     Interrupted,
-    /// A monitor rule held (journaled as failed, with the trigger): roll back now.
-    Triggered {
-        /// The rule and windows.
-        reason: String,
-    },
-    /// A monitor had no data under `on_no_data: pause` (journaled as failed).
-    NeedsOperator {
-        /// What happened.
-        reason: String,
-    },
 }
 
-impl<O: Observer> Executor<'_, O> {
-    /// Attempts a step until done, out of retries, escalated or interrupted. `ledgered`: a
-    /// completed forward step puts its undo on the ledger; rollback steps do not.
-    pub(super) async fn attempts(&mut self, step: &Step, ledgered: bool) -> Result<Attempted, RunError> {
-        let started = Instant::now();
-        let max = step.retries + 1;
-        let mut attempt = 1;
-        loop {
-            // A non-idempotent step's start must be on disk before it runs: that is what stops
-            // a resume from running it twice. An idempotent step's start can ride on the fsync
-            // of its finish.
-            let durability = if step.idempotent {
-                Durability::WithNextSync
-            } else {
-                Durability::Synced
-            };
-            self.record_with(
-                Event::StepStarted {
-                    step: step.id.clone(),
-                    attempt,
-                },
-                durability,
-            )?;
-            let outcome = self.attempt(step).await?;
-            let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            let finish = |status, reason, output| Event::StepFinished {
-                step: step.id.clone(),
-                status,
-                attempts: attempt,
-                duration_ms,
-                reason,
-                output,
-                undo: None,
-            };
-            match outcome {
-                None => {
-                    self.record(finish(
-                        StepStatus::Interrupted,
-                        Some(format!("stopped by {}", self.cancel.signal())),
-                        None,
-                    ))?;
-                    return Ok(Attempted::Interrupted);
-                }
-                Some((StepOutcome::Done { detail, output }, _)) => {
-                    let entry = ledger_entry(step, ledgered, output.as_deref());
-                    let mut done = finish(StepStatus::Done, detail, output);
-                    if let Event::StepFinished { undo, .. } = &mut done {
-                        *undo = entry;
-                    }
-                    self.record(done)?;
-                    return Ok(Attempted::Done);
-                }
-                Some((StepOutcome::Failed { reason, output }, Some(escalation))) => {
-                    self.record(finish(StepStatus::Failed, Some(reason.clone()), output))?;
-                    return Ok(match escalation {
-                        Escalation::Rollback => Attempted::Triggered { reason },
-                        Escalation::Pause => Attempted::NeedsOperator { reason },
-                    });
-                }
-                Some((StepOutcome::Failed { reason, output }, None)) if attempt >= max => {
-                    self.record(finish(StepStatus::Failed, Some(reason.clone()), output))?;
-                    return Ok(Attempted::Failed { reason });
-                }
-                Some((StepOutcome::Failed { reason, .. }, None)) => {
-                    let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
-                    self.observer.warn(&format!(
-                        "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
-                        step.id,
-                        dur(delay)
-                    ));
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = self.cancel.cancelled() => {
-                            self.record(finish(StepStatus::Interrupted, Some(format!("stopped by {} between attempts", self.cancel.signal())), None))?;
-                            return Ok(Attempted::Interrupted);
-                        }
-                    }
-                    attempt += 1;
-                }
-            }
-        }
-    }
+/// Whether a completed step puts its undo on the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    /// A forward step: its undo goes on the ledger.
+    Forward,
+    /// A rollback step: nothing is undone twice.
+    Rollback,
+}
 
-    /// One attempt under the step's timeout; `None` when a signal interrupted it. Progress
-    /// the step reports (services restarted, monitor windows) is journaled as it arrives,
-    /// and all of it before the attempt's own end.
-    async fn attempt(&mut self, step: &Step) -> Result<Option<(StepOutcome, Option<Escalation>)>, RunError> {
-        if self.cancel.is_cancelled() {
-            return Ok(None);
-        }
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let services_done = self.services_done(&step.id);
-        let (loaded, cancel, parts) = (self.loaded, self.cancel.clone(), self.step_parts());
-        let ctx = parts.context(loaded, &step.id, step.timeout);
-        let live = Live {
-            services: &loaded.runbook.services,
-            workdir: &loaded.runbook.workdir,
-            progress: &tx,
-            services_done: &services_done,
-        };
-        let work = tokio::time::timeout(step.timeout, execute_live(&step.kind, &ctx, &live));
-        tokio::pin!(work);
-        let result = loop {
-            tokio::select! {
-                biased;
-                Some(event) = rx.recv() => self.record(event)?,
-                result = &mut work => break Some(match result {
-                    Ok(outcome) => outcome,
-                    Err(_) => (StepOutcome::Failed { reason: format!("timed out after {}", dur(step.timeout)), output: None }, None),
-                }),
-                _ = cancel.cancelled() => break None,
-            }
-        };
-        while let Ok(event) = rx.try_recv() {
-            self.record(event)?;
-        }
-        Ok(result)
-    }
+/// What steps borrow from the run: one HTTP client, one pool per database, the signal.
+pub(super) struct StepParts<'a> {
+    /// The runbook.
+    pub loaded: &'a Loaded,
+    /// One client per run (connection reuse).
+    pub http: reqwest::Client,
+    /// One pool per runbook database.
+    pub databases: Arc<Databases>,
+    /// SIGINT/SIGTERM.
+    pub cancel: Cancel,
+}
 
-    /// Services of this rolling restart the journal already shows healthy in this run.
-    fn services_done(&self, step: &str) -> BTreeSet<String> {
-        self.journaled_step(step)
-            .map(|state| {
-                state
-                    .services
-                    .iter()
-                    .filter(|s| s.result == crate::event::ServiceResult::Healthy)
-                    .map(|s| s.service.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+impl StepParts<'_> {
+    /// The context of one attempt of step `id`, limited to `timeout`.
+    pub(super) fn context<'c>(&'c self, run_id: &'c str, id: &'c str, timeout: Duration) -> StepContext<'c> {
+        StepContext {
+            run_id,
+            runbook: &self.loaded.runbook.name,
+            step_id: id,
+            redactor: &self.loaded.redactor,
+            http: &self.http,
+            databases: &self.databases,
+            timeout,
+        }
     }
 }
 
-/// The undo a completed step puts on the ledger: its `undo`, else, for a plain-style
-/// `migrate` that applied migrations which all have a `<name>.down.sql`, their down files.
-fn ledger_entry(step: &Step, ledgered: bool, output: Option<&str>) -> Option<UndoEntry> {
-    if !ledgered {
-        return None;
+/// Attempts a plan step until done, out of retries, or interrupted.
+pub(super) async fn attempts<O: Observer>(
+    rec: &mut Recorder<'_, O>,
+    parts: &StepParts<'_>,
+    planned: &PlanStep<'_>,
+    direction: Direction,
+) -> Result<Attempted, RunError> {
+    let step = planned.step();
+    let check = planned.is_check();
+    let started = Instant::now();
+    let max = planned.retries + 1;
+    let mut attempt = 1;
+    loop {
+        // A step that changes things or must not run twice is on disk as started before it
+        // runs: that is what stops a resume from running it twice.
+        let durability = if check { Durability::Soon } else { Durability::Now };
+        let id = planned.id.clone();
+        rec.record(Event::StepStarted { step: id, attempt }, durability)?;
+        let outcome = attempt_once(rec, parts, planned).await?;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let finish = |status, reason, output, escalation| Event::StepFinished {
+            step: planned.id.clone(),
+            status,
+            attempts: attempt,
+            duration_ms,
+            reason,
+            output,
+            undo: None,
+            escalation,
+        };
+        let ended = if check {
+            Durability::Soon
+        } else {
+            Durability::BeforeNext
+        };
+        let (outcome, escalation) = match outcome {
+            None => {
+                let reason = format!("stopped by {}", parts.cancel.signal());
+                rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
+                return Ok(Attempted::Interrupted);
+            }
+            Some(result) => result,
+        };
+        match outcome {
+            StepOutcome::Done { detail, output } => {
+                let undo = match direction {
+                    Direction::Forward => ledger_entry(planned, output.as_deref()),
+                    Direction::Rollback => None,
+                };
+                let mut done = finish(StepStatus::Done, detail, output, None);
+                if let Event::StepFinished { undo: slot, .. } = &mut done {
+                    *slot = undo;
+                }
+                rec.record(done, ended)?;
+                return Ok(Attempted::Done);
+            }
+            StepOutcome::Failed { reason, output } if escalation.is_some() || attempt >= max => {
+                let event = finish(StepStatus::Failed, Some(reason.clone()), output, escalation);
+                rec.record(event, ended)?;
+                return Ok(Attempted::Failed { reason });
+            }
+            StepOutcome::Failed { reason, .. } => {
+                let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
+                rec.observer().warn(&format!(
+                    "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
+                    planned.id,
+                    dur(delay)
+                ));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = parts.cancel.cancelled() => {
+                        let reason = format!("stopped by {} between attempts", parts.cancel.signal());
+                        rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
+                        return Ok(Attempted::Interrupted);
+                    }
+                }
+                attempt += 1;
+            }
+        }
     }
-    if let Some(undo) = &step.undo {
-        return Some(UndoEntry {
+}
+
+/// One attempt under the step's timeout; `None` when a signal interrupted it.
+async fn attempt_once<O: Observer>(
+    rec: &mut Recorder<'_, O>,
+    parts: &StepParts<'_>,
+    planned: &PlanStep<'_>,
+) -> Result<Option<(StepOutcome, Option<Escalation>)>, RunError> {
+    if parts.cancel.is_cancelled() {
+        return Ok(None);
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let run_id = rec.run_id().to_string();
+    let ctx = parts.context(&run_id, &planned.id, planned.timeout);
+    let services_done = services_done(rec, &planned.id);
+    let live = Live {
+        services: &parts.loaded.runbook.services,
+        workdir: &parts.loaded.runbook.workdir,
+        progress: &tx,
+        services_done: &services_done,
+    };
+    let undo = match planned.work {
+        Work::Revert(forward) => rec.run().and_then(|r| r.step(&forward.id)).and_then(|s| s.undo.clone()),
+        Work::Step(_) => None,
+    };
+    let work = tokio::time::timeout(planned.timeout, run_work(planned.work, undo.as_ref(), &ctx, &live));
+    tokio::pin!(work);
+    let result = loop {
+        let due = rec.sync_due();
+        tokio::select! {
+            biased;
+            Some(event) = rx.recv() => rec.record(event, Durability::Now)?,
+            result = &mut work => break Some(result.unwrap_or_else(|_| (
+                StepOutcome::Failed { reason: format!("timed out after {}", dur(planned.timeout)), output: None },
+                None,
+            ))),
+            _ = parts.cancel.cancelled() => break None,
+            _ = sleep_until(due), if due.is_some() => rec.settle()?,
+        }
+    };
+    while let Ok(event) = rx.try_recv() {
+        rec.record(event, Durability::Now)?;
+    }
+    Ok(result)
+}
+
+async fn sleep_until(due: Option<tokio::time::Instant>) {
+    if let Some(due) = due {
+        tokio::time::sleep_until(due).await;
+    }
+}
+
+/// Executes the work of a plan step once.
+async fn run_work(
+    work: Work<'_>,
+    undo: Option<&UndoEntry>,
+    ctx: &StepContext<'_>,
+    live: &Live<'_>,
+) -> (StepOutcome, Option<Escalation>) {
+    match (work, undo) {
+        (Work::Step(step), _) => execute_live(&step.kind, ctx, live).await,
+        (Work::Revert(forward), Some(undo)) => (revert(&forward.kind, undo, ctx).await, None),
+        (Work::Revert(forward), None) => (
+            StepOutcome::Failed {
+                reason: format!("the journal holds no undo for `{}`", forward.id),
+                output: None,
+            },
+            None,
+        ),
+    }
+}
+
+/// Services of this rolling restart the journal already shows healthy in this run.
+fn services_done<O: Observer>(rec: &Recorder<'_, O>, step: &str) -> BTreeSet<String> {
+    rec.run()
+        .and_then(|run| run.step(step))
+        .map(|state| {
+            state
+                .services
+                .iter()
+                .filter(|s| s.result == ServiceResult::Healthy)
+                .map(|s| s.service.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The undo a completed forward step puts on the ledger: its `undo:`, else its kind's own.
+fn ledger_entry(planned: &PlanStep<'_>, output: Option<&str>) -> Option<UndoEntry> {
+    let step = planned.step();
+    match &step.undo {
+        Some(undo) => Some(UndoEntry {
             id: undo.id.clone(),
             title: undo.title.clone().unwrap_or_else(|| format!("undo of `{}`", step.id)),
             migrations: Vec::new(),
-        });
+        }),
+        None => own_undo(step, output),
     }
-    let StepKind::Migrate(m) = &step.kind else { return None };
-    if m.style != MigrationStyle::Plain || m.check {
-        return None;
-    }
-    let applied = output.and_then(applied_migrations).filter(|a| !a.is_empty())?;
-    let all_down = applied
-        .iter()
-        .all(|name| m.dir.join(format!("{name}.down.sql")).is_file());
-    all_down.then(|| UndoEntry {
-        id: format!("{}.undo", step.id),
-        title: format!(
-            "revert {} migration(s) of `{}` with their down files, newest first",
-            applied.len(),
-            step.id
-        ),
-        migrations: applied,
-    })
 }

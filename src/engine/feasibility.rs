@@ -1,18 +1,20 @@
 //! Will the changes still to run fit in what is left of the window?
 //!
 //! Theory of operation: only the steps up to and including the last step that changes
-//! things count; everything after it (a trailing monitor, final checks, sign-offs) is
-//! observation and may run past the window. Each counted step not yet done is estimated
-//! by the median of its past durations in this journal (every run of the runbook), else
-//! by what its runbook entry implies: a monitor's `duration`, a `wait`'s `for`, nothing for
-//! a gate (it pauses rather than runs), and the step's `timeout` for everything else.
+//! things count (the plan marks them `in_window_span`); everything after it (a trailing
+//! monitor, final checks, sign-offs) is observation and may run past the window. Each
+//! counted step not yet done is estimated by the median of its past durations in this
+//! journal (every run of the runbook), else by what its runbook entry implies: a monitor's
+//! `duration`, a `wait`'s `for`, nothing for a gate (it pauses rather than runs), and the
+//! step's `timeout` for everything else.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::plan::Plan;
 use crate::event::{Entry, Event, StepStatus};
 use crate::journal::RunState;
-use crate::runbook::model::{Runbook, Step, StepKind, Wait};
+use crate::runbook::model::{Step, StepKind, Wait};
 
 /// Past durations of completed steps, by step id.
 #[derive(Debug, Default, Clone)]
@@ -45,21 +47,12 @@ impl History {
     }
 }
 
-/// The ids of the steps that must run inside the window: up to the last one that changes
-/// things.
-pub fn changing_span(runbook: &Runbook) -> Vec<&Step> {
-    let steps: Vec<&Step> = runbook.steps().map(|(_, s)| s).collect();
-    match steps.iter().rposition(|s| s.kind.changes_things()) {
-        Some(last) => steps[..=last].to_vec(),
-        None => Vec::new(),
-    }
-}
-
 /// Estimated time of the changes still to run, and how many steps it counts.
-pub fn remaining(runbook: &Runbook, run: Option<&RunState>, history: &History) -> (Duration, usize) {
-    let todo: Vec<&Step> = changing_span(runbook)
-        .into_iter()
-        .filter(|s| !run.is_some_and(|r| r.is_done(&s.id)))
+pub fn remaining(plan: &Plan<'_>, run: Option<&RunState>, history: &History) -> (Duration, usize) {
+    let todo: Vec<&Step> = plan
+        .steps()
+        .filter(|s| s.in_window_span && !run.is_some_and(|r| r.is_done(&s.id)))
+        .map(|s| s.step())
         .collect();
     let total = todo
         .iter()

@@ -2,7 +2,7 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 /// The operator: `--operator`, else `DEPLOYCTL_OPERATOR`, else the OS user.
 pub fn operator(flag: Option<&str>) -> String {
@@ -27,10 +27,11 @@ pub fn host() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// A new run id: UTC time (sortable, readable at 3 a.m.) plus 4 random hex digits.
-pub fn new_run_id() -> String {
+/// A new run id: the time it started (sortable, readable at 3 a.m.) plus 4 random hex
+/// digits.
+pub fn new_run_id(now: DateTime<Utc>) -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
     let suffix = h.finish() & 0xffff;
-    format!("{}-{suffix:04x}", Utc::now().format("%Y%m%dT%H%M%SZ"))
+    format!("{}-{suffix:04x}", now.format("%Y%m%dT%H%M%SZ"))
 }

@@ -1,31 +1,61 @@
 //! The engine: from a valid runbook and its journal to what runs, in what order, and how it
 //! ended. It emits events to an [`Observer`] and never prints.
+//!
+//! Theory of operation: [`Plan`] is built once from the loaded runbook; `--dry-run` prints
+//! it, and the driver walks it. The driver asks the pure decision function
+//! [`next_action`] for one [`Action`] at a time, from the plan, the run as journaled so far
+//! and the moment, performs it (journaling what happened through the recorder, which owns
+//! durability), and tells the consumers. The files import each other one way:
+//! `driver` → `attempt`, `decide` → `approval`, `window_gate` → `plan`, `action`.
 
+mod action;
+mod approval;
 mod attempt;
 mod cancel;
-pub mod clock;
+
+mod decide;
+mod driver;
 pub mod escalation;
-mod executor;
 pub mod feasibility;
-mod gate;
 pub mod identity;
-mod notify;
+mod notice;
 mod observer;
+mod options;
 mod outcome;
 pub mod plan;
 mod probe;
-mod resume;
+mod recorder;
 mod retry;
-mod rollback;
+mod rollback_plan;
 mod target;
+#[cfg(test)]
+mod tests;
+mod webhooks;
 pub mod window;
 mod window_gate;
 
+pub use crate::clock::Clock;
+pub use action::{Action, Invocation, Moment};
+pub use approval::{Approver, GateState, gate_state, judge};
 pub use cancel::Cancel;
-pub use executor::{RunOptions, default_journal, execute, inputs_digest, journal_plan, roll_back};
+pub use decide::next_action;
+pub use driver::{execute, roll_back};
+pub use notice::Notice;
 pub use observer::Observer;
+pub use options::RunOptions;
 pub use outcome::{RunError, RunOutcome};
-pub use plan::{Plan, PlanPhase, PlanStep, ProbeMode, Verdict, plan};
+pub use plan::{Plan, PlanPhase, PlanStep, ProbeMode, Verdict};
 pub use probe::probe;
-pub use rollback::{rollback_plan, rollback_step};
+pub use rollback_plan::rollback_plan;
 pub use target::describe;
+
+use std::path::{Path, PathBuf};
+
+/// The default journal: `.deployctl/<name>.jsonl` next to the runbook.
+pub fn default_journal(runbook_file: &Path, name: &str) -> PathBuf {
+    runbook_file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(".deployctl")
+        .join(format!("{name}.jsonl"))
+}

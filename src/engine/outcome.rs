@@ -92,6 +92,9 @@ pub enum RunError {
     /// The HTTP client could not be built.
     #[error("cannot set up HTTP: {0}")]
     Http(String),
+    /// deployctl broke one of its own rules: a bug.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl RunError {
@@ -106,6 +109,7 @@ impl RunError {
                 file.display()
             ),
             RunError::NothingToRollBack(_) => "`deployctl status` shows the journal's latest run".into(),
+            RunError::Internal(_) => "this is a bug in deployctl: please report it with the journal".into(),
         }
     }
 }

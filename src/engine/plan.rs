@@ -1,16 +1,20 @@
-//! The plan: what a run would do, step by step, and how sure we are about it.
+//! The plan: what a run does, step by step, and how sure we are about it.
 //!
-//! Pure: runbook in, plan out. `run --dry-run` prints it; the executor walks the same order.
+//! Built once from the loaded runbook, and used three ways: `run --dry-run` prints it, the
+//! driver walks it, and `run_started` journals its outline ([`Plan::journaled`]), so what
+//! the operator reviewed is what executes and what `status` later shows.
+//!
 //! Each step carries a verdict (DESIGN promise 1): `verified` when a read-only probe ran,
 //! `simulated` when it is modelled without touching anything, `opaque` for a shell command
-//! whose effect deployctl cannot predict.
+//! whose effect deployctl cannot predict. Pure: runbook in, plan out.
 
 use std::time::Duration;
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::target::{describe, describe_window};
-use crate::redact::Redactor;
+use crate::event::{PlannedPhase, PlannedStep};
 use crate::runbook::Loaded;
 use crate::runbook::model::{OnFailure, Step, StepKind};
 
@@ -38,7 +42,7 @@ pub enum ProbeMode {
 
 /// The plan of a whole runbook.
 #[derive(Debug, Clone, Serialize)]
-pub struct Plan {
+pub struct Plan<'a> {
     /// Runbook name.
     pub runbook: String,
     /// Runbook title.
@@ -50,25 +54,28 @@ pub struct Plan {
     /// The deployment window, described.
     pub window: Option<String>,
     /// Phases in order.
-    pub phases: Vec<PlanPhase>,
+    pub phases: Vec<PlanPhase<'a>>,
     /// The runbook's rollback steps (after the undo ledger).
-    pub rollback: Vec<PlanStep>,
+    pub rollback: Vec<PlanStep<'a>>,
+    /// The runbook it was made from.
+    #[serde(skip)]
+    pub loaded: &'a Loaded,
 }
 
 /// One phase of the plan.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlanPhase {
+pub struct PlanPhase<'a> {
     /// Phase id.
     pub id: String,
     /// Phase title.
     pub title: String,
     /// Its steps.
-    pub steps: Vec<PlanStep>,
+    pub steps: Vec<PlanStep<'a>>,
 }
 
 /// One step of the plan.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlanStep {
+pub struct PlanStep<'a> {
     /// Step id.
     pub id: String,
     /// Step title, if any.
@@ -89,17 +96,114 @@ pub struct PlanStep {
     /// How sure the plan is.
     pub verdict: Verdict,
     /// What rollback would run for it.
-    pub undo: Option<Box<PlanStep>>,
+    pub undo: Option<Box<PlanStep<'a>>>,
+    /// The kind's own undo (`<id>.undo`, e.g. a `migrate`'s down files), when the step has
+    /// no `undo:`. Not shown in the dry-run: whether it applies is known only once the step
+    /// ran (a plain `migrate` is undone by its down files only if every migration it
+    /// applied has one).
+    #[serde(skip)]
+    pub own_undo: Option<Box<PlanStep<'a>>>,
     /// What a read-only probe found (dry-run without `--offline`).
     pub probe: Option<String>,
     /// What a failed probe found: the step would likely fail.
     pub probe_failed: Option<String>,
+    /// What executing it means: the runbook step, or a kind's own undo of one.
+    #[serde(skip)]
+    pub work: Work<'a>,
+    /// Whether it must run inside the deployment window: every step up to the last one
+    /// that changes things (a trailing monitor is observation and may run past it).
+    #[serde(skip)]
+    pub in_window_span: bool,
 }
 
-impl Plan {
+/// What the driver executes for a plan step.
+#[derive(Debug, Clone, Copy)]
+pub enum Work<'a> {
+    /// The runbook step itself (forward, `undo:` or `rollback:`).
+    Step(&'a Step),
+    /// The step kind's own undo of this completed forward step (e.g. a `migrate`'s down
+    /// files), run with the details its ledger entry recorded.
+    Revert(&'a Step),
+}
+
+impl<'a> Work<'a> {
+    /// The runbook step behind it (for a revert, the forward step being undone).
+    pub fn step(self) -> &'a Step {
+        match self {
+            Work::Step(s) | Work::Revert(s) => s,
+        }
+    }
+}
+
+impl<'a> Plan<'a> {
+    /// Plans a loaded runbook without touching anything: every step is `simulated`, or
+    /// `opaque` for shell. `engine::probe` then upgrades what it could check to `verified`.
+    pub fn new(loaded: &'a Loaded, mode: ProbeMode) -> Self {
+        let runbook = &loaded.runbook;
+        let last_change = runbook
+            .steps()
+            .enumerate()
+            .filter(|(_, (_, s))| s.kind.changes_things())
+            .map(|(i, _)| i)
+            .last();
+        let mut index = 0;
+        let phases = runbook
+            .phases
+            .iter()
+            .map(|p| PlanPhase {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                steps: p
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        let mut planned = plan_step(s, loaded);
+                        planned.in_window_span = last_change.is_some_and(|last| index <= last);
+                        index += 1;
+                        planned
+                    })
+                    .collect(),
+            })
+            .collect();
+        Plan {
+            runbook: runbook.name.clone(),
+            title: runbook.title.clone(),
+            sha256: loaded.sha256.clone(),
+            mode,
+            window: runbook.window.as_ref().map(describe_window),
+            phases,
+            rollback: runbook.rollback.iter().map(|s| plan_step(s, loaded)).collect(),
+            loaded,
+        }
+    }
+
+    /// Forward steps in order.
+    pub fn steps(&self) -> impl Iterator<Item = &PlanStep<'a>> {
+        self.phases.iter().flat_map(|p| &p.steps)
+    }
+
     /// All steps: phases, then rollback.
-    pub fn all_steps(&self) -> impl Iterator<Item = &PlanStep> {
-        self.phases.iter().flat_map(|p| &p.steps).chain(&self.rollback)
+    pub fn all_steps(&self) -> impl Iterator<Item = &PlanStep<'a>> {
+        self.steps().chain(&self.rollback)
+    }
+
+    /// A forward step by id.
+    pub fn step(&self, id: &str) -> Option<&PlanStep<'a>> {
+        self.steps().find(|s| s.id == id)
+    }
+
+    /// A step the rollback may run, by id: the `undo` of a forward step (written in the
+    /// runbook or the kind's own, `<id>.undo`), or a `rollback` step.
+    pub fn rollback_step(&self, id: &str) -> Option<&PlanStep<'a>> {
+        self.steps()
+            .filter_map(|s| s.undo.as_deref().or(s.own_undo.as_deref()))
+            .chain(&self.rollback)
+            .find(|s| s.id == id)
+    }
+
+    /// Any step deployctl may be asked about (`approve`): forward or rollback.
+    pub fn any_step(&self, id: &str) -> Option<&PlanStep<'a>> {
+        self.step(id).or_else(|| self.rollback_step(id))
     }
 
     /// Steps whose probe failed.
@@ -115,51 +219,117 @@ impl Plan {
             Verdict::Opaque => (v, s, o + 1),
         })
     }
-}
 
-/// Plans a loaded runbook without touching anything: every step is `simulated`, or `opaque`
-/// for shell. `engine::probe` then upgrades what it could check to `verified`.
-pub fn plan(loaded: &Loaded, mode: ProbeMode) -> Plan {
-    let runbook = &loaded.runbook;
-    let step = |s: &Step| plan_step(s, loaded, &loaded.redactor);
-    Plan {
-        runbook: runbook.name.clone(),
-        title: runbook.title.clone(),
-        sha256: loaded.sha256.clone(),
-        mode,
-        window: runbook.window.as_ref().map(describe_window),
-        phases: runbook
-            .phases
+    /// sha256 of the resolved inputs (vars, database URLs, services; secrets included,
+    /// hashed), binding a run to them.
+    pub fn inputs_digest(&self) -> String {
+        let runbook = &self.loaded.runbook;
+        let mut h = Sha256::new();
+        for (k, v) in &runbook.vars {
+            h.update(format!("var {k}={v}\n"));
+        }
+        for (k, db) in &runbook.databases {
+            h.update(format!("db {k}={}\n", db.url.display()));
+        }
+        for (k, s) in &runbook.services {
+            h.update(format!("svc {k}={} {}\n", s.health.display(), s.restart.display()));
+        }
+        crate::runbook::load::hex(&h.finalize())
+    }
+
+    /// The outline `run_started` journals, so `status` needs nothing but the journal.
+    pub fn journaled(&self) -> Vec<PlannedPhase> {
+        self.phases
             .iter()
-            .map(|p| PlanPhase {
+            .map(|p| PlannedPhase {
                 id: p.id.clone(),
                 title: p.title.clone(),
-                steps: p.steps.iter().map(step).collect(),
+                steps: p.steps.iter().map(PlanStep::journaled).collect(),
             })
-            .collect(),
-        rollback: runbook.rollback.iter().map(step).collect(),
+            .collect()
     }
 }
 
-fn plan_step(step: &Step, loaded: &Loaded, redactor: &Redactor) -> PlanStep {
+impl<'a> PlanStep<'a> {
+    /// The step as the journal lists it: its title, or what it acts on.
+    pub fn journaled(&self) -> PlannedStep {
+        PlannedStep {
+            id: self.id.clone(),
+            title: self.title.clone().unwrap_or_else(|| self.target.clone()),
+            kind: self.kind.to_string(),
+        }
+    }
+
+    /// The runbook step behind it (for a kind's own undo, the forward step).
+    pub fn step(&self) -> &'a Step {
+        self.work.step()
+    }
+
+    /// Whether running it again after an interruption is safe. A kind's own undo is: it
+    /// skips what it already reverted.
+    pub fn idempotent(&self) -> bool {
+        match self.work {
+            Work::Step(step) => step.idempotent,
+            Work::Revert(_) => true,
+        }
+    }
+
+    /// An idempotent read-only check, whose journal entries may share an fsync.
+    pub fn is_check(&self) -> bool {
+        matches!(self.work, Work::Step(step) if step.idempotent && !step.kind.changes_things())
+    }
+}
+
+fn plan_step<'a>(step: &'a Step, loaded: &'a Loaded) -> PlanStep<'a> {
     let verdict = match step.kind {
         StepKind::Shell(_) => Verdict::Opaque,
         _ => Verdict::Simulated,
     };
+    let undo = step.undo.as_ref().map(|u| Box::new(plan_step(u, loaded)));
+    let own_undo = if undo.is_none() { own_undo(step) } else { None };
     PlanStep {
         id: step.id.clone(),
         title: step.title.clone(),
         kind: step.kind.name(),
-        target: redactor.mask(&describe(&step.kind, &loaded.runbook)).into_owned(),
+        target: loaded
+            .redactor
+            .mask(&describe(&step.kind, &loaded.runbook))
+            .into_owned(),
         timeout: step.timeout,
         retries: step.retries,
         on_failure: step.on_failure,
         changes: step.kind.changes_things(),
         verdict,
-        undo: step.undo.as_ref().map(|u| Box::new(plan_step(u, loaded, redactor))),
+        undo,
+        own_undo,
         probe: None,
         probe_failed: None,
+        work: Work::Step(step),
+        in_window_span: false,
     }
+}
+
+/// The kind's own undo of a step, when its kind has one (`<id>.undo`).
+fn own_undo(step: &Step) -> Option<Box<PlanStep<'_>>> {
+    crate::steps::has_own_undo(&step.kind).then(|| {
+        Box::new(PlanStep {
+            id: format!("{}.undo", step.id),
+            title: None,
+            kind: step.kind.name(),
+            target: format!("undo of `{}`", step.id),
+            timeout: step.timeout,
+            retries: 0,
+            on_failure: OnFailure::Stop,
+            changes: true,
+            verdict: Verdict::Simulated,
+            undo: None,
+            own_undo: None,
+            probe: None,
+            probe_failed: None,
+            work: Work::Revert(step),
+            in_window_span: false,
+        })
+    })
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

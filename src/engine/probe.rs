@@ -14,29 +14,20 @@ use std::time::Duration;
 
 use super::plan::{Plan, PlanStep, Verdict};
 use crate::redact::Redactor;
-use crate::runbook::Loaded;
-use crate::runbook::model::{HttpMethod, Step, StepKind};
+use crate::runbook::model::{HttpMethod, StepKind};
 use crate::steps::{Databases, StepContext, StepOutcome, execute, probe_backup, probe_migrate, probe_rls};
 
 /// How long one probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Probes every probe-able step of the plan in place.
-pub async fn probe(plan: &mut Plan, loaded: &Loaded) {
+pub async fn probe(plan: &mut Plan<'_>) {
+    let loaded = plan.loaded;
     let runbook = &loaded.runbook;
-    let http = match reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-    {
-        Ok(c) => c,
-        Err(_) => return,
+    let Ok(http) = crate::steps::http_client() else {
+        return;
     };
     let databases = Databases::new(runbook, "dry-run");
-    let steps: HashMap<&str, &Step> = runbook
-        .steps()
-        .map(|(_, s)| (s.id.as_str(), s))
-        .chain(runbook.rollback.iter().map(|s| (s.id.as_str(), s)))
-        .collect();
     let mut reachable: HashMap<String, Result<(), String>> = HashMap::new();
     let targets = plan
         .phases
@@ -44,9 +35,7 @@ pub async fn probe(plan: &mut Plan, loaded: &Loaded) {
         .flat_map(|p| p.steps.iter_mut())
         .chain(plan.rollback.iter_mut());
     for planned in targets {
-        let Some(step) = steps.get(planned.id.as_str()) else {
-            continue;
-        };
+        let step = planned.step();
         let ctx = StepContext {
             run_id: "dry-run",
             runbook: &runbook.name,

@@ -85,20 +85,29 @@ impl LockedJournal {
                 }
             }
             LockedJournal::Postgres(session) => {
-                let handle = tokio::runtime::Handle::current();
-                if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-                    return Err(JournalError::Database {
-                        journal: session.target().shown().to_string(),
-                        action: "append an entry",
-                        message: "the PostgreSQL journal needs the multi-threaded runtime".into(),
-                    });
-                }
-                let target = session.target().clone();
                 let commit = match sync {
                     Durable::Now => Commit::Flushed,
                     Durable::WithNext => Commit::WithNextFlush,
                 };
+                let handle = runtime(session, "append an entry")?;
+                let target = session.target().clone();
                 tokio::task::block_in_place(|| handle.block_on(pg::append(session.conn(), &target, entry, commit)))
+            }
+        }
+    }
+
+    /// Makes every entry appended so far durable (the file's fsync; on PostgreSQL, a
+    /// synchronous commit that flushes the WAL past every earlier commit).
+    pub fn sync_blocking(&mut self) -> Result<(), JournalError> {
+        match self {
+            LockedJournal::File { path, writer, .. } => match writer {
+                Some(w) => w.sync(),
+                None => JournalWriter::open(path)?.0.sync(),
+            },
+            LockedJournal::Postgres(session) => {
+                let handle = runtime(session, "flush its entries")?;
+                let target = session.target().clone();
+                tokio::task::block_in_place(|| handle.block_on(pg::flush(session.conn(), &target)))
             }
         }
     }
@@ -149,4 +158,18 @@ impl LockedJournal {
             LockedJournal::Postgres(session) => session.release().await,
         }
     }
+}
+
+/// The runtime a PostgreSQL journal operation from synchronous code blocks on:
+/// `block_in_place` would panic on a current-thread runtime, so that is refused instead.
+fn runtime(session: &PgSession, action: &'static str) -> Result<tokio::runtime::Handle, JournalError> {
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return Err(JournalError::Database {
+            journal: session.target().shown().to_string(),
+            action,
+            message: "the PostgreSQL journal needs the multi-threaded runtime".into(),
+        });
+    }
+    Ok(handle)
 }

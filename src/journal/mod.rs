@@ -26,7 +26,8 @@ pub use locked::{Durable, LockedJournal};
 pub use pg::{HEARTBEAT, PgTarget, SCHEMA_VERSION};
 pub use reader::{JournalRead, parse, read};
 pub use state::{
-    ApprovalRecord, RollbackState, RunState, ServiceRecord, StepState, StepView, WindowRecord, fold, latest_run,
+    ApprovalRecord, ClockRecord, RollbackState, RunState, ServiceRecord, StepState, StepView, WindowRecord, fold,
+    latest_run,
 };
 pub use target::JournalTarget;
 pub use writer::JournalWriter;

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::event::{
-    ApprovalKind, Entry, Event, PlannedPhase, PlannedStep, RollbackCause, RunStatus, Sample, ServiceResult, StepStatus,
-    UndoEntry,
+    ApprovalKind, Entry, Escalation, Event, PlannedPhase, PlannedStep, RollbackCause, RunStatus, Sample, ServiceResult,
+    StepStatus, UndoEntry,
 };
 
 /// Where a step is.
@@ -44,6 +44,12 @@ pub struct StepState {
     pub verify_failure: Option<String>,
     /// The undo it put on the ledger when it completed.
     pub undo: Option<UndoEntry>,
+    /// What its last failure asked of the engine (roll back, or wait for the operator).
+    pub escalation: Option<Escalation>,
+    /// The invocation ([`RunState::invocation`]) of its last finish.
+    pub finished_in: Option<u32>,
+    /// The invocation of its last re-verification.
+    pub verified_in: Option<u32>,
     /// Rolling restart: each service's latest result, in the order journaled.
     pub services: Vec<ServiceRecord>,
     /// Monitor: every window journaled, in order (across attempts; a re-run starts at 1).
@@ -131,6 +137,25 @@ pub struct RunState {
     pub window: Option<String>,
     /// Window events in order: waits (refusals, overruns) and overrides.
     pub window_events: Vec<WindowRecord>,
+    /// Invocations of deployctl on this run so far, less one: 0 for the one that started
+    /// it, and one more for each `run_resumed`. Decisions that hold "for this invocation"
+    /// (a step that failed just now, a verify already re-run) compare against it.
+    pub invocation: u32,
+    /// Everyone who ran or resumed the run, in order of first appearance.
+    pub operators: Vec<String>,
+    /// Invocations that pretended another time (`--now`).
+    pub clock_overrides: Vec<ClockRecord>,
+}
+
+/// An invocation that pretended another time, as journaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClockRecord {
+    /// Who ran it.
+    pub by: String,
+    /// The pretended time when it began.
+    pub pretended: DateTime<Utc>,
+    /// The real time then.
+    pub real: DateTime<Utc>,
 }
 
 /// A window event as journaled.
@@ -196,6 +221,13 @@ impl RunState {
         self.rollback.is_some() && self.finished.is_none()
     }
 
+    /// Whether the step finished (any status) in the current invocation.
+    pub fn finished_now(&self, id: &str) -> bool {
+        self.steps
+            .get(id)
+            .is_some_and(|s| matches!(s.view, StepView::Finished(_)) && s.finished_in == Some(self.invocation))
+    }
+
     /// Approvals of a kind for a step given at or after `since`.
     pub fn approvals_for(&self, step: &str, kind: ApprovalKind, since: Option<DateTime<Utc>>) -> Vec<&ApprovalRecord> {
         self.approvals
@@ -256,6 +288,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         title,
         runbook_sha256,
         vars_sha256,
+        operators: vec![operator.clone()],
         operator,
         host,
         started_at: entry.at,
@@ -270,6 +303,8 @@ fn begin(entry: Entry) -> Option<RunState> {
         rollback: None,
         window,
         window_events: Vec::new(),
+        invocation: 0,
+        clock_overrides: Vec::new(),
     })
 }
 
@@ -277,7 +312,15 @@ fn apply(s: &mut RunState, entry: Entry) {
     s.updated_at = entry.at;
     match entry.event {
         Event::RunStarted { .. } | Event::Unlocked { .. } => {}
-        Event::RunResumed { runbook_sha256, .. } => {
+        Event::RunResumed {
+            runbook_sha256,
+            operator,
+            ..
+        } => {
+            s.invocation += 1;
+            if !s.operators.contains(&operator) {
+                s.operators.push(operator);
+            }
             s.runbook_sha256 = runbook_sha256;
             s.paused = None;
             s.interrupted = false;
@@ -295,6 +338,9 @@ fn apply(s: &mut RunState, entry: Entry) {
                 verified: None,
                 verify_failure: None,
                 undo: None,
+                escalation: None,
+                finished_in: None,
+                verified_in: None,
                 services: Vec::new(),
                 samples: Vec::new(),
                 trigger: None,
@@ -317,6 +363,7 @@ fn apply(s: &mut RunState, entry: Entry) {
             reason,
             output,
             undo,
+            escalation,
         } => {
             if let Some(state) = s.steps.get_mut(&step) {
                 // A step is done once: a second `done` (it cannot happen, but a journal is
@@ -330,6 +377,8 @@ fn apply(s: &mut RunState, entry: Entry) {
                 state.reason = reason;
                 state.output = output;
                 state.undo = undo;
+                state.escalation = escalation;
+                state.finished_in = Some(s.invocation);
                 if status == StepStatus::Done && !was_done {
                     s.completed.push(step);
                 }
@@ -387,6 +436,7 @@ fn apply(s: &mut RunState, entry: Entry) {
         Event::Verified { step, ok, reason } => {
             if let Some(state) = s.steps.get_mut(&step) {
                 state.verified = Some(ok);
+                state.verified_in = Some(s.invocation);
                 state.verify_failure = if ok { None } else { reason };
             }
         }
@@ -420,6 +470,11 @@ fn apply(s: &mut RunState, entry: Entry) {
             at: entry.at,
         }),
         Event::RunInterrupted { .. } => s.interrupted = true,
+        Event::ClockOverride { by, real_at } => s.clock_overrides.push(ClockRecord {
+            by,
+            pretended: entry.at,
+            real: real_at,
+        }),
         Event::RunFinished { status, exit_code } => {
             s.finished = Some((status, exit_code, entry.at));
             s.paused = None;

@@ -296,7 +296,7 @@ impl Observer for HumanReporter {
             Event::WindowOverride { by, reason } => {
                 self.line(&format!("  [!] window ignored by {by} (--ignore-window): {reason}"));
             }
-            Event::Approval { .. } | Event::Unlocked { .. } => {}
+            Event::Approval { .. } | Event::Unlocked { .. } | Event::ClockOverride { .. } => {}
         }
     }
 

@@ -27,14 +27,7 @@ pub struct Live<'a> {
     pub services_done: &'a BTreeSet<String>,
 }
 
-/// What a step asks of the engine besides its outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Escalation {
-    /// A monitor rule held: roll back now, whatever `on_failure` says.
-    Rollback,
-    /// A monitor window had no data under `on_no_data: pause`: stop for the operator.
-    Pause,
-}
+pub use crate::event::Escalation;
 
 /// Runs one attempt of any step kind; the reporting kinds get [`Live`].
 pub async fn execute_live(

@@ -41,6 +41,7 @@ use sqlx::{Connection, PgConnection};
 use self::ledger::{Comparison, Ledger};
 use self::source::LocalMigration;
 use super::{Step, StepContext, StepOutcome};
+use crate::event::UndoEntry;
 use crate::runbook::model::{Migrate, MigrationStyle};
 
 pub use self::undo::{PlainUndo, undo_plain};
@@ -79,6 +80,31 @@ pub fn applied_migrations(output: &str) -> Option<Vec<String>> {
         .iter()
         .map(|name| name.as_str().map(str::to_string))
         .collect()
+}
+
+/// Whether the step can be undone by its migrations' down files: a plain-style apply.
+pub(super) fn has_own_undo(step: &Migrate) -> bool {
+    step.style == MigrationStyle::Plain && !step.check
+}
+
+/// The ledger entry of a completed plain-style apply whose migrations all have a
+/// `<name>.down.sql`: they are reverted newest first on rollback.
+pub(super) fn own_undo(step: &Migrate, id: &str, output: Option<&str>) -> Option<UndoEntry> {
+    if !has_own_undo(step) {
+        return None;
+    }
+    let applied = output.and_then(applied_migrations).filter(|a| !a.is_empty())?;
+    let all_down = applied
+        .iter()
+        .all(|name| step.dir.join(format!("{name}.down.sql")).is_file());
+    all_down.then(|| UndoEntry {
+        id: format!("{id}.undo"),
+        title: format!(
+            "revert {} migration(s) of `{id}` with their down files, newest first",
+            applied.len()
+        ),
+        migrations: applied,
+    })
 }
 
 /// Connects for a migration session: the schema of `?schema=` becomes the only entry of

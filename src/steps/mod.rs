@@ -37,6 +37,7 @@ pub use migrate::{PlainUndo, applied_migrations, undo_plain};
 pub use notify::{NotifyPayload, post_json};
 pub(crate) use rls::probe as probe_rls;
 
+use crate::event::UndoEntry;
 use crate::redact::Redactor;
 use crate::runbook::model::StepKind;
 
@@ -82,6 +83,43 @@ pub enum StepOutcome {
 pub(crate) trait Step {
     /// Runs one attempt. Must be cancel-safe by drop.
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome;
+}
+
+/// The HTTP client a run shares between its steps, probes and webhooks.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("deployctl/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Whether a step of this kind may be undone by the kind itself, without an `undo:` (a
+/// plain-style `migrate` by its down files).
+pub fn has_own_undo(kind: &StepKind) -> bool {
+    match kind {
+        StepKind::Migrate(m) => migrate::has_own_undo(m),
+        _ => false,
+    }
+}
+
+/// The kind's own undo of a completed step, for the ledger, from what the step reported.
+pub fn own_undo(step: &crate::runbook::model::Step, output: Option<&str>) -> Option<UndoEntry> {
+    match &step.kind {
+        StepKind::Migrate(m) => migrate::own_undo(m, &step.id, output),
+        _ => None,
+    }
+}
+
+/// Runs the kind's own undo of a completed step, as its ledger entry recorded it.
+pub async fn revert(kind: &StepKind, undo: &UndoEntry, ctx: &StepContext<'_>) -> StepOutcome {
+    match kind {
+        StepKind::Migrate(m) => undo_plain(m, &undo.migrations, ctx).await.into_outcome(ctx),
+        other => StepOutcome::Failed {
+            reason: format!("a `{}` step has no undo of its own", other.name()),
+            output: None,
+        },
+    }
 }
 
 /// Runs one attempt of a step kind. Gate kinds (`approval`, `manual`) are decided by the

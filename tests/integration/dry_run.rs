@@ -6,7 +6,7 @@ use crate::harness::{Deployctl, files, fixture, repo};
 fn seed_runbook_plan_snapshot() {
     let out = Deployctl::new()
         .current_dir(&repo())
-        .env("DEPLOYCTL_NOW", "2026-03-03T02:30:00Z")
+        .args(["--now", "2026-03-03T02:30:00Z"])
         .args(["run", "--dry-run", "--offline", "runbooks/tech-debt-001.1.yaml"])
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -2,7 +2,8 @@
 //! feasibility refusal, `--ignore-window`, each `overrun` policy, approval `ttl`, contacts
 //! by kind of problem, and the `manual` prompt on a real pseudo-terminal.
 //!
-//! Time is moved with `DEPLOYCTL_NOW` (for tests only): the instant the process starts at.
+//! Time is moved with `--now` (for rehearsals and tests, journaled): the instant the
+//! process starts at.
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -34,7 +35,7 @@ fn outside_the_window_the_run_waits_and_names_the_next_opening() {
     // Monday 2026-03-02 12:00 UTC: next opening Tuesday 02:00.
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-02T12:00:00Z")
+        .args(["--now", "2026-03-02T12:00:00Z"])
         .args(["run", "r.yaml"])
         .run();
     assert_eq!(out.code, 3, "{}", out.stderr);
@@ -52,7 +53,7 @@ fn outside_the_window_the_run_waits_and_names_the_next_opening() {
     // Inside the window the same run goes on.
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-03T02:30:00Z")
+        .args(["--now", "2026-03-03T02:30:00Z"])
         .args(["run", "r.yaml"])
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -66,7 +67,7 @@ fn a_slot_across_midnight_is_open_on_the_next_morning_and_timezones_count() {
     // Saturday 02:30 UTC is inside Friday's 23:00-03:00.
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-07T02:30:00Z")
+        .args(["--now", "2026-03-07T02:30:00Z"])
         .args(["run", "r.yaml"])
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -76,7 +77,7 @@ fn a_slot_across_midnight_is_open_on_the_next_morning_and_timezones_count() {
     // Tuesday 05:30 UTC is 06:30 in Berlin: closed.
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-03T05:30:00Z")
+        .args(["--now", "2026-03-03T05:30:00Z"])
         .args(["run", "r.yaml"])
         .run();
     assert_eq!(out.code, 3, "{}", out.stderr);
@@ -93,7 +94,7 @@ fn a_freeze_keeps_the_window_closed() {
     let ws = Workspace::new(&runbook(&frozen, ONE_STEP));
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-03T02:30:00Z")
+        .args(["--now", "2026-03-03T02:30:00Z"])
         .args(["run", "r.yaml"])
         .run();
     assert_eq!(out.code, 3, "{}", out.stderr);
@@ -114,7 +115,7 @@ fn ignore_window_runs_and_is_journaled_with_the_operator() {
     let ws = Workspace::new(&runbook(WINDOW, ONE_STEP));
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-02T12:00:00Z")
+        .args(["--now", "2026-03-02T12:00:00Z"])
         .args(["run", "r.yaml", "--ignore-window"])
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -136,7 +137,7 @@ fn a_run_that_cannot_finish_before_the_window_closes_does_not_start() {
     // 05:00: one hour left, 75 minutes of changes (the trailing 4 h watch does not count).
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-03T05:00:00Z")
+        .args(["--now", "2026-03-03T05:00:00Z"])
         .args(["run", "r.yaml"])
         .run();
     assert_eq!(out.code, 3, "{}", out.stderr);
@@ -160,7 +161,7 @@ fn overrun(policy: &str) -> (Workspace, crate::harness::Outcome) {
     let ws = Workspace::new(&runbook(&window, steps));
     let first = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-03T03:00:00Z")
+        .args(["--now", "2026-03-03T03:00:00Z"])
         .args(["run", "r.yaml"])
         .run();
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -168,7 +169,7 @@ fn overrun(policy: &str) -> (Workspace, crate::harness::Outcome) {
     std::fs::remove_file(ws.file("ran.log")).expect("reset");
     let out = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", "2026-03-03T05:59:58.500Z")
+        .args(["--now", "2026-03-03T05:59:58.500Z"])
         .args(["run", "r.yaml"])
         .run();
     (ws, out)
@@ -227,25 +228,17 @@ fn an_approval_older_than_its_ttl_is_asked_again_with_the_business_contact() {
     assert_eq!(approved.code, 0, "{}", approved.stderr);
     // Four days later the approval is void.
     let later = (chrono::Utc::now() + chrono::Duration::hours(96)).to_rfc3339();
-    let out = ws
-        .deployctl()
-        .env("DEPLOYCTL_NOW", &later)
-        .args(["run", "r.yaml"])
-        .run();
+    let out = ws.deployctl().args(["--now", &later]).args(["run", "r.yaml"]).run();
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("expired: ttl 72h"), "{}", out.stderr);
     // And may be given again then.
     let again = ws
         .deployctl()
-        .env("DEPLOYCTL_NOW", &later)
+        .args(["--now", &later])
         .args(["approve", "r.yaml", "pm-approval", "--by", "Morgan"])
         .run();
     assert_eq!(again.code, 0, "{}", again.stderr);
-    let out = ws
-        .deployctl()
-        .env("DEPLOYCTL_NOW", &later)
-        .args(["run", "r.yaml"])
-        .run();
+    let out = ws.deployctl().args(["--now", &later]).args(["run", "r.yaml"]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 

@@ -14,5 +14,5 @@ mod target;
 
 pub use lock::{HEARTBEAT, PgSession, acquire, clear_stale, inspect};
 pub use schema::SCHEMA_VERSION;
-pub use store::{Commit, append, read, read_on, replace};
+pub use store::{Commit, append, flush, read, read_on, replace};
 pub use target::PgTarget;

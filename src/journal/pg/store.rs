@@ -79,6 +79,18 @@ pub async fn append(
         .map_err(|e| target.failed("append an entry", &e))
 }
 
+/// Returns once every entry committed so far is flushed to the WAL on disk: a commit with
+/// `synchronous_commit` on waits for the WAL up to its own record, which follows every
+/// earlier commit. `txid_current()` gives the transaction an id, so it has a commit record
+/// to wait for (a read-only statement would not).
+pub async fn flush(conn: &mut PgConnection, target: &PgTarget) -> Result<(), JournalError> {
+    sqlx::query("SELECT txid_current()")
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| target.failed("flush its entries to disk", &e))
+}
+
 /// The next sequence number is computed in the statement: writers hold the journal's lock.
 const INSERT: &str = "INSERT INTO deployctl_journal (journal, seq, at, run_id, event, entry)
      SELECT $1, coalesce(max(seq), 0) + 1, $2::timestamptz, $3, ($4::json)->'event'->>'type', $4::json

@@ -1,0 +1,87 @@
+//! How a run or a rollback ended, in words on stderr and as an exit code: the one place a
+//! [`RunOutcome`] becomes an [`Exit`].
+
+use crate::commands::{Ui, print_contacts};
+use crate::engine::escalation::Problem;
+use crate::engine::{RunError, RunOutcome};
+use crate::exit::Exit;
+use crate::journal::JournalError;
+use crate::runbook::Loaded;
+
+/// A run's or rollback's result as messages and an exit code.
+pub fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) -> Exit {
+    match result {
+        Ok(outcome) => finish(ui, loaded, outcome),
+        Err(RunError::Journal(e)) => journal_error(ui, &e),
+        Err(e) => {
+            ui.err(&format!("deployctl: {e}"));
+            ui.err(&format!("  hint: {}", e.hint()));
+            match e {
+                // Waiting for a person to finish the rollback, like any other pause.
+                RunError::RollingBack { .. } => Exit::Paused,
+                RunError::Journal(_)
+                | RunError::Changed { .. }
+                | RunError::NothingToRollBack(_)
+                | RunError::Http(_)
+                | RunError::Internal(_) => Exit::Invalid,
+            }
+        }
+    }
+}
+
+/// The one place a run's outcome becomes an exit code.
+fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
+    match outcome {
+        RunOutcome::Done => Exit::Success,
+        RunOutcome::Failed { step, reason } => {
+            ui.err(&format!("step `{step}` failed: {reason}"));
+            ui.err("  hint: fix the cause and run again to retry it, or `deployctl rollback`");
+            print_contacts(ui, &loaded.runbook, Problem::Step, Some(&step));
+            Exit::StepFailed
+        }
+        RunOutcome::Paused { step, reason, hint } => {
+            ui.err(&format!("paused at `{step}`: {reason}"));
+            ui.err(&format!("  hint: {hint}"));
+            print_contacts(ui, &loaded.runbook, Problem::Gate, Some(&step));
+            Exit::Paused
+        }
+        RunOutcome::WindowClosed { reason, hint } => {
+            ui.err(&format!("not running: {reason}"));
+            ui.err(&format!("  hint: {hint}"));
+            Exit::Paused
+        }
+        RunOutcome::RolledBack { reason, .. } => {
+            ui.err(&format!("rolled back: {reason}"));
+            ui.err("  hint: `deployctl status` shows what ran and why; the next `deployctl run` starts a new run");
+            Exit::RolledBack
+        }
+        RunOutcome::RollbackFailed { step, reason } => {
+            ui.err(&format!("ROLLBACK FAILED at `{step}`: {reason}"));
+            ui.err("  hint: page the contacts below; fix the cause, then `deployctl rollback` retries from this step");
+            print_contacts(ui, &loaded.runbook, Problem::RollbackFailed, Some(&step));
+            Exit::RollbackFailed
+        }
+        RunOutcome::Interrupted { step, signal } => {
+            let during = step
+                .map(|s| format!(" during `{s}`, which is journaled as interrupted"))
+                .unwrap_or_default();
+            ui.err(&format!("stopped by {signal}{during}"));
+            ui.err("  hint: `deployctl run` again resumes; `deployctl status` shows where it stands");
+            Exit::Interrupted
+        }
+    }
+}
+
+/// A journal error in words, and its exit code.
+pub fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
+    ui.err(&format!("deployctl: {e}"));
+    ui.err(&format!("  hint: {}", e.hint()));
+    match e {
+        JournalError::Locked { .. } => Exit::Locked,
+        JournalError::Io { .. }
+        | JournalError::Corrupt { .. }
+        | JournalError::Version { .. }
+        | JournalError::Database { .. }
+        | JournalError::Schema { .. } => Exit::Invalid,
+    }
+}

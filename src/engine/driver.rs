@@ -1,0 +1,480 @@
+//! The driver: asks [`next_action`] what to do, does it, journals what happened, and tells
+//! the consumers (the observer, the webhooks), until the run is done or must stop.
+//!
+//! Theory of operation: the journal is read and folded first; an unfinished latest run is
+//! resumed (its digests checked, `run_resumed` journaled), otherwise a new run starts with
+//! the plan's outline in its first entry. Then the loop: the decision function sees the
+//! plan, the run as journaled so far and the moment, and answers one [`Action`]; the driver
+//! performs it with as little logic as it can. Every decision is thus a function of the
+//! journal, which is what makes resume, `status` and `approve` agree with the run.
+
+use std::sync::Arc;
+
+use super::action::{Action, Invocation, Moment};
+use super::attempt::{Attempted, Direction, StepParts, attempts};
+use super::cancel::Cancel;
+use super::decide::{next_action, unchanged};
+use super::feasibility::History;
+use super::notice::Notice;
+use super::observer::Observer;
+use super::options::RunOptions;
+use super::outcome::{RunError, RunOutcome};
+use super::plan::{Plan, PlanStep};
+use super::recorder::{Durability, Recorder};
+use super::rollback_plan::rollback_plan;
+use super::webhooks::Webhooks;
+use crate::event::{ApprovalKind, Escalation, Event, JOURNAL_FORMAT, RollbackCause, RunStatus, StepStatus};
+use crate::journal::{LockedJournal, RunState, latest_run};
+use crate::runbook::model::{OnFailure, StepKind};
+use crate::steps::{Databases, StepOutcome, check};
+
+/// Runs (or resumes) the plan's runbook in `journal`, whose lock the caller holds.
+pub async fn execute<O: Observer>(
+    plan: &Plan<'_>,
+    options: &RunOptions,
+    observer: &mut O,
+    cancel: Cancel,
+    journal: &mut LockedJournal,
+) -> Result<RunOutcome, RunError> {
+    let (latest, history) = read_latest(journal, observer).await?;
+    let prior = latest.filter(|run| !run.is_finished());
+    if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
+        return Err(RunError::RollingBack {
+            run_id: run.run_id.clone(),
+            reason: run.rollback.as_ref().map(|r| r.reason.clone()).unwrap_or_default(),
+            file: options.runbook_file.clone(),
+        });
+    }
+    let mut driver = Driver::open(plan, options, observer, cancel, journal, prior, history)?;
+    driver.drive().await
+}
+
+/// Runs the rollback procedure of the journal's latest run (`deployctl rollback`), or
+/// finishes one that was cut off. The caller holds the journal's lock.
+pub async fn roll_back<O: Observer>(
+    plan: &Plan<'_>,
+    options: &RunOptions,
+    observer: &mut O,
+    cancel: Cancel,
+    journal: &mut LockedJournal,
+) -> Result<RunOutcome, RunError> {
+    let (latest, history) = read_latest(journal, observer).await?;
+    let Some(prior) = latest else {
+        return Err(RunError::NothingToRollBack(format!(
+            "journal `{}` holds no run of this runbook: there is nothing to roll back",
+            journal.shown()
+        )));
+    };
+    if let (Some(rollback), Some((RunStatus::RolledBack, _, at))) = (&prior.rollback, &prior.finished) {
+        return Err(RunError::NothingToRollBack(format!(
+            "run {} was already rolled back (finished {}; started by {}: {})",
+            prior.run_id,
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            rollback.by,
+            rollback.reason
+        )));
+    }
+    let mut driver = Driver::open(plan, options, observer, cancel, journal, Some(prior), history)?;
+    let reason = format!("requested by {} with `deployctl rollback`", options.operator);
+    driver.invocation.announced = true;
+    driver.roll_back(RollbackCause::Command, reason).await?;
+    driver.drive().await
+}
+
+/// The journal's latest run and the durations of past steps, warnings shown.
+async fn read_latest<O: Observer>(
+    locked: &mut LockedJournal,
+    observer: &mut O,
+) -> Result<(Option<RunState>, History), RunError> {
+    let journal = locked.read().await?;
+    for warning in &journal.warnings {
+        observer.warn(warning);
+    }
+    let history = History::from_entries(&journal.entries);
+    Ok((latest_run(journal.entries), history))
+}
+
+/// One invocation driving a run.
+struct Driver<'r, 'p, 'a, O: Observer> {
+    plan: &'p Plan<'a>,
+    options: &'r RunOptions,
+    rec: Recorder<'r, O>,
+    parts: StepParts<'a>,
+    webhooks: Webhooks<'a>,
+    history: History,
+    invocation: Invocation,
+}
+
+impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
+    /// Starts a new run, or resumes `prior` (its digests checked).
+    fn open(
+        plan: &'p Plan<'a>,
+        options: &'r RunOptions,
+        observer: &'r mut O,
+        cancel: Cancel,
+        journal: &'r mut LockedJournal,
+        prior: Option<RunState>,
+        history: History,
+    ) -> Result<Self, RunError> {
+        if journal.open_for_append()? {
+            let shown = journal.shown();
+            observer.warn(&format!(
+                "journal `{shown}`: a torn last line was cut off before appending"
+            ));
+        }
+        let loaded = plan.loaded;
+        let http = crate::steps::http_client().map_err(RunError::Http)?;
+        let clock = options.clock;
+        let run_id = prior
+            .as_ref()
+            .map_or_else(|| super::identity::new_run_id(clock.now()), |p| p.run_id.clone());
+        if let Some(prior) = &prior {
+            unchanged(plan, prior, options)?;
+        }
+        let resumed = prior.is_some();
+        let mut rec = Recorder::new(journal, observer, clock, run_id.clone(), prior);
+        let event = if resumed {
+            Event::RunResumed {
+                operator: options.operator.clone(),
+                host: options.host.clone(),
+                pid: std::process::id(),
+                runbook_sha256: loaded.sha256.clone(),
+            }
+        } else {
+            started(plan, options)
+        };
+        rec.record(event, Durability::Now)?;
+        if clock.is_pretended() {
+            let event = Event::ClockOverride {
+                by: options.operator.clone(),
+                real_at: chrono::Utc::now(),
+            };
+            rec.record(event, Durability::Now)?;
+        }
+        let parts = StepParts {
+            loaded,
+            http: http.clone(),
+            databases: Arc::new(Databases::new(&loaded.runbook, &run_id)),
+            cancel,
+        };
+        Ok(Driver {
+            plan,
+            options,
+            rec,
+            parts,
+            webhooks: Webhooks::new(loaded, http, run_id),
+            history,
+            invocation: Invocation::default(),
+        })
+    }
+
+    /// The loop: decide, act, until an action ends the invocation.
+    async fn drive(&mut self) -> Result<RunOutcome, RunError> {
+        loop {
+            let Some(run) = self.rec.run() else {
+                return Err(RunError::Internal("the driver lost its run state"));
+            };
+            let moment = Moment {
+                now: self.options.clock.now(),
+                operator: &self.options.operator,
+                ignore_window: self.options.ignore_window,
+                file: &self.options.runbook_file,
+                history: &self.history,
+                invocation: self.invocation,
+            };
+            if let Some(outcome) = self.perform(next_action(self.plan, run, &moment)).await? {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    /// Performs one action; `Some` ends the invocation.
+    async fn perform(&mut self, action: Action<'p, 'a>) -> Result<Option<RunOutcome>, RunError> {
+        match action {
+            Action::Verify(step) => return self.verify(step).await,
+            Action::Announce => {
+                self.invocation.announced = true;
+                self.tell(&Notice::RunStarted).await?;
+            }
+            Action::OverrideWindow { reason } => {
+                let by = self.options.operator.clone();
+                self.rec.record(Event::WindowOverride { by, reason }, Durability::Now)?;
+                self.invocation.window_checked = true;
+            }
+            Action::EnterWindow => self.invocation.window_checked = true,
+            Action::WaitForWindow { reason, next, hint } => {
+                let event = Event::WindowWait {
+                    reason: reason.clone(),
+                    next_opening: next,
+                };
+                self.rec.record(event, Durability::Now)?;
+                return self.stop(RunOutcome::WindowClosed { reason, hint }).await.map(Some);
+            }
+            Action::Overrun { reason, roll_back } => {
+                let event = Event::WindowWait {
+                    reason: reason.clone(),
+                    next_opening: None,
+                };
+                self.rec.record(event, Durability::Now)?;
+                self.invocation.overrun_applied = true;
+                if roll_back {
+                    self.roll_back(RollbackCause::Window, reason).await?;
+                }
+            }
+            Action::PassGate { step, reason } => self.pass_gate(step, reason)?,
+            Action::AwaitGate { step, reason, hint } => return self.await_gate(step, reason, hint).await,
+            Action::Pause { step, reason, hint } => {
+                let outcome = self.pause(step, reason, hint)?;
+                return self.stop(outcome).await.map(Some);
+            }
+            Action::Attempt(step) => return self.attempt(step).await,
+            Action::StartRollback { cause, reason } => self.roll_back(cause, reason).await?,
+            Action::Stop(outcome) => return self.stop(outcome).await.map(Some),
+            Action::Finish => {
+                let event = Event::RunFinished {
+                    status: RunStatus::Done,
+                    exit_code: 0,
+                };
+                self.rec.record(event, Durability::Now)?;
+                self.tell(&Notice::RunFinished).await?;
+                return Ok(Some(RunOutcome::Done));
+            }
+            Action::FinishRollback { cause, reason } => {
+                let event = Event::RunFinished {
+                    status: RunStatus::RolledBack,
+                    exit_code: 4,
+                };
+                self.rec.record(event, Durability::Now)?;
+                return self.stop(RunOutcome::RolledBack { cause, reason }).await.map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Attempts a step; a signal ends the invocation.
+    async fn attempt(&mut self, step: &PlanStep<'a>) -> Result<Option<RunOutcome>, RunError> {
+        let rolling_back = self.rec.run().is_some_and(RunState::rolling_back);
+        let direction = if rolling_back {
+            Direction::Rollback
+        } else {
+            Direction::Forward
+        };
+        match attempts(&mut self.rec, &self.parts, step, direction).await? {
+            Attempted::Done => Ok(None),
+            Attempted::Interrupted => {
+                let outcome = self.interrupted(Some(&step.id))?;
+                self.stop(outcome).await.map(Some)
+            }
+            Attempted::Failed { reason } => {
+                let escalation = self.rec.run().and_then(|r| r.step(&step.id)).and_then(|s| s.escalation);
+                if escalation == Some(Escalation::Rollback) && !rolling_back {
+                    self.tell(&Notice::TriggerFired { step: step.id.clone() }).await?;
+                }
+                if step.on_failure == OnFailure::Continue && (rolling_back || escalation.is_none()) {
+                    let said = if rolling_back {
+                        format!(
+                            "rollback step `{}` failed; continuing (on_failure: continue): {reason}",
+                            step.id
+                        )
+                    } else {
+                        format!("step `{}` failed; continuing (on_failure: continue)", step.id)
+                    };
+                    self.rec.observer().warn(&said);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Re-runs a completed step's `verify` check; a signal ends the invocation.
+    async fn verify(&mut self, step: &PlanStep<'a>) -> Result<Option<RunOutcome>, RunError> {
+        let Some(verify) = &step.step().verify else {
+            return Ok(None);
+        };
+        let run_id = self.rec.run_id().to_string();
+        let ctx = self.parts.context(&run_id, &step.id, step.timeout);
+        let outcome = tokio::select! {
+            r = tokio::time::timeout(step.timeout, check(verify, &ctx)) => r.unwrap_or_else(|_| StepOutcome::Failed {
+                reason: format!("verify timed out after {}", crate::runbook::duration::format(step.timeout)),
+                output: None,
+            }),
+            _ = self.parts.cancel.cancelled() => {
+                let outcome = self.interrupted(None)?;
+                return self.stop(outcome).await.map(Some);
+            }
+        };
+        let (ok, reason) = match outcome {
+            StepOutcome::Done { .. } => (true, None),
+            StepOutcome::Failed { reason, .. } => (false, Some(reason)),
+        };
+        let event = Event::Verified {
+            step: step.id.clone(),
+            ok,
+            reason,
+        };
+        self.rec.record(event, Durability::Soon)?;
+        Ok(None)
+    }
+
+    /// Journals a gate that passes: a start and a done finish with who passed it.
+    fn pass_gate(&mut self, step: &PlanStep<'a>, reason: String) -> Result<(), RunError> {
+        let id = step.id.clone();
+        self.rec
+            .record(Event::StepStarted { step: id, attempt: 1 }, Durability::BeforeNext)?;
+        let finished = Event::StepFinished {
+            step: step.id.clone(),
+            status: StepStatus::Done,
+            attempts: 1,
+            duration_ms: 0,
+            reason: Some(reason),
+            output: None,
+            undo: None,
+            escalation: None,
+        };
+        self.rec.record(finished, Durability::Now)
+    }
+
+    /// A gate that waits: a `manual` checkbox is asked at the terminal when one is there
+    /// (a yes is journaled as the operator's approval), else the run pauses.
+    async fn await_gate(
+        &mut self,
+        step: &PlanStep<'a>,
+        reason: String,
+        hint: String,
+    ) -> Result<Option<RunOutcome>, RunError> {
+        let StepKind::Manual(manual) = &step.step().kind else {
+            let outcome = self.pause(step, reason, hint)?;
+            return self.stop(outcome).await.map(Some);
+        };
+        self.rec.settle()?;
+        let operator = self.options.operator.clone();
+        let question = format!("  [?] {}: {}\n      confirm as {operator}?", step.id, manual.text);
+        let Some(answer) = self.rec.observer().ask(&question) else {
+            let outcome = self.pause(step, reason, hint)?;
+            return self.stop(outcome).await.map(Some);
+        };
+        let cancel = self.parts.cancel.clone();
+        let line = tokio::select! {
+            line = answer => line.ok().flatten(),
+            _ = cancel.cancelled() => {
+                let outcome = self.interrupted(Some(&step.id))?;
+                return self.stop(outcome).await.map(Some);
+            }
+        };
+        let yes = line.is_some_and(|l| matches!(l.trim().to_ascii_lowercase().as_str(), "y" | "yes"));
+        if !yes {
+            let outcome = self.pause(step, format!("{reason} (not confirmed at the terminal)"), hint)?;
+            return self.stop(outcome).await.map(Some);
+        }
+        let approval = Event::Approval {
+            step: step.id.clone(),
+            kind: ApprovalKind::Gate,
+            by: operator.clone(),
+            role: None,
+            note: Some("confirmed at the terminal".to_string()),
+            host: self.options.host.clone(),
+            runbook_sha256: self.plan.sha256.clone(),
+        };
+        self.rec.record(approval, Durability::Now)?;
+        self.pass_gate(step, format!("confirmed by {operator} at the terminal"))?;
+        Ok(None)
+    }
+
+    /// Begins the rollback (journaling its steps), or goes on with the one journaled.
+    async fn roll_back(&mut self, cause: RollbackCause, reason: String) -> Result<(), RunError> {
+        let Some(run) = self.rec.run() else {
+            return Err(RunError::Internal("the driver lost its run state"));
+        };
+        let reason = match &run.rollback {
+            Some(journaled) => journaled.reason.clone(),
+            None => {
+                let steps = rollback_plan(run, self.plan);
+                let by = self.options.operator.clone();
+                let event = Event::RollbackStarted {
+                    cause,
+                    reason: reason.clone(),
+                    by,
+                    steps,
+                };
+                self.rec.record(event, Durability::Now)?;
+                reason
+            }
+        };
+        self.rec.observer().warn(&format!("rolling back: {reason}"));
+        self.tell(&Notice::RollbackStarted).await
+    }
+
+    fn pause(&mut self, step: &PlanStep<'a>, reason: String, hint: String) -> Result<RunOutcome, RunError> {
+        let event = Event::RunPaused {
+            step: step.id.clone(),
+            reason: reason.clone(),
+        };
+        self.rec.record(event, Durability::Now)?;
+        Ok(RunOutcome::Paused {
+            step: step.id.clone(),
+            reason,
+            hint,
+        })
+    }
+
+    /// Journals that a signal stopped the run (during `step`, if any).
+    fn interrupted(&mut self, step: Option<&str>) -> Result<RunOutcome, RunError> {
+        let signal = self.parts.cancel.signal();
+        let event = Event::RunInterrupted {
+            step: step.map(str::to_owned),
+            signal: signal.to_string(),
+        };
+        self.rec.record(event, Durability::Now)?;
+        Ok(RunOutcome::Interrupted {
+            step: step.map(str::to_owned),
+            signal,
+        })
+    }
+
+    /// Ends the invocation: everything durable and shown, the webhooks told.
+    async fn stop(&mut self, outcome: RunOutcome) -> Result<RunOutcome, RunError> {
+        self.rec.settle()?;
+        for warning in self.webhooks.settle().await {
+            self.rec.observer().warn(&warning);
+        }
+        let notice = match &outcome {
+            RunOutcome::Done => None,
+            RunOutcome::RolledBack { .. } => Some(Notice::RolledBack),
+            RunOutcome::RollbackFailed { step, .. } => Some(Notice::RollbackFailed { step: step.clone() }),
+            RunOutcome::Failed { step, .. } => Some(Notice::RunFailed { step: step.clone() }),
+            RunOutcome::Paused { step, .. } => Some(Notice::RunPaused { step: step.clone() }),
+            RunOutcome::WindowClosed { .. } => Some(Notice::WindowClosed),
+            RunOutcome::Interrupted { step, .. } => Some(Notice::RunInterrupted { step: step.clone() }),
+        };
+        if let Some(notice) = notice {
+            self.tell(&notice).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Tells the webhooks (after making everything durable: a webhook is seen outside).
+    async fn tell(&mut self, notice: &Notice) -> Result<(), RunError> {
+        self.rec.settle()?;
+        for warning in self.webhooks.tell(notice).await {
+            self.rec.observer().warn(&warning);
+        }
+        Ok(())
+    }
+}
+
+/// The first entry of a new run.
+fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
+    let runbook = &plan.loaded.runbook;
+    Event::RunStarted {
+        format: JOURNAL_FORMAT,
+        runbook: runbook.name.clone(),
+        title: runbook.title.clone(),
+        runbook_sha256: plan.sha256.clone(),
+        vars_sha256: plan.inputs_digest(),
+        operator: options.operator.clone(),
+        host: options.host.clone(),
+        pid: std::process::id(),
+        plan: plan.journaled(),
+        window: plan.window.clone(),
+    }
+}
