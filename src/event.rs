@@ -51,6 +51,11 @@ pub enum Event {
         /// finish`), for the evidence report; absent when the runbook has none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         window: Option<String>,
+        /// The inputs `vars_sha256` covers, by reference (`vars.X`, `env.X`), so a resume
+        /// can say which changed; secret values are never journaled. Absent in journals
+        /// written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inputs: Option<Inputs>,
     },
     /// A run was picked up again after it stopped unfinished.
     RunResumed {
@@ -60,8 +65,17 @@ pub enum Event {
         host: String,
         /// Process id.
         pid: u32,
-        /// Set when the runbook changed and `--allow-changed` was given.
+        /// The runbook digest it resumed with (a new one under `--allow-changed`).
         runbook_sha256: String,
+        /// Under `--allow-changed`, when the inputs changed: their new digest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vars_sha256: Option<String>,
+        /// Under `--allow-changed`, when the inputs changed: the new inputs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inputs: Option<Inputs>,
+        /// Under `--allow-changed`, when the runbook changed: the plan it goes on with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan: Option<Vec<PlannedPhase>>,
     },
     /// A step attempt began.
     StepStarted {
@@ -216,6 +230,21 @@ pub enum Event {
         /// The holder that was cleared, as recorded.
         holder: String,
     },
+}
+
+/// The inputs of a run by reference (`vars.X`, `env.X`).
+pub type Inputs = std::collections::BTreeMap<String, Input>;
+
+/// One input of a run as journaled: a var, or an environment variable a reference used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    /// The value; absent for a secret, which is never journaled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The environment variable was unset and the reference's default was used.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub defaulted: bool,
 }
 
 /// What a step asks of the engine besides its outcome.

@@ -176,6 +176,6 @@ pub fn may_rerun(id: &str, idempotent: bool, run: &RunState) -> bool {
     !cut_off
         || idempotent
         || !run
-            .approvals_for(id, ApprovalKind::Retry, Some(state.started_at))
+            .approvals_for(id, ApprovalKind::Retry, Some(state.try_started_at))
             .is_empty()
 }

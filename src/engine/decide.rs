@@ -15,37 +15,12 @@
 
 use super::action::{Action, Moment};
 use super::approval::{GateState, gate_state, may_rerun};
-use super::options::RunOptions;
-use super::outcome::{RunError, RunOutcome};
+use super::outcome::RunOutcome;
 use super::plan::{Plan, PlanStep};
 use super::window_gate;
 use crate::event::{Escalation, RollbackCause, StepStatus};
 use crate::journal::{RunState, StepView};
 use crate::runbook::model::OnFailure;
-
-/// Refuses to resume a run whose runbook or resolved inputs changed since it began,
-/// unless the operator said `--allow-changed`.
-pub fn unchanged(plan: &Plan<'_>, prior: &RunState, options: &RunOptions) -> Result<(), RunError> {
-    if options.allow_changed {
-        return Ok(());
-    }
-    let short = |s: &str| s.get(..12).unwrap_or(s).to_string();
-    let changed = |what, was: &str, now: &str| RunError::Changed {
-        file: options.runbook_file.clone(),
-        run_id: prior.run_id.clone(),
-        what,
-        was: short(was),
-        now: short(now),
-    };
-    if prior.runbook_sha256 != plan.sha256 {
-        return Err(changed("runbook sha256", &prior.runbook_sha256, &plan.sha256));
-    }
-    let inputs = plan.inputs_digest();
-    if prior.vars_sha256 != inputs {
-        return Err(changed("resolved vars sha256", &prior.vars_sha256, &inputs));
-    }
-    Ok(())
-}
 
 /// The next action of a run.
 pub fn next_action<'p, 'a>(plan: &'p Plan<'a>, run: &RunState, at: &Moment<'_>) -> Action<'p, 'a> {

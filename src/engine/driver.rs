@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::action::{Action, Invocation, Moment};
 use super::attempt::{Attempted, Direction, StepParts, attempts};
 use super::cancel::Cancel;
-use super::decide::{next_action, unchanged};
+use super::decide::next_action;
 use super::feasibility::History;
 use super::notice::Notice;
 use super::observer::Observer;
@@ -22,6 +22,7 @@ use super::outcome::{RunError, RunOutcome};
 use super::plan::{Plan, PlanStep};
 use super::recorder::{Durability, Recorder};
 use super::rollback_plan::rollback_plan;
+use super::unchanged::unchanged;
 use super::webhooks::Webhooks;
 use crate::event::{ApprovalKind, Escalation, Event, JOURNAL_FORMAT, RollbackCause, RunStatus, StepStatus};
 use crate::journal::{LockedJournal, RunState, latest_run};
@@ -128,21 +129,11 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         let run_id = prior
             .as_ref()
             .map_or_else(|| super::identity::new_run_id(clock.now()), |p| p.run_id.clone());
-        if let Some(prior) = &prior {
-            unchanged(plan, prior, options)?;
-        }
-        let resumed = prior.is_some();
-        let mut rec = Recorder::new(journal, observer, clock, run_id.clone(), prior);
-        let event = if resumed {
-            Event::RunResumed {
-                operator: options.operator.clone(),
-                host: options.host.clone(),
-                pid: std::process::id(),
-                runbook_sha256: loaded.sha256.clone(),
-            }
-        } else {
-            started(plan, options)
+        let event = match &prior {
+            Some(prior) => resumed(plan, prior, options)?,
+            None => started(plan, options),
         };
+        let mut rec = Recorder::new(journal, observer, clock, run_id.clone(), prior);
         rec.record(event, Durability::Now)?;
         if clock.is_pretended() {
             let event = Event::ClockOverride {
@@ -476,5 +467,21 @@ fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
         pid: std::process::id(),
         plan: plan.journaled(),
         window: plan.window.clone(),
+        inputs: Some(plan.inputs()),
     }
+}
+
+/// The entry of an invocation that resumes `prior`, once its runbook and inputs are found
+/// unchanged (or changed under `--allow-changed`: the new ones are journaled with it).
+fn resumed(plan: &Plan<'_>, prior: &RunState, options: &RunOptions) -> Result<Event, RunError> {
+    let changes = unchanged(plan, prior, options)?;
+    Ok(Event::RunResumed {
+        operator: options.operator.clone(),
+        host: options.host.clone(),
+        pid: std::process::id(),
+        runbook_sha256: plan.sha256.clone(),
+        vars_sha256: changes.inputs.then(|| plan.inputs_digest()),
+        inputs: changes.inputs.then(|| plan.inputs()),
+        plan: changes.runbook.then(|| plan.journaled()),
+    })
 }

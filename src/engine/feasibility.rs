@@ -40,10 +40,18 @@ impl History {
         History { durations }
     }
 
+    /// The median of a step's past durations (of an even number, the mean of the two in
+    /// the middle).
     fn median(&self, step: &str) -> Option<Duration> {
         let mut times = self.durations.get(step)?.clone();
         times.sort_unstable();
-        times.get(times.len() / 2).map(|ms| Duration::from_millis(*ms))
+        let mid = times.len() / 2;
+        let ms = match times.len() {
+            0 => return None,
+            n if n % 2 == 1 => times[mid],
+            _ => times[mid - 1] / 2 + times[mid] / 2 + (times[mid - 1] % 2 + times[mid] % 2) / 2,
+        };
+        Some(Duration::from_millis(ms))
     }
 }
 
@@ -64,8 +72,29 @@ pub fn remaining(plan: &Plan<'_>, run: Option<&RunState>, history: &History) -> 
 fn by_runbook(step: &Step) -> Duration {
     match &step.kind {
         StepKind::Approval(_) | StepKind::Manual(_) => Duration::ZERO,
-        StepKind::Monitor(m) => m.duration,
+        // A watch runs whole windows: 2.5 s at 1 s intervals is three windows, 3 s.
+        StepKind::Monitor(m) => m.interval.max(Duration::from_millis(1)) * crate::steps::monitor_windows(m),
         StepKind::Wait(Wait::For(d)) => *d,
         _ => step.timeout,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(step: &str, durations: &[u64]) -> History {
+        History {
+            durations: [(step.to_string(), durations.to_vec())].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        let ms = Duration::from_millis;
+        assert_eq!(history("s", &[10, 40, 20, 30]).median("s"), Some(ms(25)));
+        assert_eq!(history("s", &[10, 30, 20]).median("s"), Some(ms(20)));
+        assert_eq!(history("s", &[]).median("s"), None);
+        assert_eq!(history("s", &[u64::MAX, u64::MAX]).median("s"), Some(ms(u64::MAX)));
     }
 }

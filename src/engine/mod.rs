@@ -30,6 +30,7 @@ mod rollback_plan;
 mod target;
 #[cfg(test)]
 mod tests;
+mod unchanged;
 mod webhooks;
 pub mod window;
 mod window_gate;

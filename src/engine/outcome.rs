@@ -63,18 +63,16 @@ pub enum RunError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// The runbook or its inputs changed since the unfinished run began.
-    #[error("`{file}` changed since run {run_id} began ({what}: {was} → {now})")]
+    #[error("`{}` changed since run {run_id} began: {what}", file.display())]
     Changed {
         /// The runbook file.
         file: PathBuf,
         /// The run.
         run_id: String,
-        /// `runbook sha256` or `resolved vars sha256`.
-        what: &'static str,
-        /// Digest then (shortened).
-        was: String,
-        /// Digest now (shortened).
-        now: String,
+        /// What changed, in words (secrets only as "changed").
+        what: String,
+        /// Environment variables set when the run began and unset now.
+        unset: Vec<String>,
     },
     /// The run is half-way through a rollback: only `deployctl rollback` may go on.
     #[error("run {run_id} is rolling back ({reason}); it cannot go forward")]
@@ -102,6 +100,11 @@ impl RunError {
     pub fn hint(&self) -> String {
         match self {
             RunError::Journal(e) => e.hint(),
+            RunError::Changed { unset, .. } if !unset.is_empty() => format!(
+                "{} set when the run began and unset now, so a default took over: export {} as it was, then run again (`--allow-changed` only if you mean to go on with the new values)",
+                unset.join(", "),
+                if unset.len() == 1 { "it" } else { "them" }
+            ),
             RunError::Changed { .. } => "review the change; `deployctl run --allow-changed` resumes with it".into(),
             RunError::Http(_) => "check the system's TLS setup".into(),
             RunError::RollingBack { file, .. } => format!(

@@ -14,8 +14,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::target::{describe, describe_window};
-use crate::event::{PlannedPhase, PlannedStep};
+use crate::event::{Input, Inputs, PlannedPhase, PlannedStep};
+use crate::redact::is_secret_name;
 use crate::runbook::Loaded;
+use crate::runbook::interpolate::EnvUse;
 use crate::runbook::model::{OnFailure, Step, StepKind};
 
 /// How sure the plan is about a step.
@@ -220,9 +222,49 @@ impl<'a> Plan<'a> {
         })
     }
 
-    /// sha256 of the resolved inputs (vars, database URLs, services; secrets included,
-    /// hashed), binding a run to them.
+    /// The run's inputs as the journal keeps them: every var and every environment
+    /// variable a reference resolved, secret values left out.
+    pub fn inputs(&self) -> Inputs {
+        let loaded = self.loaded;
+        let secret = |value: &str| loaded.redactor.mask(value) != value;
+        let vars = loaded.runbook.vars.iter().map(|(name, value)| {
+            let input = Input {
+                value: (!secret(value)).then(|| value.clone()),
+                defaulted: false,
+            };
+            (format!("vars.{name}"), input)
+        });
+        let env = loaded.env_used.iter().map(|(name, used)| {
+            let hidden = is_secret_name(name) || secret(used.value());
+            let input = Input {
+                value: (!hidden).then(|| used.value().to_string()),
+                defaulted: matches!(used, EnvUse::Defaulted(_)),
+            };
+            (format!("env.{name}"), input)
+        });
+        vars.chain(env).collect()
+    }
+
+    /// sha256 of every resolved value a step uses beyond the runbook's own text: vars,
+    /// referenced environment variables (how they resolved), database URLs and services;
+    /// secrets included, hashed. With the runbook's digest it binds a run to its resolved
+    /// plan.
     pub fn inputs_digest(&self) -> String {
+        let loaded = self.loaded;
+        let mut h = Sha256::new();
+        h.update(format!("{}\n", self.legacy_inputs_digest()));
+        for (name, used) in &loaded.env_used {
+            match used {
+                EnvUse::Set(v) => h.update(format!("env {name}={v}\n")),
+                EnvUse::Defaulted(v) => h.update(format!("env {name} unset, default {v}\n")),
+            }
+        }
+        crate::runbook::load::hex(&h.finalize())
+    }
+
+    /// The digest journals written before `inputs` existed bound their runs to: vars,
+    /// database URLs and services only. Such a run resumes when this one still matches.
+    pub fn legacy_inputs_digest(&self) -> String {
         let runbook = &self.loaded.runbook;
         let mut h = Sha256::new();
         for (k, v) in &runbook.vars {

@@ -63,6 +63,7 @@ fn journal(plan: &Plan<'_>, events: Vec<Event>) -> RunState {
         pid: 1,
         plan: plan.journaled(),
         window: None,
+        inputs: Some(plan.inputs()),
     };
     let entries = std::iter::once(started)
         .chain(events)
@@ -118,6 +119,9 @@ fn resumed() -> Event {
         host: "vm".into(),
         pid: 2,
         runbook_sha256: String::new(),
+        vars_sha256: None,
+        inputs: None,
+        plan: None,
     }
 }
 

@@ -42,36 +42,57 @@ struct Opening {
     date: NaiveDate,
 }
 
-/// The window's state at `now`.
+/// The window's state at `now`. A frozen slot never hides another that is open, and the
+/// close runs on through slots that start before (or as) the open one ends.
 pub fn state(window: &Window, now: DateTime<Utc>) -> WindowState {
     let today = now.with_timezone(&window.timezone).date_naive();
-    let open = [today - Duration::days(1), today]
+    let (open, frozen_now): (Vec<Opening>, Vec<Opening>) = [today - Duration::days(1), today]
         .into_iter()
         .flat_map(|date| openings_on(window, date))
         .filter(|o| o.start <= now && now < o.end)
-        .max_by_key(|o| o.end);
-    if let Some(o) = open {
-        if let Some(reason) = frozen(window, o.date) {
-            return WindowState::Closed {
-                why: format!("frozen on {}{reason}", o.date),
-                next: next_opening(window, now),
-            };
-        }
-        return WindowState::Open { closes: o.end };
+        .partition(|o| frozen(window, o.date).is_none());
+    if let Some(o) = open.iter().max_by_key(|o| o.end) {
+        return WindowState::Open {
+            closes: close_after(window, o.end),
+        };
     }
+    let why = match frozen_now.first() {
+        Some(o) => format!("frozen on {}{}", o.date, frozen(window, o.date).unwrap_or_default()),
+        None => "outside every allowed slot".to_string(),
+    };
     WindowState::Closed {
-        why: "outside every allowed slot".to_string(),
+        why,
         next: next_opening(window, now),
     }
 }
 
-/// The first unfrozen opening that starts after `now`.
+/// Where an opening that ends at `end` really closes: adjacent or overlapping unfrozen
+/// slots (Monday 20:00-00:00 then Tuesday 00:00-04:00) make one opening.
+fn close_after(window: &Window, mut end: DateTime<Utc>) -> DateTime<Utc> {
+    // Each slot is at most a day long, so a week of chained slots is far past any run.
+    for _ in 0..14 {
+        let date = end.with_timezone(&window.timezone).date_naive();
+        let next = [date - Duration::days(1), date]
+            .into_iter()
+            .flat_map(|d| openings_on(window, d))
+            .filter(|o| o.start <= end && end < o.end && frozen(window, o.date).is_none())
+            .map(|o| o.end)
+            .max();
+        match next {
+            Some(later) => end = later,
+            None => break,
+        }
+    }
+    end
+}
+
+/// The first unfrozen opening that starts at or after `now`.
 pub fn next_opening(window: &Window, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let today = now.with_timezone(&window.timezone).date_naive();
     (0..HORIZON_DAYS)
         .map(|d| today + Duration::days(d))
         .flat_map(|date| openings_on(window, date))
-        .filter(|o| o.start > now && frozen(window, o.date).is_none())
+        .filter(|o| o.start >= now && frozen(window, o.date).is_none())
         .map(|o| o.start)
         .min()
 }
@@ -260,5 +281,52 @@ mod tests {
         };
         assert_eq!(why, "frozen on 2026-03-03: quarter close");
         assert_eq!(next, Some(at("2026-03-05T02:00:00Z")));
+    }
+
+    #[test]
+    fn a_frozen_slot_does_not_hide_an_open_one() {
+        use Weekday::*;
+        let mut w = window(
+            chrono_tz::UTC,
+            vec![slot(&[Fri], "22:00", "06:00"), slot(&[Sat], "01:00", "03:00")],
+        );
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        // Friday 2026-03-06 is frozen; Saturday's own slot is not.
+        w.deny.push(Freeze {
+            from: d("2026-03-06"),
+            to: d("2026-03-06"),
+            reason: None,
+        });
+        assert_eq!(
+            state(&w, at("2026-03-07T02:00:00Z")),
+            WindowState::Open {
+                closes: at("2026-03-07T03:00:00Z")
+            }
+        );
+        let WindowState::Closed { why, .. } = state(&w, at("2026-03-07T04:00:00Z")) else {
+            panic!("only the frozen Friday slot covers 04:00")
+        };
+        assert_eq!(why, "frozen on 2026-03-06");
+    }
+
+    #[test]
+    fn adjacent_slots_make_one_opening() {
+        use Weekday::*;
+        let w = window(
+            chrono_tz::UTC,
+            vec![slot(&[Mon], "20:00", "00:00"), slot(&[Tue], "00:00", "04:00")],
+        );
+        // Monday 2026-03-02 23:30: open until Tuesday 04:00, not midnight.
+        assert_eq!(
+            state(&w, at("2026-03-02T23:30:00Z")),
+            WindowState::Open {
+                closes: at("2026-03-03T04:00:00Z")
+            }
+        );
+        // A slot starting exactly at the given instant is the next opening.
+        assert_eq!(
+            next_opening(&w, at("2026-03-03T00:00:00Z")),
+            Some(at("2026-03-03T00:00:00Z"))
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::event::{
-    ApprovalKind, Entry, Escalation, Event, PlannedPhase, PlannedStep, RollbackCause, RunStatus, Sample, ServiceResult,
-    StepStatus, UndoEntry,
+    ApprovalKind, Entry, Escalation, Event, Inputs, PlannedPhase, PlannedStep, RollbackCause, RunStatus, Sample,
+    ServiceResult, StepStatus, UndoEntry,
 };
 
 /// Where a step is.
@@ -26,10 +26,14 @@ pub enum StepView {
 pub struct StepState {
     /// Where it is.
     pub view: StepView,
-    /// Attempts so far.
+    /// Attempts so far, every one counted: retries, and tries cut off by a crash.
     pub attempts: u32,
     /// First start.
     pub started_at: DateTime<Utc>,
+    /// When the latest try began: a retry approval given after it covers the next try.
+    pub try_started_at: DateTime<Utc>,
+    /// The attempt number of the latest try's latest start (1 for its first attempt).
+    pub attempts_this_try: u32,
     /// Last finish.
     pub finished_at: Option<DateTime<Utc>>,
     /// Duration of all attempts.
@@ -107,8 +111,13 @@ pub struct RunState {
     pub title: String,
     /// Runbook digest the run started with (or was last resumed with under --allow-changed).
     pub runbook_sha256: String,
-    /// Resolved-vars digest at start.
+    /// Resolved-inputs digest at start (or at the last resume under `--allow-changed`).
     pub vars_sha256: String,
+    /// The inputs that digest covers (absent in journals written before they were).
+    pub inputs: Option<Inputs>,
+    /// Plans the run followed before its latest (a resume under `--allow-changed` with a
+    /// changed runbook journals the new one), oldest first.
+    pub earlier_plans: Vec<Vec<PlannedPhase>>,
     /// Who started it, where.
     pub operator: String,
     #[allow(missing_docs)]
@@ -277,6 +286,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         host,
         plan,
         window,
+        inputs,
         ..
     } = entry.event
     else {
@@ -288,6 +298,8 @@ fn begin(entry: Entry) -> Option<RunState> {
         title,
         runbook_sha256,
         vars_sha256,
+        inputs,
+        earlier_plans: Vec::new(),
         operators: vec![operator.clone()],
         operator,
         host,
@@ -331,6 +343,8 @@ fn apply(s: &mut RunState, entry: Entry) {
                 view: StepView::Started,
                 attempts: 0,
                 started_at: entry.at,
+                try_started_at: entry.at,
+                attempts_this_try: 0,
                 finished_at: None,
                 duration_ms: None,
                 reason: None,
@@ -345,15 +359,17 @@ fn apply(s: &mut RunState, entry: Entry) {
                 samples: Vec::new(),
                 trigger: None,
             });
-            if state.view != StepView::Started || attempt <= state.attempts {
+            if state.view != StepView::Started || attempt <= state.attempts_this_try {
                 // A new try: after a finish (a retry), or a start over after a crash cut
                 // off the last try (its attempt counts from 1 again). A later attempt of
-                // the same try keeps the first start. A retry approval counts only for
-                // the try that follows it: the next crash needs a new one.
-                state.started_at = entry.at;
+                // the same try belongs to it. A retry approval counts only for the try
+                // that follows it: the next crash needs a new one.
+                state.try_started_at = entry.at;
+                state.attempts_this_try = 0;
             }
             state.view = StepView::Started;
-            state.attempts = state.attempts.max(attempt);
+            state.attempts += 1;
+            state.attempts_this_try = attempt;
         }
         Event::StepFinished {
             step,
@@ -371,6 +387,9 @@ fn apply(s: &mut RunState, entry: Entry) {
                 // fold quadratic.
                 let was_done = state.view == StepView::Finished(StepStatus::Done);
                 state.view = StepView::Finished(status);
+                // A try's finish counts its attempts; the starts of the same try are
+                // already counted (a finish without its starts, as a journal is input,
+                // still counts what it says).
                 state.attempts = state.attempts.max(attempts);
                 state.finished_at = Some(entry.at);
                 state.duration_ms = Some(duration_ms);
@@ -505,10 +524,12 @@ mod tests {
         let read = parse(Path::new("j"), text.as_bytes()).expect("parses");
         let state = latest_run(read.entries).expect("a run");
         let step = state.step("s").expect("step");
-        assert_eq!(step.started_at.format("%S").to_string(), "03");
+        assert_eq!(step.try_started_at.format("%S").to_string(), "03");
+        assert_eq!(step.started_at.format("%S").to_string(), "01", "the first start stays");
+        assert_eq!(step.attempts, 2, "the cut-off try counts");
         assert!(
             state
-                .approvals_for("s", ApprovalKind::Retry, Some(step.started_at))
+                .approvals_for("s", ApprovalKind::Retry, Some(step.try_started_at))
                 .is_empty(),
             "the approval was used by the try it allowed"
         );

@@ -22,6 +22,24 @@ pub enum Reference {
     RunId,
 }
 
+/// How an `${env.X}` reference resolved: what binds a run to the environment it began in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvUse {
+    /// The variable was set to this.
+    Set(String),
+    /// It was unset, and the reference's default was used.
+    Defaulted(String),
+}
+
+impl EnvUse {
+    /// The value the reference resolved to.
+    pub fn value(&self) -> &str {
+        match self {
+            EnvUse::Set(v) | EnvUse::Defaulted(v) => v,
+        }
+    }
+}
+
 /// A piece of a parsed string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
@@ -112,6 +130,8 @@ pub struct Resolver<'a> {
     pub services: &'a BTreeMap<String, Option<String>>,
     /// Where secret values are registered.
     pub redactor: &'a mut Redactor,
+    /// Every environment variable referenced so far, and how it resolved.
+    pub env_used: &'a mut BTreeMap<String, EnvUse>,
 }
 
 impl Resolver<'_> {
@@ -155,9 +175,13 @@ impl Resolver<'_> {
                     if is_secret_name(name) {
                         self.redactor.register(value);
                     }
+                    self.env_used.insert(name.clone(), EnvUse::Set(value.clone()));
                     Ok(Some(value.clone()))
                 }
-                (None, Some(default)) => Ok(Some(default.clone())),
+                (None, Some(default)) => {
+                    self.env_used.insert(name.clone(), EnvUse::Defaulted(default.clone()));
+                    Ok(Some(default.clone()))
+                }
                 (None, None) => Err((
                     format!("environment variable `{name}` is not set"),
                     Some(format!("export {name}=..., or give a default: ${{env.{name}:-value}}")),
@@ -321,11 +345,13 @@ mod tests {
         let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let services = BTreeMap::from([("web".to_string(), Some("http://h:1/health".to_string()))]);
         let mut redactor = Redactor::default();
+        let mut env_used = BTreeMap::new();
         let mut r = Resolver {
             vars: &vars,
             env: &env,
             services: &services,
             redactor: &mut redactor,
+            env_used: &mut env_used,
         };
         r.resolve(text, Scope::Steps).map(|t| t.render("R1"))
     }
@@ -375,11 +401,13 @@ mod tests {
         let env = BTreeMap::from([("API_TOKEN".to_string(), "tok-123456".to_string())]);
         let services = BTreeMap::new();
         let mut redactor = Redactor::default();
+        let mut env_used = BTreeMap::new();
         let mut r = Resolver {
             vars: &vars,
             env: &env,
             services: &services,
             redactor: &mut redactor,
+            env_used: &mut env_used,
         };
         let t = r.resolve("Bearer ${env.API_TOKEN}", Scope::Steps).unwrap();
         assert_eq!(redactor.mask(&t.render("")), "Bearer ***");

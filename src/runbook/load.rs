@@ -45,6 +45,9 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// Secrets met while resolving, for masking output.
     pub redactor: Redactor,
+    /// Every `${env.X}` the runbook resolved, and how: with the vars, what binds a run to
+    /// its inputs.
+    pub env_used: std::collections::BTreeMap<String, crate::runbook::interpolate::EnvUse>,
 }
 
 /// Why a runbook did not load.
@@ -114,6 +117,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Lo
             sha256,
             warnings: validated.diagnostics,
             redactor: validated.redactor,
+            env_used: validated.env_used,
         }),
         None => Err(invalid(validated.diagnostics)),
     }

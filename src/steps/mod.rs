@@ -94,6 +94,11 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
+/// How many windows a monitor watches: its duration in whole intervals, at least one.
+pub fn monitor_windows(monitor: &crate::runbook::model::Monitor) -> u32 {
+    monitor::window_count(monitor.duration, monitor.interval.max(Duration::from_millis(1)))
+}
+
 /// Whether a step of this kind may be undone by the kind itself, without an `undo:` (a
 /// plain-style `migrate` by its down files).
 pub fn has_own_undo(kind: &StepKind) -> bool {

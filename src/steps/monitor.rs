@@ -133,7 +133,7 @@ pub(super) async fn run(
 }
 
 /// Windows in a watch: the duration in whole intervals, at least one.
-fn window_count(duration: Duration, interval: Duration) -> u32 {
+pub(crate) fn window_count(duration: Duration, interval: Duration) -> u32 {
     let ratio = duration.as_secs_f64() / interval.as_secs_f64();
     let n = (ratio - 1e-9).ceil().max(1.0);
     if n >= f64::from(u32::MAX) { u32::MAX } else { n as u32 }

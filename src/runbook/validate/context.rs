@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::redact::Redactor;
 use crate::runbook::diagnostic::{Diagnostic, Diagnostics, Pos};
 use crate::runbook::duration;
-use crate::runbook::interpolate::{Reference, Resolver, Scope, Template, references};
+use crate::runbook::interpolate::{EnvUse, Reference, Resolver, Scope, Template, references};
 use crate::runbook::raw::Text;
 use crate::runbook::source::Source;
 use crate::runbook::spanned::Spanned;
@@ -39,6 +39,8 @@ pub struct Validator<'a> {
     pub(super) workdir: PathBuf,
     /// Step ids seen so far, with where they were first written.
     pub(super) step_ids: BTreeMap<String, Pos>,
+    /// Every `${env.X}` resolved so far, and how.
+    pub(super) env_used: BTreeMap<String, EnvUse>,
 }
 
 const NAME_HINT: &str = "use lowercase letters, digits, `.`, `_` and `-`";
@@ -56,6 +58,7 @@ impl<'a> Validator<'a> {
             service_names: Vec::new(),
             workdir: inputs.runbook_dir.to_path_buf(),
             step_ids: BTreeMap::new(),
+            env_used: BTreeMap::new(),
         }
     }
 
@@ -79,6 +82,7 @@ impl<'a> Validator<'a> {
             env: self.env,
             services: &self.services,
             redactor: &mut self.redactor,
+            env_used: &mut self.env_used,
         };
         match resolver.resolve(&text.value, scope) {
             Ok(template) => Some(template),

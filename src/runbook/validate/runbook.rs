@@ -12,7 +12,7 @@ use chrono::{NaiveDate, NaiveTime};
 use super::context::{Inputs, Validator, at};
 use crate::redact::Redactor;
 use crate::runbook::diagnostic::{Diagnostic, Pos};
-use crate::runbook::interpolate::Scope;
+use crate::runbook::interpolate::{EnvUse, Scope};
 use crate::runbook::model::{
     Contact, Contacts, Database, Freeze, Overrun, Phase, Runbook, Service, Weekday, Window, WindowSlot,
 };
@@ -28,6 +28,8 @@ pub struct Validated {
     pub diagnostics: Vec<Diagnostic>,
     /// The secrets met while resolving.
     pub redactor: Redactor,
+    /// Every `${env.X}` resolved, and how.
+    pub env_used: BTreeMap<String, EnvUse>,
 }
 
 /// Checks a parsed runbook and builds its model, collecting every problem.
@@ -42,6 +44,7 @@ pub fn validate(raw: &RawRunbook, source: &Source<'_>, inputs: &Inputs<'_>) -> V
         runbook: if failed { None } else { runbook },
         diagnostics: v.diagnostics.into_sorted(),
         redactor: v.redactor,
+        env_used: v.env_used,
     }
 }
 
