@@ -475,7 +475,11 @@ impl Validator<'_> {
             let name = self.plain(&t.value.name, t.pos, "table name");
             let column = self.plain(&t.value.tenant_column, t.pos, "tenant column");
             if let (Some(name), Some(tenant_column)) = (name, column) {
-                tables.push(RlsTable { name, tenant_column });
+                tables.push(RlsTable {
+                    name,
+                    tenant_column,
+                    allow_empty: t.value.allow_empty.unwrap_or(false),
+                });
             }
         }
         Some(Rls {
