@@ -58,23 +58,18 @@ impl Redactor {
         let Ok(parsed) = url::Url::parse(url) else {
             return;
         };
-        let mut raw: Vec<&str> = parsed.password().into_iter().collect();
-        raw.extend(
-            parsed
-                .query()
-                .unwrap_or_default()
-                .split('&')
-                .filter_map(|pair| pair.strip_prefix("password=")),
-        );
-        for password in raw {
+        if let Some(password) = parsed.password() {
             self.register(password);
-            // `+` is a space only in a query; the userinfo keeps it literally.
-            let decoded = if parsed.password() == Some(password) {
-                urlencoding_decode(password)
-            } else {
-                urlencoding_decode(&password.replace('+', " "))
-            };
-            if let Ok(decoded) = decoded {
+            if let Ok(decoded) = urlencoding_decode(password) {
+                self.register(&decoded);
+            }
+        }
+        let query = parsed.query().unwrap_or_default();
+        for raw in query.split('&').filter_map(|pair| pair.strip_prefix("password=")) {
+            self.register(raw);
+        }
+        for (key, decoded) in parsed.query_pairs() {
+            if key == "password" {
                 self.register(&decoded);
             }
         }
