@@ -1,11 +1,12 @@
-//! `rls`: proves row-level security isolates tenants, inside a transaction that is always
+//! `rls`: proves row-level security isolates tenants, inside transactions that are always
 //! rolled back.
 //!
 //! Theory of operation: first the catalog (each table has RLS enabled and forced and
 //! policies covering SELECT, INSERT, UPDATE and DELETE; the app role exists, is not a
-//! superuser and lacks BYPASSRLS). Then, in one transaction, the connecting user (the
-//! owner or a superuser) counts each tenant's true rows, switches to the app role with
-//! `SET LOCAL ROLE` and, for every ordered pair of tenants (A, B), sets the tenant setting
+//! superuser and lacks BYPASSRLS). Then, in one transaction, the connecting user (a
+//! superuser or a BYPASSRLS role: a forced table's owner sees only what its policies
+//! allow) counts each tenant's true rows, switches to the app role with `SET LOCAL ROLE`
+//! and, for every ordered pair of tenants (A, B), sets the tenant setting
 //! to A and checks what A can see and insert of B (see [`probe`]); A's UPDATE and DELETE
 //! carry no tenant predicate, and a recount shows whose rows they reached (see [`writes`]).
 //! A tenant without rows in a table proves nothing there: "not proven" fails the step unless

@@ -53,7 +53,7 @@ pub(super) async fn run(
 }
 
 /// A table's rows per listed tenant (in `rls.tenants` order) and in all, as the connecting
-/// user (the owner or a superuser) sees them.
+/// user (who must see every row) sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Census {
     pub total: i64,
