@@ -51,8 +51,12 @@ pub enum Layout {
     NotAFolder,
     /// A name that is not UTF-8 (it cannot be recorded or compared).
     NotUtf8(String),
-    /// Prisma style: subfolders without `migration.sql`, each with up to three files it holds.
-    MissingMigrationSql(Vec<(String, Vec<String>)>),
+    /// Prisma style: subfolders without `migration.sql`: how many, and the first few in
+    /// name order, each with up to three of the files it holds.
+    MissingMigrationSql {
+        total: usize,
+        first: Vec<(String, Vec<String>)>,
+    },
     /// No migration of the step's style, but migrations of the other style (a few names).
     OtherStyle {
         found: MigrationStyle,
@@ -74,17 +78,12 @@ impl Layout {
                 format!("migrations dir `{shown}` holds `{name}`, whose name is not UTF-8"),
                 "rename it: migration names are recorded in the database as text".into(),
             ),
-            Layout::MissingMigrationSql(folders) => (
+            Layout::MissingMigrationSql { total, first } => (
                 format!(
                     "migrations dir `{shown}`: {} without a `migration.sql`: {}{}",
-                    plural(folders.len(), "migration folder", "migration folders"),
-                    folders
-                        .iter()
-                        .take(SHOWN)
-                        .map(|(f, files)| holding(f, files))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    match folders.len().saturating_sub(SHOWN) {
+                    plural(*total, "migration folder", "migration folders"),
+                    first.iter().map(|(f, files)| holding(f, files)).collect::<Vec<_>>().join(", "),
+                    match total.saturating_sub(first.len()) {
                         0 => String::new(),
                         more => format!(" and {more} more"),
                     }
@@ -152,8 +151,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 struct Census {
     prisma: Vec<MigrationEntry>,
     plain: Vec<MigrationEntry>,
-    /// Subfolders without `migration.sql`, with a few of their files.
-    broken: Vec<(String, Vec<String>)>,
+    /// Subfolders without `migration.sql`.
+    broken: Vec<String>,
 }
 
 /// The migrations of `dir` for `style`, in name order, or why there are none to use.
@@ -169,7 +168,11 @@ pub fn migrations(dir: &Path, style: MigrationStyle) -> Result<Vec<MigrationEntr
         return Err(DirError::Layout(Layout::OtherStyle { found: other, examples }));
     }
     if style == MigrationStyle::Prisma && !census.broken.is_empty() {
-        return Err(DirError::Layout(Layout::MissingMigrationSql(census.broken)));
+        let first = census.broken.iter().take(SHOWN);
+        return Err(DirError::Layout(Layout::MissingMigrationSql {
+            total: census.broken.len(),
+            first: first.map(|name| (name.clone(), first_files(&dir.join(name)))).collect(),
+        }));
     }
     if mine.is_empty() {
         return Err(DirError::Layout(Layout::Empty));
@@ -205,7 +208,7 @@ fn census(dir: &Path) -> Result<Census, DirError> {
             if sql.is_file() {
                 census.prisma.push(MigrationEntry { name, path: sql });
             } else {
-                census.broken.push((name, first_files(&path)));
+                census.broken.push(name);
             }
         } else if path.is_file()
             && !name.ends_with(".down.sql")
