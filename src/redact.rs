@@ -4,7 +4,9 @@
 //! password, a `*TOKEN*`/`*PASSWORD*`/`*SECRET*`/`*KEY*` environment variable), every string
 //! that leaves deployctl through [`Redactor::mask`] shows it as `***`, wherever it appears:
 //! in a URL, a command line, or a child process's output. URL passwords are also masked
-//! structurally, so a password never registered (typed inline in a URL) is hidden too.
+//! structurally, so a password never registered (typed inline in a URL) is hidden too: the
+//! `user:password@` of any URL, and a `password=` query parameter (which sqlx and libpq
+//! accept in a database URL as well).
 
 use std::borrow::Cow;
 
@@ -49,13 +51,25 @@ impl Redactor {
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
-    /// Registers the password of a URL, if it has one (including its percent-decoded form).
+    /// Registers the password of a URL, if it has one (including its percent-decoded form):
+    /// the `user:password@` part, and every `password=` query parameter (sqlx and libpq take
+    /// a database password from either).
     pub fn register_url_password(&mut self, url: &str) {
-        if let Ok(parsed) = url::Url::parse(url)
-            && let Some(password) = parsed.password()
-        {
+        let Ok(parsed) = url::Url::parse(url) else {
+            return;
+        };
+        if let Some(password) = parsed.password() {
             self.register(password);
             if let Ok(decoded) = urlencoding_decode(password) {
+                self.register(&decoded);
+            }
+        }
+        let query = parsed.query().unwrap_or_default();
+        for raw in query.split('&').filter_map(|pair| pair.strip_prefix("password=")) {
+            self.register(raw);
+        }
+        for (key, decoded) in parsed.query_pairs() {
+            if key == "password" {
                 self.register(&decoded);
             }
         }
@@ -101,7 +115,8 @@ fn urlencoding_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
     String::from_utf8(out)
 }
 
-/// Masks the password part of anything shaped like `scheme://user:password@host`.
+/// Masks the password part of anything shaped like `scheme://user:password@host`, and the
+/// value of a `password=` query parameter of such a URL.
 fn mask_url_passwords(text: &str) -> Cow<'_, str> {
     if !text.contains("://") {
         return Cow::Borrowed(text);
@@ -127,10 +142,38 @@ fn mask_url_passwords(text: &str) -> Cow<'_, str> {
             }
             None => out.push_str(authority),
         }
-        rest = &tail[end..];
+        // Path and query run to whitespace, or to the next URL (masked on the next turn).
+        let after = &tail[end..];
+        let stop = after
+            .find(char::is_whitespace)
+            .into_iter()
+            .chain(after.find("://"))
+            .min()
+            .unwrap_or(after.len());
+        mask_query_password(&after[..stop], &mut out);
+        rest = &after[stop..];
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// Copies a URL's path and query to `out`, each `password=` parameter's value masked.
+fn mask_query_password(path_and_query: &str, out: &mut String) {
+    let mut rest = path_and_query;
+    while let Some(i) = rest.find("password=") {
+        let parameter = i > 0 && matches!(rest.as_bytes()[i - 1], b'?' | b'&');
+        let value_start = i + "password=".len();
+        out.push_str(&rest[..value_start]);
+        rest = &rest[value_start..];
+        if parameter {
+            let end = rest.find(['&', '#']).unwrap_or(rest.len());
+            if end > 0 {
+                out.push_str(MASK);
+            }
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
 }
 
 #[cfg(test)]
@@ -164,6 +207,29 @@ mod tests {
         let mut r = Redactor::default();
         r.register_url_password("postgres://u:p%40ss-word@h/d");
         assert_eq!(r.mask("echo p@ss-word"), "echo ***");
+    }
+
+    #[test]
+    fn a_password_url_parameter_is_a_secret_registered_or_not() {
+        let mut r = Redactor::default();
+        r.register_url_password("postgres://app@db/x?sslmode=disable&password=s3cr%40t+pw&application_name=a");
+        assert_eq!(r.mask("echo s3cr@t pw; echo s3cr%40t+pw"), "echo ***; echo ***");
+        let unregistered = Redactor::default();
+        assert_eq!(
+            unregistered.mask(
+                "failed: postgres://app@db/x?password=hunter2&sslmode=require#f and http://h/?a=1&password=p2 end"
+            ),
+            "failed: postgres://app@db/x?password=***&sslmode=require#f and http://h/?a=1&password=*** end"
+        );
+        assert_eq!(
+            unregistered.mask("see http://h/docs/password=reset and password=plain"),
+            "see http://h/docs/password=reset and password=plain",
+            "only a query parameter of a URL"
+        );
+        assert_eq!(
+            unregistered.mask("http://h/?password=&x=1 https://u:pw@h/?next=https://v:pw2@h/?password=z"),
+            "http://h/?password=&x=1 https://u:***@h/?next=https://v:***@h/?password=***"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod duration;
 mod forms;
 pub mod interpolate;
 pub mod load;
+pub mod migration_dir;
 pub mod model;
 pub mod raw;
 pub mod schema;

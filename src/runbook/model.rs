@@ -333,6 +333,8 @@ pub struct Rls {
 pub struct RlsTable {
     pub name: String,
     pub tenant_column: String,
+    /// A tenant without rows here is a note, not a failure (isolation not proven).
+    pub allow_empty: bool,
 }
 
 /// `approval`

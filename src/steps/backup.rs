@@ -127,7 +127,7 @@ impl Backup {
         let partial = PartialFile::new(file.with_extension("dump.partial"));
 
         let mut dump = Command::new(programs.pg_dump);
-        dump.args(args(&options, partial.path()))
+        dump.args(args(&options, partial.path(), lock_wait(ctx.timeout)))
             .env("PGSSLMODE", ssl_mode(options.get_ssl_mode()))
             .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS.to_string());
         match &password {
@@ -165,8 +165,12 @@ impl Backup {
                 io_reason(&e)
             ))
         })?;
+        let verified = match entries {
+            0 => "verified: no TOC entries, the database holds no objects".to_string(),
+            n => format!("verified: {n} TOC entries"),
+        };
         Ok(format!(
-            "{}, {}, sha256 {sha256} (verified: {entries} TOC entries)",
+            "{}, {}, sha256 {sha256} ({verified})",
             file.display(),
             human_size(size)
         ))
@@ -176,7 +180,9 @@ impl Backup {
 /// Bytes of `pg_dump`'s stderr kept whole for recognizing its errors.
 const CLASSIFY_BYTES: usize = 16 * 1024;
 
-/// Runs `pg_restore --list` on the dump: the number of TOC entries, at least one.
+/// Runs `pg_restore --list` on the dump: the number of TOC entries it lists. An empty
+/// database dumps to an archive that lists none, and `pg_restore` reads it (and restores
+/// it) all the same: it is valid, and the detail says the database was empty.
 async fn verify(pg_restore: &str, file: &Path) -> Result<u64, Failure> {
     let mut list = Command::new(pg_restore);
     list.arg("--list").arg(file);
@@ -186,23 +192,17 @@ async fn verify(pg_restore: &str, file: &Path) -> Result<u64, Failure> {
         .await
         .map_err(Failure::new)?;
     let entries = toc.entries;
-    let problem = if !status.success() {
-        Some(format!("`{pg_restore} --list` {}", describe(status)))
-    } else if entries == 0 {
-        Some(format!("`{pg_restore} --list` found no TOC entries"))
-    } else {
-        None
-    };
-    match problem {
-        Some(problem) => Err(Failure {
-            reason: format!(
-                "the dump did not verify: {problem}; the partial file `{}` was deleted",
-                file.display()
-            ),
-            output: stderr,
-        }),
-        None => Ok(entries),
+    if status.success() {
+        return Ok(entries);
     }
+    Err(Failure {
+        reason: format!(
+            "the dump did not verify: `{pg_restore} --list` {}; the partial file `{}` was deleted",
+            describe(status),
+            file.display()
+        ),
+        output: stderr,
+    })
 }
 
 /// Spawns `command` in its own process group and collects its output until it exits.
@@ -247,6 +247,11 @@ fn dump_failure(target: &str, user: &str, status: ExitStatus, stderr: &str) -> S
             "pg_dump {dump} is older than server {server} of {target}\nhint: install postgresql-client-{major}"
         );
     }
+    if let Some(table) = lock_timeout(stderr) {
+        return format!(
+            "pg_dump of {target} gave up waiting for a lock on `{table}`: another session holds a conflicting lock (a migration, an `ALTER TABLE`, a long transaction)\nhint: find the holder in `pg_stat_activity` and `pg_locks`; pg_dump waits for a lock at most half the step's `timeout`"
+        );
+    }
     let lower = stderr.to_ascii_lowercase();
     if lower.contains("authentication failed") || lower.contains("no password supplied") {
         return format!(
@@ -261,6 +266,25 @@ fn dump_failure(target: &str, user: &str, status: ExitStatus, stderr: &str) -> S
         return format!("cannot connect to {target}: {}", first.trim());
     }
     format!("pg_dump of {target} {}", describe(status))
+}
+
+/// The table of "Query was: LOCK TABLE public.t IN ACCESS SHARE MODE" after a statement
+/// timeout: what `--lock-wait-timeout` stopped waiting for.
+fn lock_timeout(stderr: &str) -> Option<&str> {
+    if !stderr.contains("statement timeout") {
+        return None;
+    }
+    let start = stderr.find("LOCK TABLE ")? + "LOCK TABLE ".len();
+    let rest = &stderr[start..];
+    Some(rest.find(" IN ").map_or(rest.trim_end(), |end| &rest[..end]))
+}
+
+/// How long `pg_dump` may wait for each table lock: half the step's timeout. Killed at the
+/// step's timeout instead, it would leave its server session queued on the lock (holding
+/// the locks it already has, blocking DDL behind it) until the lock is granted; giving up
+/// first ends that session cleanly and says which lock it waited for.
+fn lock_wait(timeout: Duration) -> Duration {
+    (timeout / 2).max(Duration::from_millis(1))
 }
 
 /// `(server, pg_dump)` versions from "server version: 16.2; pg_dump version: 15.20 …".
@@ -353,10 +377,15 @@ impl TocCounter {
     }
 }
 
-/// The percent-decoded password of a URL, if it has one.
+/// The percent-decoded password of a URL, if it has one: its `password=` parameter (which
+/// libpq and sqlx prefer, as the later setting), else its `user:password@` part.
 fn url_password(url: &str) -> Option<String> {
-    let password = url::Url::parse(url).ok()?.password()?.to_owned();
-    Some(percent_decode(&password))
+    let url = url::Url::parse(url).ok()?;
+    let parameter = url.query_pairs().filter(|(key, _)| key == "password").last();
+    match parameter {
+        Some((_, value)) => Some(value.into_owned()),
+        None => Some(percent_decode(url.password()?)),
+    }
 }
 
 /// `%XX` sequences decoded; malformed ones kept as they are.
@@ -434,7 +463,7 @@ impl Drop for PartialFile {
 }
 
 /// The arguments of `pg_dump` (never the password: argv is public).
-fn args(options: &PgConnectOptions, file: &Path) -> Vec<String> {
+fn args(options: &PgConnectOptions, file: &Path, lock_wait: Duration) -> Vec<String> {
     let host = match options.get_socket() {
         Some(socket) => socket.display().to_string(),
         None => options.get_host().to_owned(),
@@ -454,6 +483,7 @@ fn args(options: &PgConnectOptions, file: &Path) -> Vec<String> {
     if let Some(database) = options.get_database() {
         args.extend(["--dbname".to_owned(), database.to_owned()]);
     }
+    args.push(format!("--lock-wait-timeout={}", lock_wait.as_millis()));
     args
 }
 
@@ -560,6 +590,14 @@ mod tests {
         }
 
         async fn backup(&self) -> StepOutcome {
+            self.backup_for(Duration::from_secs(60))
+                .await
+                .expect("a backup of a test database ends within 60s")
+        }
+
+        /// The step with this timeout, dropped when it runs out as the engine drops it;
+        /// `None` then.
+        async fn backup_for(&self, timeout: Duration) -> Option<StepOutcome> {
             let (step, databases) = self.step(&self.url);
             let mut redactor = Redactor::default();
             redactor.register_url_password(&self.url);
@@ -571,9 +609,9 @@ mod tests {
                 redactor: &redactor,
                 http: &http,
                 databases: &databases,
-                timeout: Duration::from_secs(60),
+                timeout,
             };
-            step.execute(&ctx).await
+            tokio::time::timeout(timeout, step.execute(&ctx)).await.ok()
         }
 
         fn files(&self) -> Vec<PathBuf> {
@@ -652,7 +690,7 @@ mod tests {
 
         let (step, databases) = db.step(&db.url);
         let options = databases.options(&step.database).unwrap();
-        let argv = args(&options, Path::new("/tmp/x.dump.partial"));
+        let argv = args(&options, Path::new("/tmp/x.dump.partial"), Duration::from_secs(30));
         assert!(!argv.iter().any(|a| a.contains(PASSWORD)), "{argv:?}");
         assert!(argv.contains(&"--no-password".to_owned()));
         assert_eq!(url_password(databases.url("app").unwrap()).as_deref(), Some(PASSWORD));
@@ -733,6 +771,101 @@ mod tests {
         assert_eq!(db.files(), Vec::<PathBuf>::new());
     }
 
+    #[tokio::test]
+    async fn an_empty_database_dumps_to_a_valid_archive() {
+        let db = TestDb::create().await;
+        let detail = done_detail(db.backup().await);
+        assert!(
+            detail.ends_with("(verified: no TOC entries, the database holds no objects)"),
+            "{detail}"
+        );
+        let files = db.files();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let list = std::process::Command::new(PG_RESTORE)
+            .arg("--list")
+            .arg(&files[0])
+            .output()
+            .unwrap();
+        assert!(list.status.success(), "pg_restore reads it");
+    }
+
+    /// Backends of this database waiting on a lock, by application name.
+    async fn queued(db: &TestDb, application: &str) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND wait_event_type = 'Lock'",
+        )
+        .bind(&db.db.name)
+        .bind(application)
+        .fetch_one(&mut crate::steps::scratch::admin().await)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_dump_queued_behind_a_lock_gives_up_before_the_step_times_out() {
+        let db = TestDb::create().await;
+        db.sql("CREATE TABLE busy (id int)").await;
+        let mut holder = db.db.conn().await;
+        sqlx::raw_sql("BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let outcome = db.backup_for(Duration::from_secs(4)).await;
+        let outcome = outcome.expect("pg_dump gave up waiting before the step's timeout dropped it");
+        let (reason, _) = failure(outcome);
+        assert!(
+            reason.starts_with("pg_dump of database `app` (")
+                && reason.contains(
+                    ") gave up waiting for a lock on `public.busy`: another session holds a conflicting lock"
+                ),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("\nhint: find the holder in `pg_stat_activity`"),
+            "{reason}"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while queued(&db, "pg_dump").await > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            queued(&db, "pg_dump").await,
+            0,
+            "no pg_dump session is left queued on the lock"
+        );
+        assert_eq!(db.files(), Vec::<PathBuf>::new());
+    }
+
+    /// sqlx and libpq take the password from `?password=` too: pg_dump gets it, only in
+    /// its environment.
+    #[tokio::test]
+    async fn a_password_url_parameter_reaches_pg_dump_in_its_environment_only() {
+        let db = TestDb::create_with_role().await;
+        let mut url = url::Url::parse(&db.url).unwrap();
+        url.set_password(None).unwrap();
+        url.query_pairs_mut().append_pair("password", PASSWORD);
+        let bin = tempfile::tempdir().unwrap();
+        let seen = bin.path().join("seen");
+        let fake = bin.path().join("pg_dump");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nprintf 'env=%s\\nargv=%s\\n' \"$PGPASSWORD\" \"$*\" > {}\nexit 1\n",
+                seen.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let programs = Programs {
+            pg_dump: fake.to_str().unwrap(),
+            pg_restore: PG_RESTORE,
+        };
+        failure(db.backup_with(url.as_str(), &programs).await);
+        let seen = std::fs::read_to_string(seen).unwrap();
+        assert!(seen.starts_with(&format!("env={PASSWORD}\nargv=")), "{seen}");
+        assert_eq!(seen.matches(PASSWORD).count(), 1, "{seen}");
+    }
+
     #[test]
     fn version_mismatch_names_both_versions_and_the_package() {
         let stderr = "pg_dump: error: aborting because of server version mismatch\npg_dump: detail: server version: 16.4 (Debian 16.4-1); pg_dump version: 15.20 (Debian 15.20-0+deb12u1)\n";
@@ -768,5 +901,9 @@ mod tests {
         assert_eq!(percent_decode("p%40ss%2Fw%zz"), "p@ss/w%zz");
         assert_eq!(url_password("postgres://u:p%40ss@h/d").as_deref(), Some("p@ss"));
         assert_eq!(url_password("postgres://u@h/d"), None);
+        assert_eq!(
+            url_password("postgres://u:x@h/d?password=p%40ss+w").as_deref(),
+            Some("p@ss w")
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! group when dropped).
 
 mod backup;
+mod client;
 mod db;
 mod excerpt;
 mod http;
@@ -28,6 +29,7 @@ mod wait;
 use std::time::Duration;
 
 pub(crate) use backup::probe as probe_backup;
+pub use client::http_client;
 pub use db::{Databases, sql_error};
 pub use excerpt::Excerpt;
 pub(crate) use http::check;

@@ -1,36 +1,45 @@
-//! `rls`: proves row-level security isolates tenants, inside a transaction that is always
+//! `rls`: proves row-level security isolates tenants, inside transactions that are always
 //! rolled back.
 //!
 //! Theory of operation: first the catalog (each table has RLS enabled and forced and
 //! policies covering SELECT, INSERT, UPDATE and DELETE; the app role exists, is not a
-//! superuser and lacks BYPASSRLS). Then, in one transaction, the connecting user (the
-//! owner or a superuser) counts each tenant's true rows, switches to the app role with
-//! `SET LOCAL ROLE` and, for every ordered pair of tenants (A, B), sets the tenant setting
-//! to A and checks what A can see and touch of B (see [`probe`]). Every statement that may
+//! superuser and lacks BYPASSRLS). Then, in one transaction, the connecting user (a
+//! superuser or a BYPASSRLS role: a forced table's owner sees only what its policies
+//! allow) counts each tenant's true rows, switches to the app role with `SET LOCAL ROLE`
+//! and, for every ordered pair of tenants (A, B), sets the tenant setting
+//! to A and checks what A can see and insert of B (see [`probe`]); A's UPDATE and DELETE
+//! carry no tenant predicate, and a recount shows whose rows they reached (see [`writes`]).
+//! A tenant without rows in a table proves nothing there: "not proven" fails the step unless
+//! the table says `allow_empty: true`. Then the tenant setting set to `''`, and a new session
+//! where it was never set (see [`session`]), must show no rows. Every statement that may
 //! fail runs under a SAVEPOINT so an expected error does not abort the transaction. The
-//! transaction is rolled back on every path (and on drop), so the database is unchanged.
+//! transactions are rolled back on every path (and on drop), so the database is unchanged.
 //! Identifiers are quoted; tenant values and the setting name are bound parameters.
 
 mod catalog;
 mod probe;
+mod session;
 #[cfg(test)]
 mod tests;
+mod writes;
 
 use std::time::Duration;
 
 use sqlx::PgConnection;
+use sqlx::postgres::PgConnectOptions;
 
 use super::db::sql_error;
 use super::{Step, StepContext, StepOutcome};
 use crate::runbook::model::Rls;
 
-/// What the checks found: failed assertions, notes on what could not be checked, and how
-/// many assertions held.
+/// What the checks found: failed assertions, notes on what could not be checked, how
+/// many assertions held, and what to do about a failure that is not a leak.
 #[derive(Debug, Default)]
 struct Findings {
     failed: Vec<String>,
     notes: Vec<String>,
     held: usize,
+    hint: Option<&'static str>,
 }
 
 impl Findings {
@@ -59,11 +68,15 @@ impl Step for Rls {
             self.database,
             ctx.databases.describe(&self.database)
         );
+        let options = match ctx.databases.options(&self.database) {
+            Ok(o) => o.application_name("deployctl"),
+            Err(reason) => return fail(reason),
+        };
         let mut tx = match pool.begin().await {
             Ok(tx) => tx,
             Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
         };
-        let result = check(self, ctx.timeout, &mut tx).await;
+        let result = check(self, ctx.timeout, &options, &mut tx).await;
         // Always rolled back: the probes insert, update and delete.
         let rollback = tx.rollback().await;
         let findings = match (result, rollback) {
@@ -72,15 +85,18 @@ impl Step for Rls {
         };
         if !findings.failed.is_empty() {
             // Notes ride along: "not checked" matters most when other assertions fail.
-            return fail(
-                findings
-                    .failed
-                    .iter()
-                    .chain(&findings.notes)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            );
+            let mut reason = findings
+                .failed
+                .iter()
+                .chain(&findings.notes)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Some(hint) = findings.hint {
+                reason.push_str("\nhint: ");
+                reason.push_str(hint);
+            }
+            return fail(reason);
         }
         let mut detail = format!(
             "{} × {}: {} assertions hold",
@@ -131,8 +147,14 @@ pub(crate) async fn probe(rls: &Rls, ctx: &StepContext<'_>) -> Result<String, St
     }
 }
 
-/// Runs the catalog checks, then the probes, in the caller's transaction.
-async fn check(rls: &Rls, timeout: Duration, conn: &mut PgConnection) -> Result<Findings, sqlx::Error> {
+/// Runs the catalog checks, then the probes in the caller's transaction, then the probe of
+/// a new session (its own connection, made with `options`).
+async fn check(
+    rls: &Rls,
+    timeout: Duration,
+    options: &PgConnectOptions,
+    conn: &mut PgConnection,
+) -> Result<Findings, sqlx::Error> {
     let ms = (timeout.as_millis() * 9 / 10).clamp(1, i32::MAX as u128);
     sqlx::query(&format!("SET LOCAL statement_timeout = {ms}"))
         .execute(&mut *conn)
@@ -147,6 +169,7 @@ async fn check(rls: &Rls, timeout: Duration, conn: &mut PgConnection) -> Result<
     }
     if role_found {
         probe::run(rls, &tables, conn, &mut findings).await?;
+        session::probe_unset(rls, &tables, options, timeout, &mut findings).await?;
     }
     Ok(findings)
 }

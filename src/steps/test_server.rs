@@ -37,6 +37,8 @@ struct State {
     status: u16,
     body: String,
     delay: Duration,
+    /// A `location` header for later answers (a redirect).
+    location: Option<String>,
     requests: Vec<Recorded>,
 }
 
@@ -56,6 +58,7 @@ impl TestServer {
             status: 200,
             body: "ok".into(),
             delay: Duration::ZERO,
+            location: None,
             requests: Vec::new(),
         }));
         let shared = Arc::clone(&state);
@@ -77,6 +80,14 @@ impl TestServer {
         let mut state = lock(&self.state);
         state.status = status;
         state.body = body.to_owned();
+    }
+
+    /// Later requests get `302 Found` to `location`.
+    pub fn redirect(&self, location: &str) {
+        let mut state = lock(&self.state);
+        state.status = 302;
+        state.body = String::new();
+        state.location = Some(location.to_owned());
     }
 
     /// How long later requests wait before the answer.
@@ -133,7 +144,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
             Ok(n) => body.extend_from_slice(&buf[..n]),
         }
     }
-    let (status, reply, delay) = {
+    let (status, reply, delay, location) = {
         let mut state = lock(&state);
         state.requests.push(Recorded {
             method,
@@ -141,11 +152,17 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
             headers,
             body,
         });
-        (state.status, state.body.clone(), state.delay)
+        let location = state.location.as_ref().map(|l| format!("location: {l}\r\n"));
+        (
+            state.status,
+            state.body.clone(),
+            state.delay,
+            location.unwrap_or_default(),
+        )
     };
     tokio::time::sleep(delay).await;
     let answer = format!(
-        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\ncontent-type: text/plain\r\n{location}connection: close\r\n\r\n",
         reply.len()
     );
     let _ = stream.write_all(answer.as_bytes()).await;

@@ -193,3 +193,41 @@ fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A migration folder whose file is not named `migration.sql`: `prisma migrate deploy`
+/// applies the migrations before it and then stops with error P3015 (measured with
+/// 6.19.3); deployctl, which once skipped the folder and said "up to date", refuses the set
+/// before applying anything, applying and checking, naming the folder.
+#[test]
+fn a_folder_without_migration_sql_is_refused_by_both_tools() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let set = copy(&service("community"), tmp.path(), "set", None, Bytes::Same);
+    let odd = set.join("20990101000000_later");
+    std::fs::create_dir(&odd).expect("mkdir");
+    std::fs::write(odd.join("migrations.sql"), "create table later (id int);").expect("write");
+    let by_prisma = TestDb::create();
+    let deploy = peer().stock().deploy(&by_prisma.url, &set);
+    assert_ne!(deploy.code, 0, "{deploy}");
+    assert!(
+        deploy.stdout.contains("P3015") || deploy.stderr.contains("P3015"),
+        "{deploy}"
+    );
+    let db = TestDb::create();
+    for mode in [Mode::Apply, Mode::Check] {
+        let out = deployctl_migrate(&db.url, &set, mode);
+        assert_eq!(out.code, 2, "{mode:?}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains(
+                "1 migration folder without a `migration.sql`: `20990101000000_later` (holds `migrations.sql`)"
+            ),
+            "{mode:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("(error P3015)"), "{}", out.stderr);
+    }
+    assert_eq!(
+        db.scalar("SELECT to_regclass('_prisma_migrations')::text"),
+        None,
+        "deployctl applied nothing"
+    );
+}

@@ -128,3 +128,45 @@ phases:
         "the real value was used"
     );
 }
+
+/// sqlx and libpq also take a database password from a `?password=` parameter: it is as
+/// secret as one in `user:password@`, in the plan, in step output and in the journal.
+#[test]
+fn a_password_given_as_a_url_parameter_is_masked_everywhere() {
+    use crate::harness::Workspace;
+
+    const QS_PASSWORD: &str = "canary-qs-pw-83b1";
+    let ws = Workspace::new(&format!(
+        r#"deployctl: 1
+name: qs
+databases:
+  app: {{ url: "postgres://app@127.0.0.1:1/app?sslmode=disable&password={QS_PASSWORD}" }}
+phases:
+  - id: p
+    steps:
+      - {{ id: ping, sql: {{ database: app, query: "select 1" }}, timeout: 5s }}
+      - {{ id: echo, shell: "echo pw={QS_PASSWORD}" }}
+"#
+    ));
+    let plan = ws.deployctl().args(["run", "r.yaml", "--dry-run", "--offline"]).run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let run = ws.deployctl().args(["-v", "run", "r.yaml"]).run();
+    assert_eq!(run.code, 1, "nothing listens on port 1: {}\n{}", run.stdout, run.stderr);
+    let status = ws.deployctl().args(["status", "r.yaml", "--format", "markdown"]).run();
+    let journal = std::fs::read_to_string(ws.journal_path("qs")).expect("journal");
+    for (what, text) in [
+        ("plan", &plan.stdout),
+        ("run stdout", &run.stdout),
+        ("run stderr", &run.stderr),
+        ("status", &status.stdout),
+        ("journal", &journal),
+    ] {
+        assert!(!text.contains(QS_PASSWORD), "{what} leaks the password:\n{text}");
+    }
+    assert!(
+        plan.stdout.contains("echo pw=***"),
+        "masked, not dropped: {}",
+        plan.stdout
+    );
+    assert!(journal.contains("pw=***"), "masked, not dropped: {journal}");
+}

@@ -188,3 +188,40 @@ fn json_output_is_one_object_per_line() {
         Some(serde_json::Value::Bool(false))
     );
 }
+
+/// A first runbook's plain `NNN_name.sql` folder under a `migrate` without `style: plain`
+/// applied nothing and said "up to date": `validate`, the dry-run and `run` refuse it now,
+/// at the `dir` that is wrong. A folder that does not exist yet is the step's to check.
+#[test]
+fn a_migrations_folder_of_the_other_style_is_refused_before_anything_runs() {
+    let ws = crate::harness::Workspace::new(
+        "deployctl: 1\nname: first\ndatabases: { app: { url: \"postgres://u@127.0.0.1:1/d\" } }\nphases:\n  - id: p\n    steps:\n      - { id: m, migrate: { database: app, dir: db/migrations, check: true } }\n",
+    );
+    let missing = ws.deployctl().args(["validate", "r.yaml"]).run();
+    assert_eq!(missing.code, 0, "not there yet: {}", missing.stderr);
+    std::fs::create_dir_all(ws.file("db/migrations")).expect("mkdir");
+    std::fs::write(ws.file("db/migrations/001_init.sql"), "create table t (id int);").expect("write");
+    for args in [
+        vec!["validate", "r.yaml"],
+        vec!["run", "r.yaml", "--dry-run", "--offline"],
+        vec!["run", "r.yaml"],
+    ] {
+        let out = ws.deployctl().args(&args).run();
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("r.yaml:7:49: migrations dir `db/migrations` holds plain migration files (`001_init.sql`) but the step's style is `prisma`\n  hint: add `style: plain` to the step"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    std::fs::remove_file(ws.file("db/migrations/001_init.sql")).expect("rm");
+    let empty = ws.deployctl().args(["validate", "r.yaml"]).run();
+    assert_eq!(empty.code, 2, "{}", empty.stderr);
+    assert!(
+        empty
+            .stderr
+            .contains("migrations dir `db/migrations` holds no migration"),
+        "{}",
+        empty.stderr
+    );
+}

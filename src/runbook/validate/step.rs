@@ -426,10 +426,20 @@ impl Validator<'_> {
         let database = self.database(&raw.database, pos);
         let dir = self.path(&raw.dir, pos, "migrations dir");
         let lock_timeout = self.optional_duration(raw.lock_timeout.as_ref(), pos, Duration::from_secs(10));
+        let style = self.choice_or(raw.style.as_ref(), pos, MigrationStyle::Prisma)?;
+        // Checked now when the folder can be read; a folder made by an earlier step is
+        // checked by the step itself.
+        if let Some(dir) = &dir
+            && let Err(crate::runbook::migration_dir::DirError::Layout(layout)) =
+                crate::runbook::migration_dir::migrations(dir, style)
+        {
+            let (message, hint) = layout.describe(&raw.dir.value, style);
+            self.error_hint(at(&raw.dir, pos), message, hint);
+        }
         Some(Migrate {
             database: database?,
             dir: dir?,
-            style: self.choice_or(raw.style.as_ref(), pos, MigrationStyle::Prisma)?,
+            style,
             check: raw.check.unwrap_or(false),
             lock_timeout: lock_timeout?,
         })
@@ -465,7 +475,11 @@ impl Validator<'_> {
             let name = self.plain(&t.value.name, t.pos, "table name");
             let column = self.plain(&t.value.tenant_column, t.pos, "tenant column");
             if let (Some(name), Some(tenant_column)) = (name, column) {
-                tables.push(RlsTable { name, tenant_column });
+                tables.push(RlsTable {
+                    name,
+                    tenant_column,
+                    allow_empty: t.value.allow_empty.unwrap_or(false),
+                });
             }
         }
         Some(Rls {

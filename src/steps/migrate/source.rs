@@ -2,7 +2,8 @@
 //!
 //! Prisma style is `<dir>/<name>/migration.sql` (other files such as `migration_lock.toml`
 //! are ignored); plain style is `<dir>/<name>.sql` without `*.down.sql`. Both are ordered by
-//! name. The checksum is the lowercase hex sha256 of the raw bytes, as Prisma computes it
+//! name; which entries count, and which folders are refused, is
+//! [`crate::runbook::migration_dir`]'s to say. The checksum is the lowercase hex sha256 of the raw bytes, as Prisma computes it
 //! (a UTF-8 BOM included). A stored checksum also matches the same file with LF or CRLF line
 //! endings and with or without a leading UTF-8 BOM, because an editor or a git checkout
 //! converting line endings or adding a BOM does not change the SQL. The BOM itself is never
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::runbook::migration_dir::{self, DirError};
 use crate::runbook::model::MigrationStyle;
 
 /// The UTF-8 byte order mark some editors put at the start of a file.
@@ -59,37 +61,22 @@ impl LocalMigration {
     }
 }
 
-/// Reads the folder's migrations in name order.
+/// Reads the folder's migrations in name order; a folder that holds none of the step's
+/// style, or a Prisma folder without `migration.sql`, is refused ([`migration_dir`]).
 pub(super) fn read(dir: &Path, style: MigrationStyle) -> Result<Vec<LocalMigration>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read migrations dir `{}`: {e}", dir.display()))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot read migrations dir `{}`: {e}", dir.display()))?;
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        let path = match style {
-            MigrationStyle::Prisma => entry.path().join("migration.sql"),
-            MigrationStyle::Plain => entry.path(),
-        };
-        let name = match style {
-            MigrationStyle::Prisma if path.is_file() => name,
-            MigrationStyle::Plain if path.is_file() && !name.ends_with(".down.sql") => {
-                match name.strip_suffix(".sql") {
-                    Some(stem) => stem.to_string(),
-                    None => continue,
-                }
-            }
-            _ => continue,
-        };
-        found.push((name, path));
-    }
-    found.sort();
-    found
+    let entries = migration_dir::migrations(dir, style).map_err(|e| match e {
+        DirError::Unreadable(e) => format!("cannot read migrations dir `{}`: {e}", dir.display()),
+        DirError::Layout(layout) => {
+            let (message, hint) = layout.describe(&dir.display().to_string(), style);
+            format!("{message}\nhint: {hint}")
+        }
+    })?;
+    entries
         .into_iter()
-        .map(|(name, path)| {
-            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read migration `{}`: {e}", path.display()))?;
-            LocalMigration::new(name, &bytes, &path)
+        .map(|entry| {
+            let bytes = std::fs::read(&entry.path)
+                .map_err(|e| format!("cannot read migration `{}`: {e}", entry.path.display()))?;
+            LocalMigration::new(entry.name, &bytes, &entry.path)
         })
         .collect()
 }

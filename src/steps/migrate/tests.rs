@@ -438,3 +438,70 @@ async fn missing_dir_is_a_failure() {
         "{reason_dir}"
     );
 }
+
+/// The dry-run probe of a migrate step over `dir`.
+async fn probe(db: &TestDb, dir: &Path, style: MigrationStyle, check: bool) -> Result<String, String> {
+    let (mut step, databases) = db.step(dir, style);
+    step.check = check;
+    let (redactor, http) = (Redactor::default(), reqwest::Client::new());
+    super::probe(&step, &context(&redactor, &http, &databases)).await
+}
+
+/// Whether `_prisma_migrations` or `deployctl_migrations` exists: nothing was applied.
+async fn bookkeeping_exists(db: &TestDb) -> bool {
+    sqlx::query_scalar(
+        "SELECT to_regclass('_prisma_migrations') IS NOT NULL OR to_regclass('deployctl_migrations') IS NOT NULL",
+    )
+    .fetch_one(&mut db.conn().await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_prisma_folder_without_migration_sql_is_refused_like_prisma_p3015() {
+    let db = TestDb::create().await;
+    let dir = copy_fixture("prisma");
+    let odd = dir.path().join("20240104000000_more");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("migrations.sql"), "CREATE TABLE more (id INT);").unwrap();
+    let expected = format!(
+        "migrations dir `{}`: 1 migration folder without a `migration.sql`: `20240104000000_more` (holds `migrations.sql`)\nhint: Prisma refuses such a folder too (error P3015)",
+        dir.path().display()
+    );
+    for check in [false, true] {
+        let reason = failure(db.migrate(dir.path(), MigrationStyle::Prisma, check).await);
+        assert!(reason.starts_with(&expected), "check: {check}\n{reason}");
+        let probed = probe(&db, dir.path(), MigrationStyle::Prisma, check).await.unwrap_err();
+        assert!(probed.starts_with(&expected), "check: {check}\n{probed}");
+    }
+    assert!(!bookkeeping_exists(&db).await, "nothing was applied");
+}
+
+#[tokio::test]
+async fn a_folder_of_the_other_style_or_of_none_names_the_style_to_use() {
+    let db = TestDb::create().await;
+    let plain = fixture("plain");
+    let reason = failure(db.migrate(&plain, MigrationStyle::Prisma, false).await);
+    assert_eq!(
+        reason,
+        format!(
+            "migrations dir `{}` holds plain migration files (`0001_accounts.sql`, `0002_sessions.sql`) but the step's style is `prisma`\nhint: add `style: plain` to the step (the default style is `prisma`: one folder per migration holding `migration.sql`)",
+            plain.display()
+        )
+    );
+    let reason = failure(db.migrate(&fixture("prisma"), MigrationStyle::Plain, true).await);
+    assert!(
+        reason.contains("holds Prisma migration folders (`20240101000000_init/migration.sql`, "),
+        "{reason}"
+    );
+    assert!(reason.contains("\nhint: use `style: prisma` (the default)"), "{reason}");
+    let empty = tempfile::tempdir().unwrap();
+    let reason = failure(db.migrate(empty.path(), MigrationStyle::Prisma, false).await);
+    assert!(reason.ends_with("holds no migration\nhint: a Prisma migration is a folder `<dir>/<name>/migration.sql`; plain `<dir>/<name>.sql` files need `style: plain`; check `dir` and `workdir`"), "{reason}");
+    let probed = probe(&db, &plain, MigrationStyle::Prisma, false).await.unwrap_err();
+    assert!(probed.contains("add `style: plain`"), "{probed}");
+    assert!(
+        !bookkeeping_exists(&db).await,
+        "nothing was applied, no table was created"
+    );
+}

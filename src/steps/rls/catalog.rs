@@ -15,6 +15,8 @@ pub(super) struct Table<'a> {
     pub column: String,
     /// The tenant column's SQL type (`format_type`), to cast bound tenant values.
     pub column_type: String,
+    /// A tenant without rows here is a note, not a failure.
+    pub allow_empty: bool,
 }
 
 /// Checks the app role; `false` when it does not exist (the probes cannot run).
@@ -88,5 +90,6 @@ pub(super) async fn check_table<'a>(
         quoted,
         column: super::quote_ident(&table.tenant_column),
         column_type,
+        allow_empty: table.allow_empty,
     }))
 }

@@ -7,16 +7,16 @@
 use sqlx::PgConnection;
 
 use super::catalog::Table;
-use super::{Findings, quote_ident, short};
+use super::{Findings, quote_ident, short, writes};
 use crate::runbook::model::Rls;
 use crate::steps::sql_error;
 
 /// SQLSTATE of `insufficient_privilege` (includes "new row violates row-level security").
-const REFUSED: &str = "42501";
+pub(super) const REFUSED: &str = "42501";
 /// SQLSTATE of `not_null_violation`.
 const NOT_NULL: &str = "23502";
 /// SQLSTATE of `invalid_text_representation` (e.g. `''::uuid`).
-const INVALID_TEXT: &str = "22P02";
+pub(super) const INVALID_TEXT: &str = "22P02";
 
 /// Counts every tenant's true rows, switches to the app role and probes every table.
 pub(super) async fn run(
@@ -25,39 +25,86 @@ pub(super) async fn run(
     conn: &mut PgConnection,
     findings: &mut Findings,
 ) -> Result<(), sqlx::Error> {
-    let mut owned = Vec::new();
+    let mut censuses = Vec::new();
     for table in tables {
-        let mut counts = Vec::new();
-        for tenant in &rls.tenants {
-            let sql = format!("SELECT count(*) FROM {} WHERE {}", table.quoted, tenant_is(table));
-            counts.push(
-                sqlx::query_scalar::<_, i64>(&sql)
-                    .bind(tenant)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            );
-        }
-        owned.push(counts);
+        censuses.push(Census::take(rls, table, conn).await?);
     }
     sqlx::query(&format!("SET LOCAL ROLE {}", quote_ident(&rls.role)))
         .execute(&mut *conn)
         .await?;
-    for (table, counts) in tables.iter().zip(&owned) {
+    for (table, before) in tables.iter().zip(&censuses) {
+        not_proven(rls, table, before, findings);
         for (a, tenant) in rls.tenants.iter().enumerate() {
+            set_tenant(rls, tenant, conn).await?;
             for other in rls.tenants.iter().filter(|o| *o != tenant) {
-                set_tenant(rls, tenant, conn).await?;
                 let pair = Pair {
                     tenant,
                     other,
-                    owned: counts[a],
+                    owned: before.tenants[a],
                 };
                 probe_reads(table, &pair, conn, findings).await?;
-                probe_writes(table, &pair, conn, findings).await?;
+                probe_insert(table, &pair, conn, findings).await?;
             }
+            writes::probe(rls, table, a, before, conn, findings).await?;
         }
         probe_empty(rls, table, conn, findings).await?;
     }
     Ok(())
+}
+
+/// A table's rows per listed tenant (in `rls.tenants` order) and in all, as the connecting
+/// user (who must see every row) sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Census {
+    pub total: i64,
+    pub tenants: Vec<i64>,
+}
+
+impl Census {
+    /// Counts in one statement.
+    pub async fn take(rls: &Rls, table: &Table<'_>, conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
+        let t = &table.quoted;
+        let sql = format!(
+            "SELECT (SELECT count(*) FROM {t}), ARRAY(SELECT (SELECT count(*) FROM {t} WHERE {} = CAST(u.x AS {})) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS u(x, i) ORDER BY u.i)",
+            table.column, table.column_type
+        );
+        let (total, tenants) = sqlx::query_as::<_, (i64, Vec<i64>)>(&sql)
+            .bind(&rls.tenants)
+            .fetch_one(&mut *conn)
+            .await?;
+        if tenants.len() != rls.tenants.len() {
+            return Err(sqlx::Error::Protocol(format!(
+                "counted {} tenants of {}",
+                tenants.len(),
+                rls.tenants.len()
+            )));
+        }
+        Ok(Census { total, tenants })
+    }
+
+    /// Rows of no listed tenant (another tenant, or NULL).
+    pub fn unlisted(&self) -> i64 {
+        self.total - self.tenants.iter().sum::<i64>()
+    }
+}
+
+/// A tenant without rows in a table proves nothing: no read or write can show that the
+/// others cannot reach its rows. A failure, or a note with `allow_empty: true`.
+fn not_proven(rls: &Rls, table: &Table<'_>, census: &Census, findings: &mut Findings) {
+    for (tenant, _) in rls.tenants.iter().zip(&census.tenants).filter(|(_, n)| **n == 0) {
+        let (name, t) = (table.name, short(tenant));
+        if table.allow_empty {
+            findings.notes.push(format!(
+                "{name}: tenant {t} has no rows, so its isolation is not proven (allow_empty)"
+            ));
+        } else {
+            findings.assert(Some(format!(
+                "{name}: tenant {t} has no rows, so no probe can show that other tenants cannot read or change them: not proven"
+            )));
+            findings.hint = Some(NOT_PROVEN_HINT);
+        }
+    }
 }
 
 /// The tenant whose session is probed and the tenant whose rows it must not reach.
@@ -67,6 +114,9 @@ struct Pair<'a> {
     /// Rows the tenant truly owns.
     owned: i64,
 }
+
+/// What to do about a tenant without rows.
+const NOT_PROVEN_HINT: &str = "give every listed tenant at least one row in every listed table (a seed or canary row), or add `allow_empty: true` to the table entry to accept an unproven table";
 
 /// `"col" = CAST($1::text AS <type>)`: tenant values are bound, cast to the column's type.
 fn tenant_is(table: &Table<'_>) -> String {
@@ -109,32 +159,17 @@ async fn probe_reads(
     Ok(())
 }
 
-/// Cross-tenant UPDATE and DELETE touch 0 rows; a cross-tenant INSERT is refused.
-async fn probe_writes(
+/// A cross-tenant INSERT is refused.
+async fn probe_insert(
     table: &Table<'_>,
     pair: &Pair<'_>,
     conn: &mut PgConnection,
     findings: &mut Findings,
 ) -> Result<(), sqlx::Error> {
     let (name, a, b) = (table.name, short(pair.tenant), short(pair.other));
-    let (t, col) = (&table.quoted, &table.column);
-    let update = format!("UPDATE {t} SET {col} = {col} WHERE {}", tenant_is(table));
-    let delete = format!("DELETE FROM {t} WHERE {}", tenant_is(table));
-    for (verb, sql) in [("updated", update), ("deleted", delete)] {
-        let failure = match guarded_execute(&sql, pair.other, conn).await? {
-            Ok(0) => None,
-            Ok(n) => Some(format!("{name}: tenant {a} {verb} {n} rows of tenant {b}")),
-            Err(e) if code(&e).as_deref() == Some(REFUSED) => None,
-            Err(e) => Some(format!(
-                "{name}: tenant {a} cross-tenant {verb} failed: {}",
-                sql_error(&e)
-            )),
-        };
-        findings.assert(failure);
-    }
     let insert = format!(
-        "INSERT INTO {t} ({col}) VALUES (CAST($1::text AS {}))",
-        table.column_type
+        "INSERT INTO {} ({}) VALUES (CAST($1::text AS {}))",
+        table.quoted, table.column, table.column_type
     );
     match guarded_execute(&insert, pair.other, conn).await? {
         Ok(_) => findings.assert(Some(format!("{name}: tenant {a} inserted a row for tenant {b}"))),
@@ -183,7 +218,7 @@ async fn probe_empty(
 }
 
 /// The SQLSTATE of a server error.
-fn code(error: &sqlx::Error) -> Option<String> {
+pub(super) fn code(error: &sqlx::Error) -> Option<String> {
     match error {
         sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
         _ => None,
@@ -192,7 +227,7 @@ fn code(error: &sqlx::Error) -> Option<String> {
 
 /// A `count(*)` under a savepoint: the outer error is the connection's, the inner the
 /// statement's.
-async fn guarded_count(
+pub(super) async fn guarded_count(
     sql: &str,
     tenant: Option<&str>,
     conn: &mut PgConnection,
@@ -219,7 +254,7 @@ async fn guarded_execute(
     Ok(result.map(|r| r.rows_affected()))
 }
 
-async fn undo(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+pub(super) async fn undo(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::raw_sql("ROLLBACK TO SAVEPOINT rls_probe; RELEASE SAVEPOINT rls_probe")
         .execute(&mut *conn)
         .await

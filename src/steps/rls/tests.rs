@@ -128,7 +128,7 @@ async fn good_setup_passes_and_changes_nothing() {
         panic!("expected success, got {outcome:?}")
     };
     assert!(
-        detail.starts_with("2 tables × 2 tenants: 34 assertions hold"),
+        detail.starts_with("2 tables × 2 tenants: 36 assertions hold"),
         "{detail}"
     );
     assert!(
@@ -242,4 +242,101 @@ async fn an_insert_stopped_only_by_not_null_is_a_leak() {
         "{reason}"
     );
     assert!(!reason.contains("inserted a row"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_policy_open_while_the_setting_was_never_set_is_caught() {
+    let db = TestDb::with(&["good.sql", "open_when_unset.sql"]).await;
+    let reason = failure(check_unchanged(&db).await);
+    assert!(
+        reason.contains("posts: in a new session, with `app.current_user_id` never set, 5 rows are visible"),
+        "{reason}"
+    );
+    // Set to '' it isolates (the uuid cast fails): only the new session shows the leak.
+    assert!(!reason.contains("posts: with `app.current_user_id` empty,"), "{reason}");
+    assert!(!blames(&reason, "public.listings"), "{reason}");
+}
+
+#[tokio::test]
+async fn the_new_session_probe_sees_the_setting_a_login_starts_with() {
+    let db = TestDb::with(&["good.sql", "open_when_unset.sql"]).await;
+    let mut conn = db.conn().await;
+    // A default for the database: new sessions start with it, so none is "never set".
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE {} SET app.current_user_id = '{TENANT_A}'",
+        db.name
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let reason = failure(db.check().await);
+    assert!(
+        reason.contains(&format!(
+            "posts: in a new session, with `app.current_user_id` `{TENANT_A}` (the login's default), 2 rows are visible"
+        )),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn permissive_update_and_delete_policies_are_exercised() {
+    let db = TestDb::with(&["good.sql", "open_writes.sql"]).await;
+    let reason = failure(check_unchanged(&db).await);
+    for expected in [
+        "posts: tenant 1111… updated 3 rows of tenant 2222…",
+        "posts: tenant 2222… updated 2 rows of tenant 1111…",
+        "public.listings: tenant 1111… deleted 1 rows of tenant 2222…",
+        "public.listings: tenant 2222… deleted 1 rows of tenant 1111…",
+    ] {
+        assert!(reason.contains(expected), "{expected}\n{reason}");
+    }
+    assert!(!reason.contains("posts: tenant 1111… deleted"), "{reason}");
+    assert!(!reason.contains("public.listings: tenant 1111… updated"), "{reason}");
+    // Reading stays isolated: only the writes leak.
+    assert!(!reason.contains(" sees "), "{reason}");
+}
+
+#[tokio::test]
+async fn rows_of_no_listed_tenant_touched_by_a_write_are_named() {
+    let db = TestDb::with(&["good.sql", "open_writes.sql"]).await;
+    let mut conn = db.conn().await;
+    sqlx::raw_sql("INSERT INTO listings (seller_id, price) VALUES ('33333333-3333-3333-3333-333333333333', 30)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let reason = failure(db.check().await);
+    assert!(
+        reason.contains("public.listings: tenant 1111… deleted 1 rows of no listed tenant"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_without_rows_is_not_proven_unless_allowed() {
+    let db = TestDb::with(&["good.sql", "tenant_without_listings.sql"]).await;
+    let before = db.contents().await;
+    let reason = failure(db.check().await);
+    assert_eq!(db.contents().await, before, "the step must leave the tables unchanged");
+    assert!(
+        reason.contains("public.listings: tenant 2222… has no rows, so no probe can show that other tenants cannot read or change them: not proven"),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with("\nhint: give every listed tenant at least one row in every listed table (a seed or canary row), or add `allow_empty: true` to the table entry to accept an unproven table"),
+        "{reason}"
+    );
+    assert!(!blames(&reason, "posts"), "{reason}");
+
+    let (mut step, _) = db.step();
+    step.tables[1].allow_empty = true;
+    let StepOutcome::Done {
+        detail: Some(detail), ..
+    } = db.run(&step).await
+    else {
+        panic!("allow_empty accepts the unproven table")
+    };
+    assert!(
+        detail.contains("public.listings: tenant 2222… has no rows, so its isolation is not proven (allow_empty)"),
+        "{detail}"
+    );
 }
