@@ -124,7 +124,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             ));
         }
         let loaded = plan.loaded;
-        let http = crate::steps::http_client().map_err(RunError::Http)?;
+        let http = crate::steps::http_client().map_err(|e| RunError::Http(e.to_string()))?;
         let clock = options.clock;
         let run_id = prior
             .as_ref()

@@ -87,15 +87,6 @@ pub(crate) trait Step {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome;
 }
 
-/// The HTTP client a run shares between its steps, probes and webhooks.
-pub fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .user_agent(concat!("deployctl/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| e.to_string())
-}
-
 /// How many windows a monitor watches: its duration in whole intervals, at least one.
 pub fn monitor_windows(monitor: &crate::runbook::model::Monitor) -> u32 {
     monitor::window_count(monitor.duration, monitor.interval.max(Duration::from_millis(1)))
