@@ -105,6 +105,14 @@ async fn record(
             args.runbook.display()
         )));
     };
+    if run.runbook != loaded.runbook.name {
+        return Ok(Err(format!(
+            "journal `{}` holds a run of runbook `{}`, not of `{}`\n  hint: give the runbook this journal belongs to, or another journal (--journal, --environment)",
+            journal.shown(),
+            run.runbook,
+            loaded.runbook.name
+        )));
+    }
     let now = ui.clock.now();
     let approver = Approver {
         by,

@@ -10,6 +10,7 @@ use std::path::Path;
 use crate::cli::JournalCommand;
 use crate::commands::{Ui, journal_for};
 use crate::engine::identity;
+use crate::event::Event;
 use crate::exit::Exit;
 use crate::journal::{JournalError, JournalTarget};
 use crate::runbook::load::peek_name;
@@ -52,7 +53,7 @@ pub async fn journal(ui: &Ui, command: &JournalCommand) -> Exit {
         Direction::FromFile => (file, configured),
     };
     let overwrite = if replace { Overwrite::Replace } else { Overwrite::Refuse };
-    match copy(&from, &to, overwrite, runbook).await {
+    match copy(&from, &to, overwrite, runbook, &name).await {
         Ok(Ok(count)) => {
             ui.out(&format!("copied {count} entries from `{from}` to `{to}`"));
             Exit::Success
@@ -71,6 +72,7 @@ async fn copy(
     to: &JournalTarget,
     overwrite: Overwrite,
     runbook: &Path,
+    name: &str,
 ) -> Result<Result<usize, String>, JournalError> {
     if let (JournalTarget::File(a), JournalTarget::File(b)) = (from, to)
         && a == b
@@ -84,6 +86,14 @@ async fn copy(
         return Ok(Err(format!(
             "`{from}` holds no entries of `{}`: nothing to copy",
             runbook.display()
+        )));
+    }
+    if let Some(other) = source.entries.iter().find_map(|e| match &e.event {
+        Event::RunStarted { runbook, .. } if runbook != name => Some(runbook),
+        _ => None,
+    }) {
+        return Ok(Err(format!(
+            "`{from}` holds runs of runbook `{other}`, not of `{name}`\n  hint: copy it with the runbook it belongs to"
         )));
     }
     let operator = identity::operator(None);

@@ -37,7 +37,7 @@ pub async fn execute<O: Observer>(
     cancel: Cancel,
     journal: &mut LockedJournal,
 ) -> Result<RunOutcome, RunError> {
-    let (latest, history) = read_latest(journal, observer).await?;
+    let (latest, history) = read_latest(journal, plan, observer).await?;
     let prior = latest.filter(|run| !run.is_finished());
     if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
         return Err(RunError::RollingBack {
@@ -59,7 +59,7 @@ pub async fn roll_back<O: Observer>(
     cancel: Cancel,
     journal: &mut LockedJournal,
 ) -> Result<RunOutcome, RunError> {
-    let (latest, history) = read_latest(journal, observer).await?;
+    let (latest, history) = read_latest(journal, plan, observer).await?;
     let Some(prior) = latest else {
         return Err(RunError::NothingToRollBack(format!(
             "journal `{}` holds no run of this runbook: there is nothing to roll back",
@@ -82,9 +82,12 @@ pub async fn roll_back<O: Observer>(
     driver.drive().await
 }
 
-/// The journal's latest run and the durations of past steps, warnings shown.
+/// The journal's latest run and the durations of past steps, warnings shown. A journal
+/// whose latest run belongs to another runbook is refused: its gates, undo ledger and
+/// steps are not this runbook's.
 async fn read_latest<O: Observer>(
     locked: &mut LockedJournal,
+    plan: &Plan<'_>,
     observer: &mut O,
 ) -> Result<(Option<RunState>, History), RunError> {
     let journal = locked.read().await?;
@@ -92,7 +95,15 @@ async fn read_latest<O: Observer>(
         observer.warn(warning);
     }
     let history = History::from_entries(&journal.entries);
-    Ok((latest_run(journal.entries), history))
+    let latest = latest_run(journal.entries);
+    if let Some(run) = latest.as_ref().filter(|run| run.runbook != plan.runbook) {
+        return Err(RunError::OtherRunbook {
+            journal: locked.shown(),
+            found: run.runbook.clone(),
+            expected: plan.runbook.clone(),
+        });
+    }
+    Ok((latest, history))
 }
 
 /// One invocation driving a run.

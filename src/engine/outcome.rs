@@ -90,6 +90,16 @@ pub enum RunError {
     /// The HTTP client could not be built.
     #[error("cannot set up HTTP: {0}")]
     Http(String),
+    /// The journal's latest run belongs to another runbook (a copied or misnamed journal).
+    #[error("journal `{journal}` holds a run of runbook `{found}`, not of `{expected}`")]
+    OtherRunbook {
+        /// The journal, as shown.
+        journal: String,
+        /// The runbook name its latest run recorded.
+        found: String,
+        /// This runbook's name.
+        expected: String,
+    },
     /// deployctl broke one of its own rules: a bug.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -112,6 +122,9 @@ impl RunError {
                 file.display()
             ),
             RunError::NothingToRollBack(_) => "`deployctl status` shows the journal's latest run".into(),
+            RunError::OtherRunbook { .. } => {
+                "give the runbook this journal belongs to, or another journal (--journal, --environment)".into()
+            }
             RunError::Internal(_) => "this is a bug in deployctl: please report it with the journal".into(),
         }
     }

@@ -21,7 +21,7 @@ mod pg_journal;
 mod prisma_peer;
 mod prisma_schema;
 mod report;
-mod resume_inputs;
+mod resume_guards;
 mod rollout;
 mod run;
 mod schema;

@@ -1,4 +1,5 @@
-//! A resumed run goes on only with the inputs it began with, and says which changed.
+//! A resumed run goes on only in its own journal and with the inputs it began with, and
+//! says what is wrong when not.
 
 use crate::harness::{Workspace, lines};
 
@@ -121,4 +122,37 @@ fn a_journal_from_before_inputs_were_journaled_still_resumes() {
     let out = ws.deployctl().args(["run", "r.yaml"]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(lines(&ws, "ran"), ["a", "b"]);
+}
+
+#[test]
+fn a_journal_of_another_runbook_is_neither_resumed_nor_approved_into_nor_imported() {
+    let first = "deployctl: 1\nname: first\nphases:\n  - id: p\n    steps:\n      - { id: gate, manual: \"ok?\" }\n      - { id: a, shell: \"echo a >> ran\" }\n";
+    let ws = Workspace::new(first);
+    assert_eq!(ws.deployctl().args(["run", "r.yaml"]).run().code, 3);
+    let journal = ws.journal_path("first");
+    let journal = journal.to_str().expect("utf-8 path");
+    // Another runbook with the same step ids, pointed at the first one's journal.
+    std::fs::write(ws.file("other.yaml"), first.replace("name: first", "name: other")).expect("write");
+    let with_journal = |args: &[&str]| ws.deployctl().env("DEPLOYCTL_JOURNAL", journal).args(args).run();
+    for args in [
+        &["run", "other.yaml"][..],
+        &["approve", "other.yaml", "gate", "--by", "Dara"],
+        &["rollback", "other.yaml"],
+    ] {
+        let out = with_journal(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("holds a run of runbook `first`, not of `other`"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let import = ws
+        .deployctl()
+        .env("DEPLOYCTL_JOURNAL", ws.file("copy.jsonl").to_str().expect("utf-8"))
+        .args(["journal", "import", "other.yaml", "--from", journal])
+        .run();
+    assert_eq!(import.code, 2, "{}", import.stderr);
+    assert!(import.stderr.contains("holds runs of runbook `first`, not of `other`"), "{}", import.stderr);
+    assert!(lines(&ws, "ran").is_empty(), "nothing ran");
 }
