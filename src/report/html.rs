@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::chart::monitor_charts;
 use super::escape::esc;
-use super::glyph::glyph;
+use super::mark::{StepMark, approval_word, cause_words, service_word};
 use super::status::{StatusView, StepLine};
 use super::timeline::timeline;
 use crate::runbook::duration::format as dur;
@@ -22,7 +22,7 @@ pub fn html(v: &StatusView) -> String {
     let _ = write!(out, "<title>{} — {}</title>", esc(&v.title), esc(&v.run_id));
     out.push_str(STYLE);
     let _ = write!(out, "</head><body><h1>{}</h1>", esc(&v.title));
-    let _ = write!(out, "<p class=\"outcome {}\">{}</p>", esc(&v.state), esc(&v.outcome));
+    let _ = write!(out, "<p class=\"outcome {}\">{}</p>", v.state, esc(&v.outcome));
     header(&mut out, v);
     out.push_str("<h2>Timeline</h2>");
     out.push_str(&timeline(v));
@@ -37,7 +37,7 @@ pub fn html(v: &StatusView) -> String {
         let _ = write!(
             out,
             "<h2>Rollback</h2><p><b>Cause:</b> {} — {}<br /><b>Started:</b> {} by {}",
-            esc(&rb.cause.replace('_', " ")),
+            cause_words(rb.cause),
             esc(&rb.reason),
             rb.started_at.format(TIME),
             esc(&rb.by)
@@ -93,7 +93,7 @@ fn header(out: &mut String, v: &StatusView) {
         let _ = write!(
             out,
             "<dt>Window {}</dt><dd>{}{who}: {}{next}</dd>",
-            esc(&e.kind),
+            e.kind.as_str(),
             e.at.format(TIME),
             esc(&e.reason)
         );
@@ -113,20 +113,16 @@ fn step(out: &mut String, s: &StepLine) {
     let _ = write!(
         out,
         "<li class=\"step {status}\" id=\"step-{id}\"><span class=\"glyph\">{}</span> <b>{id}</b> {} <span class=\"took\">{took}</span>",
-        glyph(&s.status),
+        s.status.glyph(),
         esc(&s.title),
-        status = esc(&s.status),
+        status = s.status,
         id = esc(&s.id),
     );
     if s.attempts > 1 {
         let _ = write!(out, " <span class=\"took\">{} attempts</span>", s.attempts);
     }
-    if !matches!(s.status.as_str(), "done" | "pending") {
-        let _ = write!(
-            out,
-            " <span class=\"badge\">{}</span>",
-            esc(&s.status.replace('_', " "))
-        );
+    if !matches!(s.status, StepMark::Done | StepMark::Pending) {
+        let _ = write!(out, " <span class=\"badge\">{}</span>", s.status.words());
     }
     if let Some(g) = &s.gate {
         let role = g.role.as_deref().map(|r| format!(" as {}", esc(r))).unwrap_or_default();
@@ -137,7 +133,7 @@ fn step(out: &mut String, s: &StepLine) {
             esc(&g.by),
             g.at.format(TIME)
         );
-    } else if let (Some(r), false) = (&s.reason, s.status == "pending") {
+    } else if let (Some(r), false) = (&s.reason, s.status == StepMark::Pending) {
         let _ = write!(out, "<div class=\"reason\">{}</div>", esc(r));
     }
     if !s.services.is_empty() {
@@ -146,10 +142,10 @@ fn step(out: &mut String, s: &StepLine) {
             let _ = write!(
                 out,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&svc.result),
+                service_word(svc.result),
                 svc.batch,
                 esc(&svc.service),
-                esc(&svc.result.replace('_', " ")),
+                service_word(svc.result).replace('_', " "),
                 dur(Duration::from_millis(svc.duration_ms)),
                 esc(svc.reason.as_deref().unwrap_or(""))
             );
@@ -173,11 +169,7 @@ fn step(out: &mut String, s: &StepLine) {
         out.push_str("</div>");
         out.push_str(&monitor_charts(&s.id, m));
     }
-    if let Some(output) = s
-        .output
-        .as_ref()
-        .filter(|_| s.status == "failed" || s.status == "interrupted")
-    {
+    if let Some(output) = s.output.as_ref().filter(|_| s.status.went_wrong()) {
         let _ = write!(
             out,
             "<div class=\"outlabel\">output (redacted excerpt)</div><pre class=\"output\">{}</pre>",
@@ -203,7 +195,7 @@ fn approvals(out: &mut String, v: &StatusView) {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code title=\"{}\">{}</code>{other}</td></tr>",
             esc(&a.step),
-            esc(&a.kind),
+            approval_word(a.kind),
             esc(&a.by),
             esc(a.role.as_deref().unwrap_or("")),
             a.at.format(TIME),

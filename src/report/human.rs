@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::glyph::glyph;
+use super::mark::{RunMark, StepMark};
 use super::trend::{sparkline, window_line};
 use crate::engine::Observer;
 use crate::event::{Entry, Event, PlannedPhase, RollbackCause, ServiceResult, StepStatus};
@@ -183,7 +183,7 @@ impl Observer for HumanReporter {
                 };
                 let took = dur(Duration::from_millis(*duration_ms));
                 let detail = reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
-                let mark = glyph(status.as_str());
+                let mark = StepMark::from(*status).glyph();
                 self.line(&format!(
                     "  {mark} {step}  {}  ({took}{tries}){detail}",
                     self.title(step)
@@ -198,17 +198,18 @@ impl Observer for HumanReporter {
             Event::Verified { step, ok, reason } => {
                 if !ok {
                     self.line(&format!(
-                        "  [!] {step}  verify failed: {}",
+                        "  {} {step}  verify failed: {}",
+                        StepMark::Failed.glyph(),
                         reason.as_deref().unwrap_or("")
                     ));
                 } else if self.verbose {
-                    self.line(&format!("  [x] {step}  verify still holds"));
+                    self.line(&format!("  {} {step}  verify still holds", StepMark::Done.glyph()));
                 }
             }
             Event::RunPaused { step, reason } => {
                 self.stop_spinner();
                 self.enter_phase(step);
-                self.line(&format!("  {} {step}  {reason}", glyph("awaiting_approval")));
+                self.line(&format!("  {} {step}  {reason}", StepMark::AwaitingApproval.glyph()));
             }
             Event::RunInterrupted { step, signal } => {
                 self.stop_spinner();
@@ -218,12 +219,7 @@ impl Observer for HumanReporter {
             Event::RunFinished { status, .. } => {
                 self.stop_spinner();
                 if !self.quiet {
-                    let how = match status {
-                        crate::event::RunStatus::RolledBack => "rolled back",
-                        crate::event::RunStatus::RollbackFailed => "rollback failed",
-                        crate::event::RunStatus::Failed => "failed",
-                        crate::event::RunStatus::Done => "done",
-                    };
+                    let how = RunMark::from(*status).as_str().replace('_', " ");
                     self.line(&format!("\nrun {} {how}", entry.run_id));
                 }
             }
@@ -234,11 +230,7 @@ impl Observer for HumanReporter {
                 reason,
                 ..
             } => {
-                let mark = if *result == ServiceResult::Healthy {
-                    "[x]"
-                } else {
-                    "[!]"
-                };
+                let mark = StepMark::from(*result).glyph();
                 if !self.quiet || *result != ServiceResult::Healthy {
                     let why = reason.as_deref().unwrap_or_default();
                     self.line(&format!("      {mark} batch {batch}: {service}  {why}"));
@@ -260,7 +252,11 @@ impl Observer for HumanReporter {
             Event::TriggerFired { step, rule, windows } => {
                 self.stop_spinner();
                 let shown: Vec<String> = windows.iter().map(|w| format!("w{w}")).collect();
-                self.line(&format!("  [!] {step}  rule `{rule}` held over {}", shown.join(" ")));
+                self.line(&format!(
+                    "  {} {step}  rule `{rule}` held over {}",
+                    StepMark::Failed.glyph(),
+                    shown.join(" ")
+                ));
             }
             Event::RollbackStarted {
                 cause, reason, steps, ..
@@ -291,10 +287,13 @@ impl Observer for HumanReporter {
             }
             Event::WindowWait { reason, .. } => {
                 self.stop_spinner();
-                self.line(&format!("  [?] window: {reason}"));
+                self.line(&format!("  {} window: {reason}", StepMark::AwaitingApproval.glyph()));
             }
             Event::WindowOverride { by, reason } => {
-                self.line(&format!("  [!] window ignored by {by} (--ignore-window): {reason}"));
+                self.line(&format!(
+                    "  {} window ignored by {by} (--ignore-window): {reason}",
+                    StepMark::Failed.glyph()
+                ));
             }
             Event::Approval { .. } | Event::Unlocked { .. } => {}
         }

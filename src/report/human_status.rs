@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::glyph::glyph;
+use super::mark::{StepMark, approval_word, cause_words};
 use super::status::{StatusView, StepLine};
 use super::status_text::{details, took};
 use crate::runbook::duration::format as dur;
@@ -37,7 +37,7 @@ pub fn human(v: &StatusView) -> String {
         let who = e.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
         out.push_str(&format!(
             "  window {}{who} at {}: {}\n",
-            e.kind,
+            e.kind.as_str(),
             e.at.format(TIME),
             e.reason
         ));
@@ -58,7 +58,7 @@ pub fn human(v: &StatusView) -> String {
     if let Some(rb) = &v.rollback {
         out.push_str(&format!(
             "\nrollback ({}) by {} at {} — {}\n",
-            rb.cause.replace('_', " "),
+            cause_words(rb.cause),
             rb.by,
             rb.started_at.format(TIME),
             rb.reason
@@ -83,7 +83,7 @@ pub fn human(v: &StatusView) -> String {
             let note = a.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
             out.push_str(&format!(
                 "  {} {}: {}{role} on {} at {}{note}\n",
-                a.kind,
+                approval_word(a.kind),
                 a.step,
                 a.by,
                 a.host,
@@ -105,10 +105,12 @@ pub fn human(v: &StatusView) -> String {
 
 /// One step: glyph, id, title, timing, and its reason (on the next line when it failed).
 fn row(s: &StepLine) -> String {
-    let reason = match (&s.reason, s.status.as_str()) {
-        (Some(r), "failed" | "interrupted") => format!("\n      {r}"),
-        (Some(r), "done") => format!("  {r}"),
-        _ => String::new(),
+    let reason = match (&s.reason, s.status) {
+        (Some(r), StepMark::Failed | StepMark::Interrupted) => format!("\n      {r}"),
+        (Some(r), StepMark::Done) => format!("  {r}"),
+        (_, StepMark::Pending | StepMark::Running | StepMark::Skipped | StepMark::AwaitingApproval) | (None, _) => {
+            String::new()
+        }
     };
     let note = s
         .gate
@@ -118,7 +120,7 @@ fn row(s: &StepLine) -> String {
         .unwrap_or_default();
     format!(
         "  {} {}  {}{}{reason}{note}\n",
-        glyph(&s.status),
+        s.status.glyph(),
         s.id,
         s.title,
         took(s)

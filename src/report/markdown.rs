@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::mark::{StepMark, approval_word, cause_words};
 use super::status::{StatusView, StepLine};
 use super::status_text::{details, took};
 use crate::runbook::duration::format as dur;
@@ -30,7 +31,7 @@ pub fn markdown(v: &StatusView) -> String {
     if let Some(rb) = &v.rollback {
         out.push_str(&format!(
             "\n## Rollback\n\n**Cause:** {} — {}  \n**Started:** {} by {}",
-            rb.cause.replace('_', " "),
+            cause_words(rb.cause),
             md(&rb.reason),
             rb.started_at.format(TIME),
             md(&rb.by)
@@ -84,7 +85,7 @@ fn header(out: &mut String, v: &StatusView) {
             .unwrap_or_default();
         out.push_str(&format!(
             "| **Window {}** | {} {what}: {}{next} |\n",
-            e.kind,
+            e.kind.as_str(),
             e.at.format(TIME),
             cell(&e.reason)
         ));
@@ -94,10 +95,10 @@ fn header(out: &mut String, v: &StatusView) {
 /// A checkbox with its clock time and duration, the gate's approver inline, then its
 /// reason, services, monitor windows and (failed steps) redacted output.
 fn step(out: &mut String, s: &StepLine, run_start: DateTime<Utc>) {
-    let mark = if s.status == "done" { "[x]" } else { "[ ]" };
-    let note = match s.status.as_str() {
-        "done" | "pending" => String::new(),
-        other => format!(" — **{}**", other.replace('_', " ")),
+    let mark = s.status.task_box();
+    let note = match s.status {
+        StepMark::Done | StepMark::Pending => String::new(),
+        other => format!(" — **{}**", other.words()),
     };
     let clock = s
         .started_at
@@ -118,14 +119,11 @@ fn step(out: &mut String, s: &StepLine, run_start: DateTime<Utc>) {
         md(&s.title),
         took(s)
     ));
-    if let (Some(r), true) = (&s.reason, s.status != "pending" && s.gate.is_none()) {
+    if let (Some(r), true) = (&s.reason, s.status != StepMark::Pending && s.gate.is_none()) {
         out.push_str(&format!("  - {}\n", md(r)));
     }
     let extra = details(s, "");
-    let failed_output = s
-        .output
-        .as_ref()
-        .filter(|_| s.status == "failed" || s.status == "interrupted");
+    let failed_output = s.output.as_ref().filter(|_| s.status.went_wrong());
     if !extra.is_empty() {
         fenced(out, extra.lines());
     }
@@ -162,7 +160,7 @@ fn approvals(out: &mut String, v: &StatusView) {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
             a.step,
-            a.kind,
+            approval_word(a.kind),
             cell(&a.by),
             cell(a.role.as_deref().unwrap_or("")),
             a.at.format(TIME),

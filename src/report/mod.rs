@@ -4,11 +4,11 @@
 mod chart;
 mod escape;
 mod evidence;
-mod glyph;
 pub mod html;
 pub mod human;
 pub mod human_status;
 pub mod json;
+pub mod mark;
 pub mod markdown;
 pub mod plan;
 pub mod status;

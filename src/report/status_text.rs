@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::mark::StepMark;
 use super::status::{MonitorView, StepLine};
 use super::trend::{sparkline, window_line};
 use crate::event::Sample;
@@ -81,7 +82,7 @@ const NOTABLE: usize = 10;
 pub(super) fn details(s: &StepLine, indent: &str) -> String {
     let mut out = String::new();
     for svc in &s.services {
-        let mark = if svc.result == "healthy" { "[x]" } else { "[!]" };
+        let mark = StepMark::from(svc.result).glyph();
         let why = svc.reason.as_deref().unwrap_or_default();
         out.push_str(&format!("{indent}{mark} batch {}: {}  {why}\n", svc.batch, svc.service));
     }

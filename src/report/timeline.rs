@@ -84,7 +84,7 @@ fn row(s: &mut String, step: &StepLine, y: f64, x: &dyn Fn(DateTime<Utc>) -> f64
     let _ = write!(
         s,
         "<text class=\"slabel {}\" x=\"14\" y=\"{:.1}\">{}</text>",
-        esc(&step.status),
+        step.status,
         y + 14.0,
         esc(&truncate(&step.id, 34))
     );
@@ -105,12 +105,12 @@ fn row(s: &mut String, step: &StepLine, y: f64, x: &dyn Fn(DateTime<Utc>) -> f64
         let _ = write!(
             s,
             "<rect class=\"bar {}\" data-step=\"{}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"12\" rx=\"2\"><title>{} — {} {}</title></rect>",
-            esc(&step.status),
+            step.status,
             esc(&step.id),
             y + 4.0,
             (x1 - x0).max(2.0),
             esc(&step.title),
-            esc(&step.status.replace('_', " ")),
+            step.status.words(),
             took
         );
         if !took.is_empty() {
