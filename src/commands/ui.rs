@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::cli::{GlobalArgs, OutputFormat};
+use crate::exit::Exit;
+use crate::journal::JournalError;
+use crate::report::json_lines::JsonLine;
 use crate::runbook::LoadError;
 
 /// Output settings of one invocation.
@@ -49,9 +52,18 @@ impl Ui {
         let _ = writeln!(out, "{text}");
     }
 
-    /// Writes one JSON object as a line on stdout.
+    /// Writes one JSON object as a line on stdout (untyped: `commands/run.rs` until its
+    /// dry-run writes [`JsonLine`]s through [`Ui::line`]).
     pub fn json_line(&self, value: &serde_json::Value) {
         self.out(&value.to_string());
+    }
+
+    /// Writes one typed line of `--output json` on stdout.
+    pub fn line(&self, line: &JsonLine<'_>) {
+        match line.to_line() {
+            Ok(text) => self.out(&text),
+            Err(e) => self.err(&format!("deployctl: cannot render a JSON line: {e}")),
+        }
     }
 
     /// Writes a problem to stderr.
@@ -104,4 +116,12 @@ pub fn report_load_error(ui: &Ui, error: &LoadError) {
             }
         }
     }
+}
+
+/// Prints a journal error and what to do about it, and gives its exit code (6 when another
+/// run holds the lock, else 2).
+pub fn report_journal_error(ui: &Ui, error: &JournalError) -> Exit {
+    ui.err(&format!("deployctl: {error}"));
+    ui.err(&format!("  hint: {}", error.hint()));
+    Exit::from(error)
 }

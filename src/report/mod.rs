@@ -8,6 +8,7 @@ pub mod html;
 pub mod human;
 pub mod human_status;
 pub mod json;
+pub mod json_lines;
 pub mod mark;
 pub mod markdown;
 pub mod plan;

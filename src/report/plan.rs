@@ -1,6 +1,5 @@
-//! Rendering a plan: aligned lines for people, one JSON object per line for machines.
-
-use serde_json::json;
+//! Rendering a plan for people: aligned lines, one per step, with what the probes found.
+//! The JSON lines of a plan are [`super::json_lines::plan_lines`].
 
 use crate::engine::{Plan, PlanStep, ProbeMode};
 use crate::runbook::duration::format as dur;
@@ -100,26 +99,11 @@ fn verdict(step: &PlanStep) -> &'static str {
     }
 }
 
-/// The plan as JSON lines: a header, one line per step, a summary.
+/// The plan as JSON values, for `commands/run.rs` until it writes
+/// [`super::json_lines::plan_lines`] (typed, with the window line in its place) itself.
 pub fn json_lines(plan: &Plan, file: &str) -> Vec<serde_json::Value> {
-    let mut lines = vec![json!({
-        "type": "plan",
-        "runbook": plan.runbook,
-        "title": plan.title,
-        "file": file,
-        "sha256": plan.sha256,
-        "mode": plan.mode,
-        "window": plan.window,
-    })];
-    for phase in &plan.phases {
-        for step in &phase.steps {
-            lines.push(json!({ "type": "plan_step", "section": "phases", "phase": phase.id, "step": step }));
-        }
-    }
-    for step in &plan.rollback {
-        lines.push(json!({ "type": "plan_step", "section": "rollback", "phase": null, "step": step }));
-    }
-    let (verified, simulated, opaque) = plan.counts();
-    lines.push(json!({ "type": "plan_summary", "verified": verified, "simulated": simulated, "opaque": opaque, "failed_probes": plan.failed_probes() }));
-    lines
+    super::json_lines::plan_lines(plan, file, None)
+        .iter()
+        .filter_map(|line| serde_json::to_value(line).ok())
+        .collect()
 }

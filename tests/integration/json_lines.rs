@@ -65,3 +65,35 @@ fn warnings_as_json_lines_are_unchanged() {
         insta::assert_snapshot!(text);
     });
 }
+
+#[test]
+fn status_and_unlock_speak_json_lines_too() {
+    let journal = fixture("journals/paused.jsonl");
+    let status = |args: &[&str]| {
+        let out = Deployctl::new()
+            .args(["status".as_ref(), "--journal".as_ref(), journal.as_os_str()])
+            .args(args)
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    };
+    let line = status(&["--output", "json"]);
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    let mut parsed: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(parsed["type"], "status");
+    parsed.as_object_mut().map(|o| o.remove("type"));
+    let pretty: serde_json::Value = serde_json::from_str(&status(&["--format", "json"])).expect("status json");
+    assert_eq!(parsed, pretty, "the line carries the fields of --format json");
+
+    let ws =
+        Workspace::new("deployctl: 1\nname: nothing\nphases: [ { id: p, steps: [ { id: a, shell: \"true\" } ] } ]\n");
+    let out = ws.deployctl().args(["--output", "json", "unlock", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line: serde_json::Value = serde_json::from_str(&out.stdout).expect("a JSON line");
+    assert_eq!(line["type"], "unlock");
+    assert!(
+        line["journal"].as_str().is_some_and(|j| j.ends_with("nothing.jsonl")),
+        "{line}"
+    );
+    assert_eq!(line["cleared"], serde_json::Value::Null);
+}
