@@ -22,7 +22,7 @@ pub use exit::Exit;
 pub async fn run(cli: Cli) -> Exit {
     let ui = commands::Ui::new(&cli.global);
     let env = commands::environment();
-    match cli.command {
+    let exit = match cli.command {
         Command::Run(args) => commands::run::run(&ui, &env, &args).await,
         Command::Validate(args) => commands::validate::validate(&ui, &env, &args),
         Command::Status(args) => commands::status::status(&ui, &args).await,
@@ -31,5 +31,6 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Unlock(args) => commands::unlock::unlock(&ui, &args).await,
         Command::Schema => commands::schema::schema(&ui),
         Command::Journal(command) => commands::journal::journal(&ui, &command).await,
-    }
+    };
+    ui.finish(exit)
 }

@@ -47,7 +47,7 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
         StatusFormat::Markdown => ui.out(markdown(&v).trim_end()),
         StatusFormat::Html => ui.out(html(&v).trim_end()),
         StatusFormat::Json => match serde_json::to_string_pretty(&v) {
-            Ok(text) => ui.out(&text),
+            Ok(text) => ui.data(&text),
             Err(e) => {
                 ui.err(&format!("deployctl: cannot render status: {e}"));
                 return Exit::Invalid;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::escape::{Breaks, md, md_code, neutralise};
 use super::mark::{StepMark, approval_word, cause_words};
 use super::status::{StatusView, StepLine};
 use super::status_text::{details, took};
@@ -48,7 +49,7 @@ pub fn markdown(v: &StatusView) -> String {
     sign_off(&mut out, v);
     out.push_str(&format!(
         "\n---\n\n_Rendered from the journal of run `{}` alone: `deployctl status --format markdown` renders it again._\n",
-        v.run_id
+        md_code(&v.run_id)
     ));
     out
 }
@@ -58,9 +59,12 @@ fn header(out: &mut String, v: &StatusView) {
     let finished = super::evidence::finished(v);
     let rows = [
         ("Outcome", format!("**{}**", cell(&v.outcome))),
-        ("Run", format!("`{}` of runbook `{}`", v.run_id, v.runbook)),
-        ("Runbook sha256", format!("`{}`", v.runbook_sha256)),
-        ("Inputs sha256", format!("`{}`", v.vars_sha256)),
+        (
+            "Run",
+            format!("`{}` of runbook `{}`", md_code(&v.run_id), md_code(&v.runbook)),
+        ),
+        ("Runbook sha256", format!("`{}`", md_code(&v.runbook_sha256))),
+        ("Inputs sha256", format!("`{}`", md_code(&v.vars_sha256))),
         ("Operator", format!("{} on {}", cell(&v.operator), cell(&v.host))),
         ("Window", v.window.as_deref().map_or("none declared".to_string(), cell)),
         ("Started", v.started_at.format(TIME).to_string()),
@@ -115,7 +119,7 @@ fn step(out: &mut String, s: &StepLine, run_start: DateTime<Utc>) {
         .unwrap_or_default();
     out.push_str(&format!(
         "- {mark} **{}** — {}{clock}{}{note}{gate}\n",
-        s.id,
+        md(&s.id),
         md(&s.title),
         took(s)
     ));
@@ -133,10 +137,12 @@ fn step(out: &mut String, s: &StepLine, run_start: DateTime<Utc>) {
     }
 }
 
-/// Lines in an indented ```text block; a ``` inside cannot close it.
+/// Lines in an indented ```text block; a ``` inside cannot close it, and a carriage return
+/// or another control character inside a line cannot end it early (they are neutralised).
 fn fenced<'a>(out: &mut String, lines: impl Iterator<Item = &'a str>) {
     out.push_str("\n  ```text\n");
     for l in lines {
+        let l = neutralise(l, Breaks::Join);
         out.push_str(&format!("  {}\n", l.replace("```", "'''")));
     }
     out.push_str("  ```\n");
@@ -151,7 +157,7 @@ fn approvals(out: &mut String, v: &StatusView) {
         "\n## Approval record\n\n| step | kind | by | role | when | host | note | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for a in &v.approvals {
-        let digest = a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256);
+        let digest = md_code(a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256));
         let matches = if a.runbook_sha256 == v.runbook_sha256 {
             ""
         } else {
@@ -159,7 +165,7 @@ fn approvals(out: &mut String, v: &StatusView) {
         };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
-            a.step,
+            cell(&a.step),
             approval_word(a.kind),
             cell(&a.by),
             cell(a.role.as_deref().unwrap_or("")),
@@ -183,7 +189,7 @@ fn sign_off(out: &mut String, v: &StatusView) {
         out.push_str(&format!(
             "- {}: {by} — {at} (`{}`: {})\n",
             md(role),
-            s.step,
+            md_code(&s.step),
             md(&s.title)
         ));
     }
@@ -196,12 +202,6 @@ fn clock(at: DateTime<Utc>, run_start: DateTime<Utc>) -> String {
     } else {
         at.format("%Y-%m-%d %H:%M:%S").to_string()
     }
-}
-
-/// Keeps user text from breaking the line it is on or becoming markup: Markdown passes raw
-/// HTML through, so a `<` from the journal is written as `&lt;` (it still reads as `<`).
-fn md(text: &str) -> String {
-    text.replace('\n', " ").replace('<', "&lt;")
 }
 
 /// Text inside a table cell: one line, no column breaks.

@@ -2,7 +2,7 @@
 //! (human, Markdown, HTML) and for machines (JSON lines, the status view as JSON).
 
 mod chart;
-mod escape;
+pub mod escape;
 mod evidence;
 pub mod html;
 pub mod human;
@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod plan;
 pub mod status;
 mod status_text;
+pub mod stdout;
 mod timeline;
 pub mod trend;
 

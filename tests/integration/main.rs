@@ -14,6 +14,7 @@ mod faults;
 mod harness;
 mod hostile;
 mod http_server;
+mod injection;
 mod json_lines;
 mod loader_props;
 mod migrations;
