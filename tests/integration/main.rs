@@ -30,5 +30,6 @@ mod secrets;
 mod service_rls;
 mod sql;
 mod status_views;
+mod stdout_errors;
 mod validate;
 mod window;
