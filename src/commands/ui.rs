@@ -108,9 +108,9 @@ pub fn environment() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Prints why a runbook did not load: every diagnostic as `path:line:col: message`.
 /// Loads a runbook with the command line's environment and `--var`s, reporting a load
-/// error as validation does; `None` means exit 2.
+/// error as validation does (every diagnostic as `path:line:col: message`); `None` means
+/// exit 2.
 pub fn load_runbook(
     ui: &Ui,
     env: &std::collections::BTreeMap<String, String>,
