@@ -3,6 +3,8 @@
 //! Scripts and CI branch on these numbers, so they never change meaning. `main` only maps an
 //! [`Exit`] to a process status; every command returns one.
 
+use crate::journal::JournalError;
+
 /// How a deployctl invocation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -36,6 +38,22 @@ impl Exit {
             Exit::RollbackFailed => 5,
             Exit::Locked => 6,
             Exit::Interrupted => 130,
+        }
+    }
+}
+
+/// The journal's errors as exit codes: another live run holds the lock (6); anything else
+/// means deployctl cannot read or write its journal and so cannot go on (2). Exhaustive, so
+/// a new kind of journal error must choose its code here.
+impl From<&JournalError> for Exit {
+    fn from(error: &JournalError) -> Self {
+        match error {
+            JournalError::Locked { .. } => Exit::Locked,
+            JournalError::Io { .. }
+            | JournalError::Corrupt { .. }
+            | JournalError::Version { .. }
+            | JournalError::Database { .. }
+            | JournalError::Schema { .. } => Exit::Invalid,
         }
     }
 }

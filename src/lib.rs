@@ -26,7 +26,7 @@ pub async fn run(cli: Cli) -> Exit {
     if let Some(exit) = commands::refuse_retired_clock(&ui, &env) {
         return exit;
     }
-    match cli.command {
+    let exit = match cli.command {
         Command::Run(args) => commands::run::run(&ui, &env, &args).await,
         Command::Validate(args) => commands::validate::validate(&ui, &env, &args),
         Command::Status(args) => commands::status::status(&ui, &args).await,
@@ -35,5 +35,6 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Unlock(args) => commands::unlock::unlock(&ui, &args).await,
         Command::Schema => commands::schema::schema(&ui),
         Command::Journal(command) => commands::journal::journal(&ui, &command).await,
-    }
+    };
+    ui.finish(exit)
 }

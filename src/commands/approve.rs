@@ -81,7 +81,7 @@ pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs
             ui.err(&format!("deployctl approve: {refusal}"));
             Exit::Invalid
         }
-        Err(e) => super::conclude::journal_error(ui, &e),
+        Err(e) => crate::commands::report_journal_error(ui, &e),
     }
 }
 

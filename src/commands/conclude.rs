@@ -1,18 +1,17 @@
 //! How a run or a rollback ended, in words on stderr and as an exit code: the one place a
 //! [`RunOutcome`] becomes an [`Exit`].
 
-use crate::commands::{Ui, print_contacts};
+use crate::commands::{Ui, print_contacts, report_journal_error};
 use crate::engine::escalation::Problem;
 use crate::engine::{RunError, RunOutcome};
 use crate::exit::Exit;
-use crate::journal::JournalError;
 use crate::runbook::Loaded;
 
 /// A run's or rollback's result as messages and an exit code.
 pub fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) -> Exit {
     match result {
         Ok(outcome) => finish(ui, loaded, outcome),
-        Err(RunError::Journal(e)) => journal_error(ui, &e),
+        Err(RunError::Journal(e)) => report_journal_error(ui, &e),
         Err(e) => {
             ui.err(&format!("deployctl: {e}"));
             ui.err(&format!("  hint: {}", e.hint()));
@@ -70,19 +69,5 @@ fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
             ui.err("  hint: `deployctl run` again resumes; `deployctl status` shows where it stands");
             Exit::Interrupted
         }
-    }
-}
-
-/// A journal error in words, and its exit code.
-pub fn journal_error(ui: &Ui, e: &JournalError) -> Exit {
-    ui.err(&format!("deployctl: {e}"));
-    ui.err(&format!("  hint: {}", e.hint()));
-    match e {
-        JournalError::Locked { .. } => Exit::Locked,
-        JournalError::Io { .. }
-        | JournalError::Corrupt { .. }
-        | JournalError::Version { .. }
-        | JournalError::Database { .. }
-        | JournalError::Schema { .. } => Exit::Invalid,
     }
 }

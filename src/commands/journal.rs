@@ -8,11 +8,12 @@
 use std::path::Path;
 
 use crate::cli::JournalCommand;
-use crate::commands::{Ui, journal_for};
+use crate::commands::{Ui, journal_for, report_journal_error};
 use crate::engine::identity;
 use crate::event::Event;
 use crate::exit::Exit;
 use crate::journal::{JournalError, JournalTarget};
+use crate::report::json_lines::JsonLine;
 use crate::runbook::load::peek_name;
 
 /// What to do with a destination that already holds entries.
@@ -54,6 +55,14 @@ pub async fn journal(ui: &Ui, command: &JournalCommand) -> Exit {
     };
     let overwrite = if replace { Overwrite::Replace } else { Overwrite::Refuse };
     match copy(&from, &to, overwrite, runbook, &name).await {
+        Ok(Ok(count)) if ui.json() => {
+            ui.line(&JsonLine::JournalCopied {
+                from: from.to_string(),
+                to: to.to_string(),
+                entries: count,
+            });
+            Exit::Success
+        }
         Ok(Ok(count)) => {
             ui.out(&format!("copied {count} entries from `{from}` to `{to}`"));
             Exit::Success
@@ -62,7 +71,7 @@ pub async fn journal(ui: &Ui, command: &JournalCommand) -> Exit {
             ui.err(&format!("deployctl journal: {refusal}"));
             Exit::Invalid
         }
-        Err(e) => super::conclude::journal_error(ui, &e),
+        Err(e) => report_journal_error(ui, &e),
     }
 }
 

@@ -15,4 +15,4 @@ pub mod validate;
 
 pub use journal_path::{holder, journal_for, print_contacts};
 pub use session::refuse_retired_clock;
-pub use ui::{Ui, environment, load_runbook, report_load_error};
+pub use ui::{Ui, environment, load_runbook, report_journal_error, report_load_error};

@@ -15,6 +15,7 @@ use crate::engine::{Plan, ProbeMode, rollback_plan};
 use crate::event::StepStatus;
 use crate::exit::Exit;
 use crate::journal::{JournalTarget, StepView, latest_run};
+use crate::report::mark::StepMark;
 
 /// Rolls back the latest run (or prints what that would run).
 pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackArgs) -> Exit {
@@ -43,7 +44,7 @@ pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackAr
 async fn dry_run(ui: &Ui, plan: &Plan<'_>, journal: &JournalTarget) -> Exit {
     let run = match journal.read().await {
         Ok(read) => latest_run(read.entries),
-        Err(e) => return super::conclude::journal_error(ui, &e),
+        Err(e) => return crate::commands::report_journal_error(ui, &e),
     };
     let steps = match &run {
         Some(r) => r
@@ -73,13 +74,13 @@ async fn dry_run(ui: &Ui, plan: &Plan<'_>, journal: &JournalTarget) -> Exit {
         ui.out("  (nothing: no completed step has an undo and the runbook has no `rollback` steps)");
     }
     for (n, step) in steps.iter().enumerate() {
-        let done = run.as_ref().and_then(|r| r.step(&step.id)).map(|s| s.view);
-        let mark = match done {
-            Some(StepView::Finished(StepStatus::Done)) => "[x]",
-            Some(StepView::Finished(StepStatus::Failed)) => "[!]",
-            Some(_) => "[~]",
-            None => "[ ]",
-        };
+        let mark = match run.as_ref().and_then(|r| r.step(&step.id)).map(|s| s.view) {
+            Some(StepView::Finished(StepStatus::Done)) => StepMark::Done,
+            Some(StepView::Finished(StepStatus::Failed)) => StepMark::Failed,
+            Some(_) => StepMark::Interrupted,
+            None => StepMark::Pending,
+        }
+        .glyph();
         ui.out(&format!(
             "  {mark} {}. {}  {} ({})",
             n + 1,

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::cli::RunArgs;
 use crate::commands::conclude::conclude;
 use crate::commands::session::{Drive, Overrides, drive, run_options, say_clock};
@@ -12,6 +10,7 @@ use crate::engine::window::WindowState;
 use crate::engine::{Plan, ProbeMode, probe};
 use crate::exit::Exit;
 use crate::report;
+use crate::report::json_lines::{diagnostic_line, plan_lines};
 use crate::runbook::Loaded;
 
 /// Runs a runbook (or prints its plan with --dry-run).
@@ -52,16 +51,11 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
     let window = window_now(ui, loaded);
     if ui.json() {
         for d in &loaded.warnings {
-            ui.json_line(&json!({ "type": "diagnostic", "file": file, "line": d.pos.line, "col": d.pos.col, "severity": "warning", "message": loaded.redactor.mask(&d.message), "hint": d.hint }));
+            ui.line(&diagnostic_line(&file, d, &loaded.redactor));
         }
-        let mut lines = report::plan::json_lines(&plan, &file);
-        // The window's state goes just before the summary, which stays last.
-        if let Some(state) = &window {
-            let at = lines.len().saturating_sub(1);
-            lines.insert(at, json!({ "type": "window", "open": state.0, "state": state.1 }));
-        }
-        for line in lines {
-            ui.json_line(&line);
+        let state = window.as_ref().map(|(open, said)| (*open, said.as_str()));
+        for line in plan_lines(&plan, &file, state) {
+            ui.line(&line);
         }
     } else {
         for d in &loaded.warnings {

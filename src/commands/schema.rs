@@ -8,7 +8,7 @@ use crate::runbook::schema::runbook_schema;
 pub fn schema(ui: &Ui) -> Exit {
     match serde_json::to_string_pretty(&runbook_schema()) {
         Ok(text) => {
-            ui.out(&text);
+            ui.data(&text);
             Exit::Success
         }
         Err(e) => {

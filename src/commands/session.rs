@@ -79,7 +79,7 @@ pub async fn drive(
         .into_owned();
     let mut locked = match journal.lock(&holder(command, &options.operator)).await {
         Ok(lock) => lock,
-        Err(e) => return Err(super::conclude::journal_error(ui, &e)),
+        Err(e) => return Err(crate::commands::report_journal_error(ui, &e)),
     };
     let cancel = Cancel::on_signals();
     let result = if ui.json() {

@@ -1,14 +1,16 @@
 //! `deployctl status [RUNBOOK]`: the latest run's checklist, read from the journal alone,
 //! rendered for a terminal, a script (JSON), a change ticket (Markdown) or a browser (HTML).
+//! Under `--output json` the default (human) format becomes one `status` JSON line.
 
 use std::path::PathBuf;
 
 use crate::cli::{StatusArgs, StatusFormat};
-use crate::commands::Ui;
+use crate::commands::{Ui, report_journal_error};
 use crate::exit::Exit;
 use crate::journal::{JournalTarget, latest_run};
 use crate::report::html::html;
 use crate::report::human_status::human;
+use crate::report::json_lines::JsonLine;
 use crate::report::markdown::markdown;
 use crate::report::status::view;
 use crate::runbook::load::peek_name;
@@ -24,11 +26,7 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     };
     let read = match journal.read().await {
         Ok(r) => r,
-        Err(e) => {
-            ui.err(&format!("deployctl: {e}"));
-            ui.err(&format!("  hint: {}", e.hint()));
-            return Exit::Invalid;
-        }
+        Err(e) => return report_journal_error(ui, &e),
     };
     for w in &read.warnings {
         ui.err(&format!("warning: {w}"));
@@ -40,18 +38,16 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     };
     let lock = match journal.inspect().await {
         Ok(state) => state,
-        Err(e) => {
-            ui.err(&format!("deployctl: {e}"));
-            return Exit::Invalid;
-        }
+        Err(e) => return report_journal_error(ui, &e),
     };
     let v = view(&run, &lock);
     match args.format {
+        StatusFormat::Human if ui.json() => ui.line(&JsonLine::Status(&v)),
         StatusFormat::Human => ui.out(human(&v).trim_end()),
         StatusFormat::Markdown => ui.out(markdown(&v).trim_end()),
         StatusFormat::Html => ui.out(html(&v).trim_end()),
         StatusFormat::Json => match serde_json::to_string_pretty(&v) {
-            Ok(text) => ui.out(&text),
+            Ok(text) => ui.data(&text),
             Err(e) => {
                 ui.err(&format!("deployctl: cannot render status: {e}"));
                 return Exit::Invalid;

@@ -1,11 +1,21 @@
 //! Where a command's text goes, and the choices that shape it (format, quiet).
 //!
-//! Writes never panic: a closed pipe (`deployctl status | head`) just ends the output.
+//! Text for people ([`Ui::out`], [`Ui::err`]) is neutralised on its way out: no escape
+//! sequence or bidi override from a journal, a target or a command-line name reaches the
+//! terminal ([`crate::report::escape`]). Data for machines ([`Ui::data`], [`Ui::line`]) is
+//! written as serialized. Writes never panic: a closed pipe (`deployctl status | head`)
+//! just ends the output, and any other write error on stdout makes the command end with a
+//! message and a non-zero exit ([`Ui::finish`], [`crate::report::stdout`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::cli::{GlobalArgs, OutputFormat};
+use crate::exit::Exit;
+use crate::journal::JournalError;
+use crate::report::escape::{Breaks, neutralise};
+use crate::report::json_lines::JsonLine;
+use crate::report::stdout;
 use crate::runbook::LoadError;
 
 /// Output settings of one invocation.
@@ -48,21 +58,45 @@ impl Ui {
         self.output == OutputFormat::Json
     }
 
-    /// Writes text to stdout.
+    /// Writes text for people to stdout, its control characters neutralised.
     pub fn out(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
+        stdout::line(&neutralise(text, Breaks::Keep));
     }
 
-    /// Writes one JSON object as a line on stdout.
-    pub fn json_line(&self, value: &serde_json::Value) {
-        self.out(&value.to_string());
+    /// Writes data for machines (JSON) to stdout as it is: the serializer escaped it.
+    pub fn data(&self, text: &str) {
+        stdout::line(text);
     }
 
-    /// Writes a problem to stderr.
+    /// Writes one typed line of `--output json` on stdout.
+    pub fn line(&self, line: &JsonLine<'_>) {
+        match line.to_line() {
+            Ok(text) => self.data(&text),
+            Err(e) => self.err(&format!("deployctl: cannot render a JSON line: {e}")),
+        }
+    }
+
+    /// Writes a problem to stderr, its control characters neutralised.
     pub fn err(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{text}");
+        let _ = writeln!(err, "{}", neutralise(text, Breaks::Keep));
+    }
+
+    /// The command's exit code once its output is written. When stdout failed for a reason
+    /// other than a closed pipe (a full disk, `/dev/full`), the output the user asked for
+    /// does not exist: say so, and exit 2 if the command would have exited 0. A command
+    /// that already ends non-zero (a run that failed, paused or rolled back: its outcome is
+    /// journaled either way) keeps its own code, which says more.
+    pub fn finish(&self, exit: Exit) -> Exit {
+        let Some(reason) = stdout::failure() else {
+            return exit;
+        };
+        self.err(&format!("deployctl: cannot write to stdout: {reason}"));
+        self.err("  hint: free space where stdout goes, or send it elsewhere (another file, a pipe)");
+        match exit {
+            Exit::Success => Exit::Invalid,
+            other => other,
+        }
     }
 }
 
@@ -73,9 +107,9 @@ pub fn environment() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Prints why a runbook did not load: every diagnostic as `path:line:col: message`.
 /// Loads a runbook with the command line's environment and `--var`s, reporting a load
-/// error as validation does; `None` means exit 2.
+/// error as validation does (every diagnostic as `path:line:col: message`); `None` means
+/// exit 2.
 pub fn load_runbook(
     ui: &Ui,
     env: &std::collections::BTreeMap<String, String>,
@@ -109,4 +143,12 @@ pub fn report_load_error(ui: &Ui, error: &LoadError) {
             }
         }
     }
+}
+
+/// Prints a journal error and what to do about it, and gives its exit code (6 when another
+/// run holds the lock, else 2).
+pub fn report_journal_error(ui: &Ui, error: &JournalError) -> Exit {
+    ui.err(&format!("deployctl: {error}"));
+    ui.err(&format!("  hint: {}", error.hint()));
+    Exit::from(error)
 }

@@ -4,11 +4,12 @@
 //! live process holds the lock, unlock refuses (exit 6) and names it.
 
 use crate::cli::UnlockArgs;
-use crate::commands::Ui;
+use crate::commands::{Ui, report_journal_error};
 use crate::engine::identity;
 use crate::event::{Entry, Event};
 use crate::exit::Exit;
 use crate::journal::{Holder, JournalError, JournalTarget, latest_run};
+use crate::report::json_lines::JsonLine;
 use crate::runbook::load::peek_name;
 
 /// Clears a stale lock record.
@@ -24,27 +25,40 @@ pub async fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
     let operator = identity::operator(args.operator.as_deref());
     match journal.clear_stale().await {
         Ok(None) => {
-            ui.out(&format!("journal `{journal}` is not locked"));
+            if ui.json() {
+                ui.line(&JsonLine::Unlock {
+                    journal: journal.to_string(),
+                    cleared: None,
+                });
+            } else {
+                ui.out(&format!("journal `{journal}` is not locked"));
+            }
             Exit::Success
         }
         Ok(Some(holder)) => {
-            ui.out(&format!("cleared a stale lock of `{journal}`: it was held by {holder}"));
+            if ui.json() {
+                ui.line(&JsonLine::Unlock {
+                    journal: journal.to_string(),
+                    cleared: Some(holder.to_string()),
+                });
+            } else {
+                ui.out(&format!("cleared a stale lock of `{journal}`: it was held by {holder}"));
+            }
             if let Err(e) = record(&journal, &operator, &holder, ui.clock.now()).await {
                 ui.err(&format!("warning: the unlock was not journaled: {e}"));
             }
             Exit::Success
         }
-        Err(JournalError::Locked { holder, .. }) => {
-            ui.err(&format!(
-                "refusing to unlock `{journal}`: it is held by a live process, {holder}"
-            ));
+        Err(e @ JournalError::Locked { .. }) => {
+            if let JournalError::Locked { holder, .. } = &e {
+                ui.err(&format!(
+                    "refusing to unlock `{journal}`: it is held by a live process, {holder}"
+                ));
+            }
             ui.err("  hint: that run is still going; stop it (Ctrl-C) or wait, then try again");
-            Exit::Locked
+            Exit::from(&e)
         }
-        Err(e) => {
-            ui.err(&format!("deployctl: {e}"));
-            Exit::Invalid
-        }
+        Err(e) => report_journal_error(ui, &e),
     }
 }
 

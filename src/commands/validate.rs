@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::cli::ValidateArgs;
 use crate::commands::{Ui, report_load_error};
 use crate::exit::Exit;
-use crate::runbook::{Diagnostic, LoadError, LoadOptions, Severity, load};
+use crate::report::json_lines::{JsonLine, diagnostic_line};
+use crate::runbook::{Diagnostic, LoadError, LoadOptions, load};
 
 /// Validates each runbook; `--strict` turns warnings into failures.
 pub fn validate(ui: &Ui, env: &BTreeMap<String, String>, args: &ValidateArgs) -> Exit {
@@ -29,7 +28,13 @@ pub fn validate(ui: &Ui, env: &BTreeMap<String, String>, args: &ValidateArgs) ->
                 }
                 let steps = loaded.runbook.steps().count() + loaded.runbook.rollback.len();
                 if ui.json() {
-                    ui.json_line(&json!({ "type": "validated", "file": path, "ok": !failed, "steps": steps, "warnings": warnings }));
+                    ui.line(&JsonLine::Validated {
+                        file: path.display().to_string(),
+                        ok: !failed,
+                        steps: Some(steps),
+                        warnings: Some(warnings),
+                        error: None,
+                    });
                 } else if failed {
                     ui.err(&format!(
                         "{}: invalid under --strict ({warnings} warnings)",
@@ -52,9 +57,13 @@ pub fn validate(ui: &Ui, env: &BTreeMap<String, String>, args: &ValidateArgs) ->
                             emit(ui, path, d, &Default::default());
                         }
                     }
-                    ui.json_line(
-                        &json!({ "type": "validated", "file": path, "ok": false, "error": error.to_string() }),
-                    );
+                    ui.line(&JsonLine::Validated {
+                        file: path.display().to_string(),
+                        ok: false,
+                        steps: None,
+                        warnings: None,
+                        error: Some(error.to_string()),
+                    });
                 } else {
                     report_load_error(ui, &error);
                 }
@@ -66,15 +75,7 @@ pub fn validate(ui: &Ui, env: &BTreeMap<String, String>, args: &ValidateArgs) ->
 
 fn emit(ui: &Ui, path: &std::path::Path, d: &Diagnostic, redactor: &crate::redact::Redactor) {
     if ui.json() {
-        ui.json_line(&json!({
-            "type": "diagnostic",
-            "file": path,
-            "line": d.pos.line,
-            "col": d.pos.col,
-            "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
-            "message": redactor.mask(&d.message),
-            "hint": d.hint,
-        }));
+        ui.line(&diagnostic_line(&path.display().to_string(), d, redactor));
     } else {
         ui.err(&redactor.mask(&d.display(path).to_string()));
     }

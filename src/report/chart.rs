@@ -4,11 +4,14 @@
 //!
 //! The markup is plain SVG with classes and `data-` attributes (`point`, `data-window`,
 //! `threshold`, `data-rule`, `rollback`) so tests and people can read it without a browser.
+//! Built with maud like the page around it; rule names and step ids are spliced as
+//! [`super::html::Text`].
 
-use std::fmt::Write;
+use maud::{Markup, html};
 
-use super::escape::esc;
+use super::html::Text;
 use super::status::MonitorView;
+use super::timeline::f1;
 use crate::event::Sample;
 
 const W: f64 = 520.0;
@@ -19,19 +22,16 @@ const TOP: f64 = 24.0;
 const BOTTOM: f64 = 34.0;
 
 /// The charts of one monitor step, side by side.
-pub fn monitor_charts(step: &str, m: &MonitorView) -> String {
+pub fn monitor_charts(step: &str, m: &MonitorView) -> Markup {
     let mut metrics = vec!["error_rate", "p99_ms"];
     for r in &m.rules {
         if !metrics.contains(&r.metric.as_str()) && METRICS.contains(&r.metric.as_str()) {
             metrics.push(r.metric.as_str());
         }
     }
-    let mut out = String::from("<div class=\"charts\">");
-    for metric in metrics {
-        out.push_str(&chart(step, m, metric));
+    html! {
+        div.charts { @for metric in metrics { (chart(step, m, metric)) } }
     }
-    out.push_str("</div>");
-    out
 }
 
 /// A metric's value in a window, by the name rules use.
@@ -67,8 +67,33 @@ fn show(metric: &str, v: f64) -> String {
     }
 }
 
-fn chart(step: &str, m: &MonitorView, metric: &str) -> String {
-    let n = m.samples.len().max(1) as f64;
+/// The plot area and scales of one chart.
+struct Frame {
+    /// Windows drawn (at least 1).
+    n: f64,
+    /// The top of the y axis.
+    ymax: f64,
+    /// Plot width and height.
+    pw: f64,
+    ph: f64,
+}
+
+impl Frame {
+    fn x(&self, i: usize) -> f64 {
+        LEFT + (i as f64 + 0.5) * self.pw / self.n
+    }
+
+    fn y(&self, v: f64) -> f64 {
+        TOP + self.ph - (v / self.ymax).min(1.0) * self.ph
+    }
+
+    /// The width of one window's column.
+    fn column(&self) -> f64 {
+        self.pw / self.n
+    }
+}
+
+fn chart(step: &str, m: &MonitorView, metric: &str) -> Markup {
     let rules: Vec<_> = m.rules.iter().filter(|r| r.metric == metric).collect();
     let top = m
         .samples
@@ -77,153 +102,119 @@ fn chart(step: &str, m: &MonitorView, metric: &str) -> String {
         .chain(rules.iter().map(|r| r.above))
         .fold(0.0_f64, f64::max);
     let floor = if metric == "error_rate" { 0.01 } else { 1.0 };
-    let ymax = (top * 1.2).max(floor);
-    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
-    let x = |i: usize| LEFT + (i as f64 + 0.5) * pw / n;
-    let y = |v: f64| TOP + ph - (v / ymax).min(1.0) * ph;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" data-step=\"{}\" data-metric=\"{metric}\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\"><title>{} of `{}`, per window</title>",
-        esc(step),
-        label(metric),
-        esc(step)
-    );
-    let _ = write!(
-        s,
-        "<text class=\"ctitle\" x=\"{LEFT}\" y=\"15\">{}</text>",
-        label(metric)
-    );
-    // Tripped windows, shaded behind everything.
+    let f = Frame {
+        n: m.samples.len().max(1) as f64,
+        ymax: (top * 1.2).max(floor),
+        pw: W - LEFT - RIGHT,
+        ph: H - TOP - BOTTOM,
+    };
     let tripped: &[u32] = m.trigger.as_ref().map_or(&[], |t| &t.windows);
-    for (i, sample) in m.samples.iter().enumerate() {
-        if tripped.contains(&sample.window) {
-            let _ = write!(
-                s,
-                "<rect class=\"tripped\" x=\"{:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{ph}\" />",
-                x(i) - pw / n / 2.0,
-                pw / n
-            );
+    html! {
+        svg.chart data-step=(Text(step)) data-metric=(metric) viewBox={ "0 0 " (W) " " (H) } width=(W) height=(H)
+            role="img" {
+            title { (label(metric)) " of `" (Text(step)) "`, per window" }
+            text.ctitle x=(LEFT) y="15" { (label(metric)) }
+            // Tripped windows, shaded behind everything.
+            @for (i, sample) in m.samples.iter().enumerate() {
+                @if tripped.contains(&sample.window) {
+                    rect.tripped x=(f1(f.x(i) - f.column() / 2.0)) y=(TOP) width=(f1(f.column())) height=(f.ph) {}
+                }
+            }
+            (axes(m, metric, &f))
+            @for r in &rules {
+                @let y = f1(f.y(r.above));
+                line.threshold data-rule=(Text(&r.rule)) x1=(LEFT) x2=(f1(W - RIGHT)) y1=(y) y2=(y) {
+                    title { (Text(&r.rule)) }
+                }
+                text.tlabel x=(f1(W - RIGHT - 2.0)) y=(f1(f.y(r.above) - 4.0)) text-anchor="end" { (Text(&r.rule)) }
+            }
+            (series(m, metric, &f))
+            (rollback_mark(m, &f))
         }
     }
-    axes(&mut s, m, metric, ymax, &x);
-    for r in &rules {
-        let _ = write!(
-            s,
-            "<line class=\"threshold\" data-rule=\"{rule}\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"><title>{rule}</title></line><text class=\"tlabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{rule}</text>",
-            W - RIGHT,
-            W - RIGHT - 2.0,
-            y(r.above) - 4.0,
-            rule = esc(&r.rule),
-            y = y(r.above),
-        );
-    }
-    line(&mut s, m, metric, &x, &y);
-    if let Some(t) = &m.trigger {
-        let last = t.windows.last().copied().unwrap_or(0);
-        if let Some(i) = m.samples.iter().position(|s| s.window == last) {
-            let rx = x(i) + pw / n / 2.0;
-            let _ = write!(
-                s,
-                "<line class=\"rollback\" x1=\"{rx:.1}\" x2=\"{rx:.1}\" y1=\"{TOP}\" y2=\"{:.1}\"><title>{} held over {} window(s): rollback fired at {}</title></line><text class=\"rlabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">rollback fired {}</text>",
-                TOP + ph,
-                esc(&t.rule),
-                t.windows.len(),
-                t.at.format("%H:%M:%S UTC"),
-                rx - 3.0,
-                TOP + 12.0,
-                t.at.format("%H:%M:%S"),
-            );
+}
+
+/// The moment the rollback fired: after the last window that tripped the rule.
+fn rollback_mark(m: &MonitorView, f: &Frame) -> Markup {
+    let Some(t) = &m.trigger else { return html! {} };
+    let last = t.windows.last().copied().unwrap_or(0);
+    let Some(i) = m.samples.iter().position(|s| s.window == last) else {
+        return html! {};
+    };
+    let rx = f.x(i) + f.column() / 2.0;
+    html! {
+        line.rollback x1=(f1(rx)) x2=(f1(rx)) y1=(TOP) y2=(f1(TOP + f.ph)) {
+            title {
+                (Text(&t.rule)) " held over " (t.windows.len()) " window(s): rollback fired at "
+                (t.at.format("%H:%M:%S UTC"))
+            }
+        }
+        text.rlabel x=(f1(rx - 3.0)) y=(f1(TOP + 12.0)) text-anchor="end" {
+            "rollback fired " (t.at.format("%H:%M:%S"))
         }
     }
-    s.push_str("</svg>");
-    s
 }
 
 /// The frame, y ticks at 0 and the top, and window numbers along x.
-fn axes(s: &mut String, m: &MonitorView, metric: &str, ymax: f64, x: &dyn Fn(usize) -> f64) {
+fn axes(m: &MonitorView, metric: &str, f: &Frame) -> Markup {
     let base = H - BOTTOM;
-    let _ = write!(
-        s,
-        "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{base}\" /><line class=\"axis\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{base}\" y2=\"{base}\" />",
-        W - RIGHT
-    );
-    for (v, yy) in [(0.0, base), (ymax, TOP)] {
-        let text = if metric == "error_rate" {
+    let tick = |v: f64| {
+        if metric == "error_rate" {
             format!("{:.0}%", v * 100.0)
         } else {
             format!("{v:.0}ms")
-        };
-        let _ = write!(
-            s,
-            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{text}</text>",
-            LEFT - 4.0,
-            yy + 4.0,
-        );
-    }
-    let every = m.samples.len().div_ceil(10).max(1);
-    for (i, sample) in m.samples.iter().enumerate() {
-        if i % every == 0 || i + 1 == m.samples.len() {
-            let _ = write!(
-                s,
-                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">w{}</text>",
-                x(i),
-                base + 14.0,
-                sample.window
-            );
         }
+    };
+    let every = m.samples.len().div_ceil(10).max(1);
+    html! {
+        line.axis x1=(LEFT) x2=(LEFT) y1=(TOP) y2=(base) {}
+        line.axis x1=(LEFT) x2=(f1(W - RIGHT)) y1=(base) y2=(base) {}
+        @for (v, yy) in [(0.0, base), (f.ymax, TOP)] {
+            text.tick x=(f1(LEFT - 4.0)) y=(f1(yy + 4.0)) text-anchor="end" { (tick(v)) }
+        }
+        @for (i, sample) in m.samples.iter().enumerate() {
+            @if i % every == 0 || i + 1 == m.samples.len() {
+                text.tick x=(f1(f.x(i))) y=(f1(base + 14.0)) text-anchor="middle" { "w" (sample.window) }
+            }
+        }
+        text.tick x=(f1(LEFT + (W - LEFT - RIGHT) / 2.0)) y=(f1(H - 4.0)) text-anchor="middle" { "window" }
     }
-    let _ = write!(
-        s,
-        "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">window</text>",
-        LEFT + (W - LEFT - RIGHT) / 2.0,
-        H - 4.0
-    );
 }
 
 /// The series: a polyline through windows with data (broken where one has none) and one
 /// point per window, red when it breached a rule on this metric, hollow at 0 with no data.
-fn line(s: &mut String, m: &MonitorView, metric: &str, x: &dyn Fn(usize) -> f64, y: &dyn Fn(f64) -> f64) {
+fn series(m: &MonitorView, metric: &str, f: &Frame) -> Markup {
     let mut segment: Vec<String> = Vec::new();
     let mut segments = Vec::new();
     for (i, sample) in m.samples.iter().enumerate() {
         match value(metric, sample) {
-            Some(v) => segment.push(format!("{:.1},{:.1}", x(i), y(v))),
+            Some(v) => segment.push(format!("{:.1},{:.1}", f.x(i), f.y(v))),
             None => segments.push(std::mem::take(&mut segment)),
         }
     }
     segments.push(segment);
-    for seg in segments.iter().filter(|seg| seg.len() > 1) {
-        let _ = write!(s, "<polyline class=\"series\" points=\"{}\" />", seg.join(" "));
-    }
-    for (i, sample) in m.samples.iter().enumerate() {
-        let breach = sample
-            .rules
-            .iter()
-            .any(|r| r.breach && r.rule.split_whitespace().next() == Some(metric));
-        let class = if breach { "point breach" } else { "point" };
-        match value(metric, sample) {
-            Some(v) => {
-                let _ = write!(
-                    s,
-                    "<circle class=\"{class}\" data-window=\"{w}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\"><title>w{w}: {} ({} probes, {} errors)</title></circle>",
-                    x(i),
-                    y(v),
-                    show(metric, v),
-                    sample.count,
-                    sample.errors,
-                    w = sample.window,
-                );
-            }
-            None => {
-                let _ = write!(
-                    s,
-                    "<circle class=\"{class} nodata\" data-window=\"{w}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\"><title>w{w}: no data ({} probes)</title></circle>",
-                    x(i),
-                    y(0.0),
-                    sample.count,
-                    w = sample.window,
-                );
+    html! {
+        @for seg in segments.iter().filter(|seg| seg.len() > 1) {
+            polyline.series points=(seg.join(" ")) {}
+        }
+        @for (i, sample) in m.samples.iter().enumerate() {
+            @let breach = sample
+                .rules
+                .iter()
+                .any(|r| r.breach && r.rule.split_whitespace().next() == Some(metric));
+            @let class = if breach { "point breach" } else { "point" };
+            @if let Some(v) = value(metric, sample) {
+                circle class=(class) data-window=(sample.window) cx=(f1(f.x(i))) cy=(f1(f.y(v))) r="3.5" {
+                    title {
+                        "w" (sample.window) ": " (show(metric, v)) " (" (sample.count) " probes, "
+                        (sample.errors) " errors)"
+                    }
+                }
+            } @else {
+                circle class={ (class) " nodata" } data-window=(sample.window) cx=(f1(f.x(i))) cy=(f1(f.y(0.0)))
+                    r="3.5" {
+                    title { "w" (sample.window) ": no data (" (sample.count) " probes)" }
+                }
             }
         }
     }

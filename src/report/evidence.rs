@@ -1,18 +1,17 @@
 //! The parts of the evidence report that are about people and time rather than steps: who
-//! passed each gate, the sign-off lines, the deployment window's events, and the outcome of
-//! the run in words. All of it is read from the fold, so a report made a year later from the
+//! passed each gate, the sign-off lines, the deployment window's events, the rollback and
+//! how long it took to start, and the outcome of the run in words. All of it is read from the fold, so a report made a year later from the
 //! same journal says the same thing.
 
-use super::status::{GateView, PhaseView, SignOffView, StatusView, WindowEventView};
-use crate::event::{ApprovalKind, PlannedStep};
-use crate::journal::{RunState, WindowRecord};
+use super::mark::{GateKind, RunMark, StepMark, WindowEventKind};
+use super::status::{GateView, PhaseView, RollbackView, SignOffView, StatusView, StepLine, WindowEventView, step_line};
+use crate::event::{ApprovalKind, PlannedStep, RollbackCause, StepStatus};
+use crate::journal::{RunState, StepView, WindowRecord};
 
 /// Who passed a gate step: the latest gate approval given for the run's runbook digest
 /// (the one the engine accepts), or, for a step already done, the latest one at all.
 pub(super) fn gate_view(run: &RunState, step: &PlannedStep, done: bool) -> Option<GateView> {
-    if step.kind != "approval" && step.kind != "manual" {
-        return None;
-    }
+    GateKind::of(&step.kind)?;
     let given = run.approvals_for(&step.id, ApprovalKind::Gate, None);
     let approval = given
         .iter()
@@ -32,9 +31,9 @@ pub(super) fn sign_offs(phases: &[PhaseView]) -> Vec<SignOffView> {
     phases
         .iter()
         .flat_map(|p| &p.steps)
-        .filter(|s| s.kind == "approval")
+        .filter(|s| GateKind::of(&s.kind) == Some(GateKind::Approval))
         .map(|s| {
-            let gate = s.gate.as_ref().filter(|_| s.status == "done");
+            let gate = s.gate.as_ref().filter(|_| s.status == StepMark::Done);
             SignOffView {
                 step: s.id.clone(),
                 title: s.title.clone(),
@@ -62,14 +61,14 @@ pub(super) fn window_events(run: &RunState) -> Vec<WindowEventView> {
                 next_opening,
                 at,
             } => WindowEventView {
-                kind: "wait".into(),
+                kind: WindowEventKind::Wait,
                 at: *at,
                 reason: reason.clone(),
                 by: None,
                 next_opening: *next_opening,
             },
             WindowRecord::Override { by, reason, at } => WindowEventView {
-                kind: "override".into(),
+                kind: WindowEventKind::Override,
                 at: *at,
                 reason: reason.clone(),
                 by: Some(by.clone()),
@@ -94,47 +93,47 @@ pub(super) fn finished(v: &StatusView) -> String {
 pub(super) fn outcome(v: &StatusView) -> String {
     let steps = || v.phases.iter().flat_map(|p| &p.steps);
     let rollback_steps = || v.rollback.iter().flat_map(|r| &r.steps);
-    let at = |status: &str| {
+    let at = |mark: StepMark| {
         steps()
             .chain(rollback_steps())
-            .find(|s| s.status == status)
+            .find(|s| s.status == mark)
             .map(|s| match &s.reason {
                 Some(r) => format!("`{}`: {}", s.id, one_line(r)),
                 None => format!("`{}`", s.id),
             })
     };
     let why = v.rollback.as_ref().map(|r| one_line(&r.reason)).unwrap_or_default();
-    match v.state.as_str() {
-        "done" => {
-            let failed = steps().filter(|s| s.status == "failed").count();
-            let done = steps().filter(|s| s.status == "done").count();
+    match v.state {
+        RunMark::Done => {
+            let failed = steps().filter(|s| s.status == StepMark::Failed).count();
+            let done = steps().filter(|s| s.status == StepMark::Done).count();
             match failed {
                 0 => format!("done: {done} steps done"),
                 n => format!("done: {done} steps done, {n} failed and continued (on_failure: continue)"),
             }
         }
-        "rolled_back" => format!("rolled back: {why}"),
-        "rollback_failed" => match at("failed") {
+        RunMark::RolledBack => format!("rolled back: {why}"),
+        RunMark::RollbackFailed => match at(StepMark::Failed) {
             Some(step) => format!("rollback failed at {step} (rolling back because {why})"),
             None => format!("rollback failed (rolling back because {why})"),
         },
-        "rolling_back" => format!("rolling back, cut off before the end: {why}"),
-        "paused" => format!("paused: {}", v.waiting.as_deref().map(one_line).unwrap_or_default()),
-        "running" => match steps().find(|s| s.status == "running") {
+        RunMark::RollingBack => format!("rolling back, cut off before the end: {why}"),
+        RunMark::Paused => format!("paused: {}", v.waiting.as_deref().map(one_line).unwrap_or_default()),
+        RunMark::Running => match steps().find(|s| s.status == StepMark::Running) {
             Some(s) => format!("running: step `{}`", s.id),
             None => "running".into(),
         },
-        "interrupted" => match at("interrupted") {
+        RunMark::Interrupted => match at(StepMark::Interrupted) {
             Some(step) => format!("interrupted at {step}"),
             None => "interrupted".into(),
         },
-        "failed" => match at("failed") {
+        RunMark::Failed => match at(StepMark::Failed) {
             Some(step) => format!("failed at {step}"),
             None => "failed".into(),
         },
-        other => match steps().find(|s| s.status == "pending") {
-            Some(s) => format!("{other} before `{}`", s.id),
-            None => other.to_string(),
+        RunMark::Stopped => match steps().find(|s| s.status == StepMark::Pending) {
+            Some(s) => format!("stopped before `{}`", s.id),
+            None => "stopped".into(),
         },
     }
 }
@@ -142,6 +141,58 @@ pub(super) fn outcome(v: &StatusView) -> String {
 /// Journal text on one line: reasons may carry newlines.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The rollback and why it ran: when its cause was journaled (the tripping window's sample,
+/// the failed step's end, or the command) and how long until its first step started.
+pub(super) fn rollback_view(run: &RunState, waiting_step: Option<&str>, live: bool) -> Option<RollbackView> {
+    let rollback = run.rollback.as_ref()?;
+    let steps: Vec<StepLine> = rollback
+        .steps
+        .iter()
+        .map(|s| step_line(run, s, waiting_step, live))
+        .collect();
+    let first_start = rollback
+        .steps
+        .first()
+        .and_then(|s| run.step(&s.id))
+        .map(|st| st.started_at);
+    let cause_at = match rollback.cause {
+        RollbackCause::Trigger => run
+            .steps
+            .values()
+            .filter_map(|st| {
+                let (_, windows, _) = st.trigger.as_ref()?;
+                let last = windows.last()?;
+                st.samples
+                    .iter()
+                    .rev()
+                    .find(|(_, s)| s.window == *last)
+                    .map(|(at, _)| *at)
+            })
+            .max(),
+        RollbackCause::StepFailed => run
+            .steps
+            .values()
+            .filter(|st| st.view == StepView::Finished(StepStatus::Failed))
+            .filter_map(|st| st.finished_at)
+            .filter(|at| *at <= rollback.started_at)
+            .max(),
+        RollbackCause::Command | RollbackCause::Window => Some(rollback.started_at),
+    };
+    let time_to_rollback_ms = match (cause_at, first_start) {
+        (Some(cause), Some(first)) => u64::try_from((first - cause).num_milliseconds()).ok(),
+        _ => None,
+    };
+    Some(RollbackView {
+        cause: rollback.cause,
+        reason: rollback.reason.clone(),
+        by: rollback.by.clone(),
+        started_at: rollback.started_at,
+        cause_at,
+        time_to_rollback_ms,
+        steps,
+    })
 }
 
 #[cfg(test)]

@@ -1,293 +1,245 @@
 //! `status --format html`: the evidence report as one self-contained page for people who
-//! would rather look than read. Inline CSS, inline SVG, no scripts, no external assets; every
-//! text from the journal is escaped by [`esc`]. The markup is well-formed XML (void elements
-//! closed, attributes quoted), so a test can parse it with an XML parser.
+//! would rather look than read. Inline CSS, inline SVG, no scripts, no external assets.
+//!
+//! The page is built with maud, which escapes every spliced value by default; text from the
+//! journal is spliced as [`Text`], which escapes quotes too and neutralises control
+//! characters ([`esc`]). The markup is well-formed XML (void elements closed, attributes
+//! quoted), so a test can parse it with an XML parser: the only void element, `meta`, is
+//! written as a constant, and the SVG elements are closed explicitly.
 
-use std::fmt::Write;
 use std::time::Duration;
+
+use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
 use super::chart::monitor_charts;
 use super::escape::esc;
-use super::glyph::glyph;
-use super::status::{StatusView, StepLine};
+use super::mark::{StepMark, approval_word, cause_words, service_word};
+use super::status::{GateView, MonitorView, RollbackView, ServiceLine, StatusView, StepLine};
 use super::timeline::timeline;
 use crate::runbook::duration::format as dur;
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
 const BLANK: &str = "________________";
+/// `meta` is void: maud would write `<meta ...>`, which is not XML.
+const META: PreEscaped<&str> = PreEscaped("<meta charset=\"utf-8\" />");
+/// The page's only styling: no fonts, images or sheets from anywhere else.
+const STYLE: &str = include_str!("html.css");
+
+/// Text from the journal in the page: escaped by [`esc`] (markup, quotes, and control
+/// characters that XML refuses or a reader would not see).
+pub(super) struct Text<'a>(pub &'a str);
+
+impl Render for Text<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        buffer.push_str(&esc(self.0));
+    }
+}
+
+fn t(text: &str) -> Text<'_> {
+    Text(text)
+}
 
 /// The evidence report as one HTML file.
 pub fn html(v: &StatusView) -> String {
-    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\" />");
-    let _ = write!(out, "<title>{} — {}</title>", esc(&v.title), esc(&v.run_id));
-    out.push_str(STYLE);
-    let _ = write!(out, "</head><body><h1>{}</h1>", esc(&v.title));
-    let _ = write!(out, "<p class=\"outcome {}\">{}</p>", esc(&v.state), esc(&v.outcome));
-    header(&mut out, v);
-    out.push_str("<h2>Timeline</h2>");
-    out.push_str(&timeline(v));
-    for p in &v.phases {
-        let _ = write!(out, "<h2>{}</h2><ul class=\"steps\">", esc(&p.title));
-        for s in &p.steps {
-            step(&mut out, s);
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                (META)
+                title { (t(&v.title)) " — " (t(&v.run_id)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (t(&v.title)) }
+                p class={ "outcome " (v.state) } { (t(&v.outcome)) }
+                (header(v))
+                h2 { "Timeline" }
+                (timeline(v))
+                @for p in &v.phases {
+                    h2 { (t(&p.title)) }
+                    ul.steps { @for s in &p.steps { (step(s)) } }
+                }
+                @if let Some(rb) = &v.rollback { (rollback(rb)) }
+                (approvals(v))
+                (sign_off(v))
+                footer {
+                    "Rendered from the journal of run " code { (t(&v.run_id)) }
+                    " alone by " code { "deployctl status --format html" } "."
+                }
+            }
         }
-        out.push_str("</ul>");
     }
-    if let Some(rb) = &v.rollback {
-        let _ = write!(
-            out,
-            "<h2>Rollback</h2><p><b>Cause:</b> {} — {}<br /><b>Started:</b> {} by {}",
-            esc(&rb.cause.replace('_', " ")),
-            esc(&rb.reason),
-            rb.started_at.format(TIME),
-            esc(&rb.by)
-        );
-        if let Some(ms) = rb.time_to_rollback_ms {
-            let _ = write!(out, " · <b>Time to rollback:</b> {}", dur(Duration::from_millis(ms)));
-        }
-        out.push_str("</p><ul class=\"steps\">");
-        for s in &rb.steps {
-            step(&mut out, s);
-        }
-        out.push_str("</ul>");
-    }
-    approvals(&mut out, v);
-    sign_off(&mut out, v);
-    let _ = write!(
-        out,
-        "<footer>Rendered from the journal of run <code>{}</code> alone by <code>deployctl status --format html</code>.</footer></body></html>",
-        esc(&v.run_id)
-    );
-    out
+    .into_string()
 }
 
-fn header(out: &mut String, v: &StatusView) {
-    let finished = super::evidence::finished(v);
-    let rows = [
-        (
-            "Run",
-            format!(
-                "<code>{}</code> of runbook <code>{}</code>",
-                esc(&v.run_id),
-                esc(&v.runbook)
-            ),
-        ),
-        ("Runbook sha256", format!("<code>{}</code>", esc(&v.runbook_sha256))),
-        ("Inputs sha256", format!("<code>{}</code>", esc(&v.vars_sha256))),
-        ("Operator", format!("{} on {}", esc(&v.operator), esc(&v.host))),
-        ("Window", v.window.as_deref().map_or("none declared".into(), esc)),
-        ("Started", v.started_at.format(TIME).to_string()),
-        ("Finished", finished),
-        ("Duration", dur(Duration::from_millis(v.elapsed_ms))),
-    ];
-    out.push_str("<dl class=\"facts\">");
-    for (name, value) in rows {
-        let _ = write!(out, "<dt>{name}</dt><dd>{value}</dd>");
+/// The run at a glance: identity, digests, window and its events, times, what it waits for.
+fn header(v: &StatusView) -> Markup {
+    html! {
+        dl.facts {
+            dt { "Run" } dd { code { (t(&v.run_id)) } " of runbook " code { (t(&v.runbook)) } }
+            dt { "Runbook sha256" } dd { code { (t(&v.runbook_sha256)) } }
+            dt { "Inputs sha256" } dd { code { (t(&v.vars_sha256)) } }
+            dt { "Operator" } dd { (t(&v.operator)) " on " (t(&v.host)) }
+            dt { "Window" }
+            dd { @if let Some(w) = &v.window { (t(w)) } @else { "none declared" } }
+            dt { "Started" } dd { (v.started_at.format(TIME)) }
+            dt { "Finished" } dd { (t(&super::evidence::finished(v))) }
+            dt { "Duration" } dd { (dur(Duration::from_millis(v.elapsed_ms))) }
+            @for e in &v.window_events {
+                dt { "Window " (e.kind.as_str()) }
+                dd {
+                    (e.at.format(TIME))
+                    @if let Some(by) = &e.by { " by " (t(by)) }
+                    ": " (t(&e.reason))
+                    @if let Some(next) = e.next_opening { "; opens next " (next.format(TIME)) }
+                }
+            }
+            @if let Some(waiting) = &v.waiting { dt { "Waiting" } dd { (t(waiting)) } }
+        }
     }
-    for e in &v.window_events {
-        let who = e.by.as_deref().map(|b| format!(" by {}", esc(b))).unwrap_or_default();
-        let next = e
-            .next_opening
-            .map(|n| format!("; opens next {}", n.format(TIME)))
-            .unwrap_or_default();
-        let _ = write!(
-            out,
-            "<dt>Window {}</dt><dd>{}{who}: {}{next}</dd>",
-            esc(&e.kind),
-            e.at.format(TIME),
-            esc(&e.reason)
-        );
-    }
-    if let Some(waiting) = &v.waiting {
-        let _ = write!(out, "<dt>Waiting</dt><dd>{}</dd>", esc(waiting));
-    }
-    out.push_str("</dl>");
 }
 
 /// A checkbox: glyph, id, title, timing, gate, reason; services, charts and failed output.
-fn step(out: &mut String, s: &StepLine) {
+fn step(s: &StepLine) -> Markup {
     let took = s
         .duration_ms
         .map(|ms| dur(Duration::from_millis(ms)))
         .unwrap_or_default();
-    let _ = write!(
-        out,
-        "<li class=\"step {status}\" id=\"step-{id}\"><span class=\"glyph\">{}</span> <b>{id}</b> {} <span class=\"took\">{took}</span>",
-        glyph(&s.status),
-        esc(&s.title),
-        status = esc(&s.status),
-        id = esc(&s.id),
-    );
-    if s.attempts > 1 {
-        let _ = write!(out, " <span class=\"took\">{} attempts</span>", s.attempts);
-    }
-    if !matches!(s.status.as_str(), "done" | "pending") {
-        let _ = write!(
-            out,
-            " <span class=\"badge\">{}</span>",
-            esc(&s.status.replace('_', " "))
-        );
-    }
-    if let Some(g) = &s.gate {
-        let role = g.role.as_deref().map(|r| format!(" as {}", esc(r))).unwrap_or_default();
-        let note = g.note.as_deref().map(|n| format!(": “{}”", esc(n))).unwrap_or_default();
-        let _ = write!(
-            out,
-            "<div class=\"gate\">✓ approved by <b>{}</b>{role}, {}{note}</div>",
-            esc(&g.by),
-            g.at.format(TIME)
-        );
-    } else if let (Some(r), false) = (&s.reason, s.status == "pending") {
-        let _ = write!(out, "<div class=\"reason\">{}</div>", esc(r));
-    }
-    if !s.services.is_empty() {
-        out.push_str("<table class=\"services\"><tr><th>batch</th><th>service</th><th>result</th><th>took</th><th>detail</th></tr>");
-        for svc in &s.services {
-            let _ = write!(
-                out,
-                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&svc.result),
-                svc.batch,
-                esc(&svc.service),
-                esc(&svc.result.replace('_', " ")),
-                dur(Duration::from_millis(svc.duration_ms)),
-                esc(svc.reason.as_deref().unwrap_or(""))
-            );
+    let reason = s
+        .reason
+        .as_deref()
+        .filter(|_| s.gate.is_none() && s.status != StepMark::Pending);
+    let output = s.output.as_deref().filter(|_| s.status.went_wrong());
+    html! {
+        li class={ "step " (s.status) } id={ "step-" (t(&s.id)) } {
+            span.glyph { (s.status.glyph()) } " " b { (t(&s.id)) } " " (t(&s.title)) " "
+            span.took { (took) }
+            @if s.attempts > 1 { " " span.took { (s.attempts) " attempts" } }
+            @if !matches!(s.status, StepMark::Done | StepMark::Pending) {
+                " " span.badge { (s.status.words()) }
+            }
+            @if let Some(g) = &s.gate { (gate(g)) }
+            @if let Some(r) = reason { div.reason { (t(r)) } }
+            @if !s.services.is_empty() { (services(&s.services)) }
+            @if let Some(m) = &s.monitor { (monitor(&s.id, m)) }
+            @if let Some(output) = output {
+                div.outlabel { "output (redacted excerpt)" }
+                pre.output { (t(output)) }
+            }
         }
-        out.push_str("</table>");
     }
-    if let Some(m) = &s.monitor {
-        let _ = write!(
-            out,
-            "<div class=\"monitor\">{} windows, {} probes, {} errors; worst error rate {}, worst p99 {}",
-            m.windows,
-            m.probes,
-            m.errors,
-            m.worst_error_rate.map_or("-".into(), |e| format!("{:.1}%", e * 100.0)),
-            m.worst_p99_ms.map_or("-".into(), |p| format!("{p:.1}ms")),
-        );
-        if let Some(t) = &m.trigger {
-            let w: Vec<String> = t.windows.iter().map(|w| format!("w{w}")).collect();
-            let _ = write!(out, "; <b>rule held:</b> {} over {}", esc(&t.rule), w.join(" "));
+}
+
+/// Who passed a gate, as what, when, and their note.
+fn gate(g: &GateView) -> Markup {
+    html! {
+        div.gate {
+            "✓ approved by " b { (t(&g.by)) }
+            @if let Some(role) = &g.role { " as " (t(role)) }
+            ", " (g.at.format(TIME))
+            @if let Some(note) = &g.note { ": “" (t(note)) "”" }
         }
-        out.push_str("</div>");
-        out.push_str(&monitor_charts(&s.id, m));
     }
-    if let Some(output) = s
-        .output
-        .as_ref()
-        .filter(|_| s.status == "failed" || s.status == "interrupted")
-    {
-        let _ = write!(
-            out,
-            "<div class=\"outlabel\">output (redacted excerpt)</div><pre class=\"output\">{}</pre>",
-            esc(output)
-        );
-    }
-    out.push_str("</li>");
 }
 
-fn approvals(out: &mut String, v: &StatusView) {
-    if v.approvals.is_empty() {
-        return;
+/// Each service of a rolling restart: its batch, result, time and detail.
+fn services(services: &[ServiceLine]) -> Markup {
+    html! {
+        table.services {
+            tr { th { "batch" } th { "service" } th { "result" } th { "took" } th { "detail" } }
+            @for svc in services {
+                tr class=(service_word(svc.result)) {
+                    td { (svc.batch) }
+                    td { (t(&svc.service)) }
+                    td { (service_word(svc.result).replace('_', " ")) }
+                    td { (dur(Duration::from_millis(svc.duration_ms))) }
+                    td { (t(svc.reason.as_deref().unwrap_or(""))) }
+                }
+            }
+        }
     }
-    out.push_str("<h2>Approval record</h2><table class=\"approvals\"><tr><th>step</th><th>kind</th><th>by</th><th>role</th><th>when</th><th>host</th><th>note</th><th>runbook sha256</th></tr>");
-    for a in &v.approvals {
-        let digest = a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256);
-        let other = if a.runbook_sha256 == v.runbook_sha256 {
-            ""
-        } else {
-            " (another version)"
-        };
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code title=\"{}\">{}</code>{other}</td></tr>",
-            esc(&a.step),
-            esc(&a.kind),
-            esc(&a.by),
-            esc(a.role.as_deref().unwrap_or("")),
-            a.at.format(TIME),
-            esc(&a.host),
-            esc(a.note.as_deref().unwrap_or("")),
-            esc(&a.runbook_sha256),
-            esc(digest),
-        );
-    }
-    out.push_str("</table>");
 }
 
-fn sign_off(out: &mut String, v: &StatusView) {
-    if v.sign_offs.is_empty() {
-        return;
+/// A monitor's figures in one line, the rule that held, and its charts.
+fn monitor(step: &str, m: &MonitorView) -> Markup {
+    let worst_error = m.worst_error_rate.map_or("-".into(), |e| format!("{:.1}%", e * 100.0));
+    let worst_p99 = m.worst_p99_ms.map_or("-".into(), |p| format!("{p:.1}ms"));
+    html! {
+        div.monitor {
+            (m.windows) " windows, " (m.probes) " probes, " (m.errors) " errors; worst error rate "
+            (worst_error) ", worst p99 " (worst_p99)
+            @if let Some(trigger) = &m.trigger {
+                "; " b { "rule held:" } " " (t(&trigger.rule)) " over "
+                (trigger.windows.iter().map(|w| format!("w{w}")).collect::<Vec<_>>().join(" "))
+            }
+        }
+        (monitor_charts(step, m))
     }
-    out.push_str("<h2>Sign-off</h2><ul class=\"signoff\">");
-    for s in &v.sign_offs {
-        let role = s.role.as_deref().unwrap_or(&s.title);
-        let by = s.by.as_deref().map_or(BLANK.into(), esc);
-        let at = s.at.map_or(BLANK.into(), |at| at.format(TIME).to_string());
-        let _ = write!(
-            out,
-            "<li><b>{}</b>: {by} — {at} <span class=\"took\">(<code>{}</code>: {})</span></li>",
-            esc(role),
-            esc(&s.step),
-            esc(&s.title)
-        );
-    }
-    out.push_str("</ul>");
 }
 
-/// The page's only styling: no fonts, images or sheets from anywhere else.
-const STYLE: &str = "<style>
-body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1d2433; margin: 24px auto; max-width: 1080px; padding: 0 16px; }
-h1 { font-size: 22px; margin: 0 0 8px; }
-h2 { font-size: 17px; border-bottom: 1px solid #d8dde6; padding-bottom: 4px; margin-top: 28px; }
-code { font: 12px ui-monospace, 'SFMono-Regular', Menlo, monospace; }
-.outcome { font-size: 16px; font-weight: 600; padding: 8px 12px; border-radius: 6px; background: #eef1f6; }
-.outcome.done { background: #e3f5e8; color: #14532d; }
-.outcome.rolled_back, .outcome.rolling_back { background: #f1e8fb; color: #4c1d95; }
-.outcome.failed, .outcome.rollback_failed, .outcome.interrupted { background: #fde8e8; color: #7f1d1d; }
-.outcome.paused { background: #fff4d6; color: #713f12; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; }
-dl.facts dt { font-weight: 600; color: #4b5563; }
-dl.facts dd { margin: 0; overflow-wrap: anywhere; }
-ul.steps { list-style: none; padding-left: 0; }
-li.step { padding: 4px 0; border-bottom: 1px solid #f0f2f5; }
-.glyph { font-family: ui-monospace, monospace; }
-li.done .glyph { color: #15803d; } li.failed .glyph { color: #b91c1c; } li.awaiting_approval .glyph { color: #b45309; }
-li.pending { color: #6b7280; }
-.took { color: #6b7280; font-size: 12px; }
-.badge { background: #fde8e8; color: #7f1d1d; border-radius: 4px; padding: 0 6px; font-size: 12px; }
-li.awaiting_approval .badge { background: #fff4d6; color: #713f12; }
-.gate, .reason, .monitor, .outlabel { margin-left: 28px; font-size: 13px; color: #374151; }
-.gate { color: #14532d; }
-pre.output { margin: 4px 0 4px 28px; background: #1f2937; color: #f3f4f6; padding: 8px; border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12px; }
-table { border-collapse: collapse; font-size: 13px; }
-th, td { border: 1px solid #d8dde6; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f3f5f9; }
-table.services { margin: 4px 0 4px 28px; }
-tr.unhealthy td, tr.restart_failed td { background: #fde8e8; }
-.charts { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0 6px 28px; }
-svg { background: #fff; border: 1px solid #e5e7eb; border-radius: 4px; }
-svg text { font: 11px system-ui, sans-serif; fill: #4b5563; }
-svg .ctitle { font-weight: 600; fill: #1d2433; }
-svg .axis { stroke: #9ca3af; }
-svg .grid { stroke: #e5e7eb; }
-svg .series { fill: none; stroke: #2563eb; stroke-width: 2; }
-svg .point { fill: #2563eb; }
-svg .point.breach { fill: #dc2626; }
-svg .point.nodata { fill: #fff; stroke: #dc2626; stroke-width: 1.5; }
-svg .threshold { stroke: #d97706; stroke-width: 1.5; stroke-dasharray: 6 4; }
-svg .tlabel { fill: #b45309; }
-svg .tripped { fill: #fef2f2; }
-svg .rollback { stroke: #7c3aed; stroke-width: 2; }
-svg .rlabel { fill: #6d28d9; font-weight: 600; }
-svg .band { fill: #f8fafc; } svg .band.odd { fill: #eef2f7; }
-svg .phase { font-weight: 600; fill: #1d2433; }
-svg .slabel.pending { fill: #9ca3af; }
-svg .bar { fill: #9ca3af; } svg .bar.done { fill: #22c55e; } svg .bar.failed { fill: #ef4444; }
-svg .bar.interrupted { fill: #f97316; } svg .bar.running { fill: #3b82f6; } svg .bar.awaiting_approval { fill: #f59e0b; }
-svg .gate { fill: #0ea5e9; stroke: #075985; }
-ul.signoff { list-style: none; padding-left: 0; font-size: 15px; }
-ul.signoff li { padding: 6px 0; }
-footer { margin-top: 32px; color: #6b7280; font-size: 12px; }
-</style>";
+/// The rollback: why, when, by whom, how soon, and its steps.
+fn rollback(rb: &RollbackView) -> Markup {
+    html! {
+        h2 { "Rollback" }
+        p { b { "Cause:" } " " (cause_words(rb.cause)) " — " (t(&rb.reason)) }
+        p {
+            b { "Started:" } " " (rb.started_at.format(TIME)) " by " (t(&rb.by))
+            @if let Some(ms) = rb.time_to_rollback_ms {
+                " · " b { "Time to rollback:" } " " (dur(Duration::from_millis(ms)))
+            }
+        }
+        ul.steps { @for s in &rb.steps { (step(s)) } }
+    }
+}
+
+/// Every approval as journaled, with the runbook digest it was given for.
+fn approvals(v: &StatusView) -> Markup {
+    html! {
+        @if !v.approvals.is_empty() {
+            h2 { "Approval record" }
+            table.approvals {
+                tr {
+                    th { "step" } th { "kind" } th { "by" } th { "role" } th { "when" } th { "host" }
+                    th { "note" } th { "runbook sha256" }
+                }
+                @for a in &v.approvals {
+                    tr {
+                        td { (t(&a.step)) }
+                        td { (approval_word(a.kind)) }
+                        td { (t(&a.by)) }
+                        td { (t(a.role.as_deref().unwrap_or(""))) }
+                        td { (a.at.format(TIME)) }
+                        td { (t(&a.host)) }
+                        td { (t(a.note.as_deref().unwrap_or(""))) }
+                        td {
+                            code title=(t(&a.runbook_sha256)) {
+                                (t(a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256)))
+                            }
+                            @if a.runbook_sha256 != v.runbook_sha256 { " (another version)" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `Role: NAME — DATE` per approval gate, blank until given.
+fn sign_off(v: &StatusView) -> Markup {
+    html! {
+        @if !v.sign_offs.is_empty() {
+            h2 { "Sign-off" }
+            ul.signoff {
+                @for s in &v.sign_offs {
+                    li {
+                        b { (t(s.role.as_deref().unwrap_or(&s.title))) } ": "
+                        @if let Some(by) = &s.by { (t(by)) } @else { (BLANK) }
+                        " — "
+                        @if let Some(at) = s.at { (at.format(TIME)) } @else { (BLANK) }
+                        " " span.took { "(" code { (t(&s.step)) } ": " (t(&s.title)) ")" }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,5 +1,9 @@
 //! Live human output of a run: a spinner with elapsed time on a terminal, plain lines
 //! otherwise (CI logs). One line per finished step, with the status glyph of `status`.
+//!
+//! Names, titles, reasons and output excerpts come from runbooks, targets and people: each
+//! is neutralised ([`super::escape`]) so no escape sequence reaches the terminal, and kept on
+//! its line (an excerpt's lines each behind `|`), so none can pass for a line of ours.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -7,7 +11,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::glyph::glyph;
+use super::escape::{Breaks, block, neutralise, one_line};
+use super::mark::{RunMark, StepMark};
 use super::trend::{sparkline, window_line};
 use crate::engine::Observer;
 use crate::event::{Entry, Event, PlannedPhase, RollbackCause, ServiceResult, StepStatus};
@@ -45,13 +50,16 @@ impl HumanReporter {
                     step.id.clone(),
                     StepInfo {
                         phase: i,
-                        title: step.title.clone(),
+                        title: one_line(&step.title).into_owned(),
                     },
                 );
             }
         }
         HumanReporter {
-            phases: plan.iter().map(|p| (p.id.clone(), p.title.clone())).collect(),
+            phases: plan
+                .iter()
+                .map(|p| (one_line(&p.id).into_owned(), one_line(&p.title).into_owned()))
+                .collect(),
             steps,
             current_phase: None,
             spinner: None,
@@ -62,13 +70,13 @@ impl HumanReporter {
         }
     }
 
+    /// Prints a line (several, when it has newlines); a last guard neutralises whatever
+    /// control characters a caller let through.
     fn line(&self, text: &str) {
+        let text = neutralise(text, Breaks::Keep);
         match &self.spinner {
             Some(pb) => pb.println(text),
-            None => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{text}");
-            }
+            None => super::stdout::line(&text),
         }
     }
 
@@ -130,16 +138,22 @@ impl Observer for HumanReporter {
             } => {
                 if !self.quiet {
                     self.line(&format!(
-                        "run {} of {runbook} — {title}\n  operator {operator} on {host}",
-                        entry.run_id
+                        "run {} of {} — {}\n  operator {} on {}",
+                        one_line(&entry.run_id),
+                        one_line(runbook),
+                        one_line(title),
+                        one_line(operator),
+                        one_line(host)
                     ));
                 }
             }
             Event::RunResumed { operator, host, .. } => {
                 if !self.quiet {
                     self.line(&format!(
-                        "resuming run {} (operator {operator} on {host})",
-                        entry.run_id
+                        "resuming run {} (operator {} on {})",
+                        one_line(&entry.run_id),
+                        one_line(operator),
+                        one_line(host)
                     ));
                 }
             }
@@ -157,7 +171,7 @@ impl Observer for HumanReporter {
                     } else {
                         String::new()
                     };
-                    pb.set_message(format!("{step}  {}{retry}", self.title(step)));
+                    pb.set_message(format!("{}  {}{retry}", one_line(step), self.title(step)));
                     pb.enable_steady_tick(Duration::from_millis(120));
                     self.spinner = Some(pb);
                 }
@@ -182,49 +196,58 @@ impl Observer for HumanReporter {
                     String::new()
                 };
                 let took = dur(Duration::from_millis(*duration_ms));
-                let detail = reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
-                let mark = glyph(status.as_str());
+                let detail = reason
+                    .as_deref()
+                    .map(|r| format!("  {}", block(r, "      ")))
+                    .unwrap_or_default();
+                let mark = StepMark::from(*status).glyph();
                 self.line(&format!(
-                    "  {mark} {step}  {}  ({took}{tries}){detail}",
+                    "  {mark} {}  {}  ({took}{tries}){detail}",
+                    one_line(step),
                     self.title(step)
                 ));
                 let show_output = *status != StepStatus::Done || self.verbose;
                 if let (true, Some(output)) = (show_output, output) {
                     for l in output.lines() {
-                        self.line(&format!("      | {l}"));
+                        self.line(&format!("      | {}", one_line(l)));
                     }
                 }
             }
             Event::Verified { step, ok, reason } => {
                 if !ok {
                     self.line(&format!(
-                        "  [!] {step}  verify failed: {}",
-                        reason.as_deref().unwrap_or("")
+                        "  {} {}  verify failed: {}",
+                        StepMark::Failed.glyph(),
+                        one_line(step),
+                        block(reason.as_deref().unwrap_or(""), "      ")
                     ));
                 } else if self.verbose {
-                    self.line(&format!("  [x] {step}  verify still holds"));
+                    self.line(&format!("  {} {step}  verify still holds", StepMark::Done.glyph()));
                 }
             }
             Event::RunPaused { step, reason } => {
                 self.stop_spinner();
                 self.enter_phase(step);
-                self.line(&format!("  {} {step}  {reason}", glyph("awaiting_approval")));
+                self.line(&format!(
+                    "  {} {}  {}",
+                    StepMark::AwaitingApproval.glyph(),
+                    one_line(step),
+                    block(reason, "      ")
+                ));
             }
             Event::RunInterrupted { step, signal } => {
                 self.stop_spinner();
-                let during = step.as_deref().map(|s| format!(" during `{s}`")).unwrap_or_default();
-                self.line(&format!("interrupted by {signal}{during}"));
+                let during = step
+                    .as_deref()
+                    .map(|s| format!(" during `{}`", one_line(s)))
+                    .unwrap_or_default();
+                self.line(&format!("interrupted by {}{during}", one_line(signal)));
             }
             Event::RunFinished { status, .. } => {
                 self.stop_spinner();
                 if !self.quiet {
-                    let how = match status {
-                        crate::event::RunStatus::RolledBack => "rolled back",
-                        crate::event::RunStatus::RollbackFailed => "rollback failed",
-                        crate::event::RunStatus::Failed => "failed",
-                        crate::event::RunStatus::Done => "done",
-                    };
-                    self.line(&format!("\nrun {} {how}", entry.run_id));
+                    let how = RunMark::from(*status).as_str().replace('_', " ");
+                    self.line(&format!("\nrun {} {how}", one_line(&entry.run_id)));
                 }
             }
             Event::ServiceRestarted {
@@ -234,14 +257,10 @@ impl Observer for HumanReporter {
                 reason,
                 ..
             } => {
-                let mark = if *result == ServiceResult::Healthy {
-                    "[x]"
-                } else {
-                    "[!]"
-                };
+                let mark = StepMark::from(*result).glyph();
                 if !self.quiet || *result != ServiceResult::Healthy {
-                    let why = reason.as_deref().unwrap_or_default();
-                    self.line(&format!("      {mark} batch {batch}: {service}  {why}"));
+                    let why = one_line(reason.as_deref().unwrap_or_default());
+                    self.line(&format!("      {mark} batch {batch}: {}  {why}", one_line(service)));
                 }
             }
             Event::MonitorSample { step, sample } => {
@@ -252,15 +271,21 @@ impl Observer for HumanReporter {
                     return;
                 }
                 let trend = self.trend(step, sample);
-                self.line(&format!("      {}{trend}", window_line(sample)));
+                self.line(&format!("      {}{trend}", one_line(&window_line(sample))));
                 if let (true, Some(e)) = (breach && self.verbose, &sample.first_error) {
-                    self.line(&format!("        first error: {e}"));
+                    self.line(&format!("        first error: {}", one_line(e)));
                 }
             }
             Event::TriggerFired { step, rule, windows } => {
                 self.stop_spinner();
                 let shown: Vec<String> = windows.iter().map(|w| format!("w{w}")).collect();
-                self.line(&format!("  [!] {step}  rule `{rule}` held over {}", shown.join(" ")));
+                self.line(&format!(
+                    "  {} {}  rule `{}` held over {}",
+                    StepMark::Failed.glyph(),
+                    one_line(step),
+                    one_line(rule),
+                    shown.join(" ")
+                ));
             }
             Event::RollbackStarted {
                 cause, reason, steps, ..
@@ -272,7 +297,7 @@ impl Observer for HumanReporter {
                     RollbackCause::Command => "deployctl rollback",
                     RollbackCause::Window => "the window closed",
                 };
-                self.line(&format!("\nrollback ({why}) — {reason}"));
+                self.line(&format!("\nrollback ({why}) — {}", one_line(reason)));
                 self.phases.push(("rollback".into(), "Rollback".into()));
                 let phase = self.phases.len() - 1;
                 self.current_phase = Some(phase);
@@ -281,20 +306,34 @@ impl Observer for HumanReporter {
                         step.id.clone(),
                         StepInfo {
                             phase,
-                            title: step.title.clone(),
+                            title: one_line(&step.title).into_owned(),
                         },
                     );
                     if !self.quiet {
-                        self.line(&format!("  {}. {}  {}", n + 1, step.id, step.title));
+                        self.line(&format!(
+                            "  {}. {}  {}",
+                            n + 1,
+                            one_line(&step.id),
+                            one_line(&step.title)
+                        ));
                     }
                 }
             }
             Event::WindowWait { reason, .. } => {
                 self.stop_spinner();
-                self.line(&format!("  [?] window: {reason}"));
+                self.line(&format!(
+                    "  {} window: {}",
+                    StepMark::AwaitingApproval.glyph(),
+                    one_line(reason)
+                ));
             }
             Event::WindowOverride { by, reason } => {
-                self.line(&format!("  [!] window ignored by {by} (--ignore-window): {reason}"));
+                self.line(&format!(
+                    "  {} window ignored by {} (--ignore-window): {}",
+                    StepMark::Failed.glyph(),
+                    one_line(by),
+                    one_line(reason)
+                ));
             }
             Event::Approval { .. } | Event::Unlocked { .. } | Event::ClockOverride { .. } => {}
         }
@@ -306,7 +345,7 @@ impl Observer for HumanReporter {
             return None;
         }
         self.stop_spinner();
-        eprint!("{question} [y/N] ");
+        eprint!("{} [y/N] ", neutralise(question, Breaks::Keep));
         let _ = std::io::stderr().flush();
         Some(tokio::task::spawn_blocking(|| {
             let mut line = String::new();
@@ -318,6 +357,7 @@ impl Observer for HumanReporter {
     }
 
     fn warn(&mut self, text: &str) {
+        let text = neutralise(text, Breaks::Keep);
         match &self.spinner {
             Some(pb) => pb.suspend(|| eprintln!("warning: {text}")),
             None => eprintln!("warning: {text}"),

@@ -3,26 +3,29 @@
 
 use std::time::Duration;
 
-use super::glyph::glyph;
+use super::escape::{block, one_line};
+use super::mark::{StepMark, approval_word, cause_words};
 use super::status::{StatusView, StepLine};
 use super::status_text::{details, took};
 use crate::runbook::duration::format as dur;
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
 
-/// The checklist for a terminal.
+/// The checklist for a terminal. Every text from the journal is neutralised (no escape
+/// sequence reaches the terminal) and kept on its line, or indented under it when it has
+/// several, so nothing in it reads as a line of the checklist.
 pub fn human(v: &StatusView) -> String {
     let mut out = format!(
         "{} — {}\nrun {} · {} · operator {} on {} · started {}\n",
-        v.runbook,
-        v.title,
-        v.run_id,
+        one_line(&v.runbook),
+        one_line(&v.title),
+        one_line(&v.run_id),
         v.state,
-        v.operator,
-        v.host,
+        one_line(&v.operator),
+        one_line(&v.host),
         v.started_at.format(TIME)
     );
-    out.push_str(&format!("outcome: {}\n", v.outcome));
+    out.push_str(&format!("outcome: {}\n", one_line(&v.outcome)));
     if let Some(end) = v.finished_at {
         out.push_str(&format!(
             "finished {} after {}\n",
@@ -31,25 +34,28 @@ pub fn human(v: &StatusView) -> String {
         ));
     }
     if let Some(window) = &v.window {
-        out.push_str(&format!("window: {window}\n"));
+        out.push_str(&format!("window: {}\n", one_line(window)));
     }
     for e in &v.window_events {
-        let who = e.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+        let who =
+            e.by.as_deref()
+                .map(|b| format!(" by {}", one_line(b)))
+                .unwrap_or_default();
         out.push_str(&format!(
             "  window {}{who} at {}: {}\n",
-            e.kind,
+            e.kind.as_str(),
             e.at.format(TIME),
-            e.reason
+            one_line(&e.reason)
         ));
     }
     if let Some(holder) = &v.running_as {
-        out.push_str(&format!("running now: {holder}\n"));
+        out.push_str(&format!("running now: {}\n", one_line(holder)));
     }
     if let Some(phase) = &v.current_phase {
-        out.push_str(&format!("current phase: {phase}\n"));
+        out.push_str(&format!("current phase: {}\n", one_line(phase)));
     }
     for p in &v.phases {
-        out.push_str(&format!("\n{} — {}\n", p.id, p.title));
+        out.push_str(&format!("\n{} — {}\n", one_line(&p.id), one_line(&p.title)));
         for s in &p.steps {
             out.push_str(&row(s));
             out.push_str(&details(s, "      "));
@@ -58,10 +64,10 @@ pub fn human(v: &StatusView) -> String {
     if let Some(rb) = &v.rollback {
         out.push_str(&format!(
             "\nrollback ({}) by {} at {} — {}\n",
-            rb.cause.replace('_', " "),
-            rb.by,
+            cause_words(rb.cause),
+            one_line(&rb.by),
             rb.started_at.format(TIME),
-            rb.reason
+            one_line(&rb.reason)
         ));
         if let Some(ms) = rb.time_to_rollback_ms {
             out.push_str(&format!(
@@ -74,19 +80,27 @@ pub fn human(v: &StatusView) -> String {
         }
     }
     if let Some(waiting) = &v.waiting {
-        out.push_str(&format!("\nwaiting: {waiting}\n"));
+        out.push_str(&format!("\nwaiting: {}\n", block(waiting, "  ")));
     }
     if !v.approvals.is_empty() {
         out.push_str("\napprovals\n");
         for a in &v.approvals {
-            let role = a.role.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
-            let note = a.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+            let role = a
+                .role
+                .as_deref()
+                .map(|r| format!(" as {}", one_line(r)))
+                .unwrap_or_default();
+            let note = a
+                .note
+                .as_deref()
+                .map(|n| format!(" — {}", one_line(n)))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "  {} {}: {}{role} on {} at {}{note}\n",
-                a.kind,
-                a.step,
-                a.by,
-                a.host,
+                approval_word(a.kind),
+                one_line(&a.step),
+                one_line(&a.by),
+                one_line(&a.host),
                 a.at.format(TIME)
             ));
         }
@@ -94,8 +108,8 @@ pub fn human(v: &StatusView) -> String {
     if !v.sign_offs.is_empty() {
         out.push_str("\nsign-off\n");
         for s in &v.sign_offs {
-            let role = s.role.as_deref().unwrap_or(&s.title);
-            let by = s.by.as_deref().unwrap_or("________");
+            let role = one_line(s.role.as_deref().unwrap_or(&s.title));
+            let by = one_line(s.by.as_deref().unwrap_or("________"));
             let at = s.at.map_or("________".to_string(), |at| at.format(TIME).to_string());
             out.push_str(&format!("  {role}: {by} — {at}\n"));
         }
@@ -105,22 +119,24 @@ pub fn human(v: &StatusView) -> String {
 
 /// One step: glyph, id, title, timing, and its reason (on the next line when it failed).
 fn row(s: &StepLine) -> String {
-    let reason = match (&s.reason, s.status.as_str()) {
-        (Some(r), "failed" | "interrupted") => format!("\n      {r}"),
-        (Some(r), "done") => format!("  {r}"),
-        _ => String::new(),
+    let reason = match (&s.reason, s.status) {
+        (Some(r), StepMark::Failed | StepMark::Interrupted) => format!("\n      {}", block(r, "      ")),
+        (Some(r), StepMark::Done) => format!("  {}", one_line(r)),
+        (_, StepMark::Pending | StepMark::Running | StepMark::Skipped | StepMark::AwaitingApproval) | (None, _) => {
+            String::new()
+        }
     };
     let note = s
         .gate
         .as_ref()
         .and_then(|g| g.note.as_deref())
-        .map(|n| format!(" — {n}"))
+        .map(|n| format!(" — {}", one_line(n)))
         .unwrap_or_default();
     format!(
         "  {} {}  {}{}{reason}{note}\n",
-        glyph(&s.status),
-        s.id,
-        s.title,
+        s.status.glyph(),
+        one_line(&s.id),
+        one_line(&s.title),
         took(s)
     )
 }

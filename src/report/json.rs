@@ -1,6 +1,5 @@
 //! `--output json`: every journaled entry as one JSON line on stdout, warnings on stderr.
-
-use std::io::Write;
+//! A failing stdout is noticed by [`super::stdout`], and the command says so at its end.
 
 use crate::engine::Observer;
 use crate::event::Entry;
@@ -12,8 +11,7 @@ pub struct JsonReporter;
 impl Observer for JsonReporter {
     fn journaled(&mut self, entry: &Entry) {
         if let Ok(line) = serde_json::to_string(entry) {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
+            super::stdout::line(&line);
         }
     }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::escape::{Breaks, md, md_code, neutralise};
+use super::mark::{StepMark, approval_word, cause_words};
 use super::status::{StatusView, StepLine};
 use super::status_text::{details, took};
 use crate::runbook::duration::format as dur;
@@ -30,7 +32,7 @@ pub fn markdown(v: &StatusView) -> String {
     if let Some(rb) = &v.rollback {
         out.push_str(&format!(
             "\n## Rollback\n\n**Cause:** {} — {}  \n**Started:** {} by {}",
-            rb.cause.replace('_', " "),
+            cause_words(rb.cause),
             md(&rb.reason),
             rb.started_at.format(TIME),
             md(&rb.by)
@@ -47,7 +49,7 @@ pub fn markdown(v: &StatusView) -> String {
     sign_off(&mut out, v);
     out.push_str(&format!(
         "\n---\n\n_Rendered from the journal of run `{}` alone: `deployctl status --format markdown` renders it again._\n",
-        v.run_id
+        md_code(&v.run_id)
     ));
     out
 }
@@ -57,9 +59,12 @@ fn header(out: &mut String, v: &StatusView) {
     let finished = super::evidence::finished(v);
     let rows = [
         ("Outcome", format!("**{}**", cell(&v.outcome))),
-        ("Run", format!("`{}` of runbook `{}`", v.run_id, v.runbook)),
-        ("Runbook sha256", format!("`{}`", v.runbook_sha256)),
-        ("Inputs sha256", format!("`{}`", v.vars_sha256)),
+        (
+            "Run",
+            format!("`{}` of runbook `{}`", md_code(&v.run_id), md_code(&v.runbook)),
+        ),
+        ("Runbook sha256", format!("`{}`", md_code(&v.runbook_sha256))),
+        ("Inputs sha256", format!("`{}`", md_code(&v.vars_sha256))),
         ("Operator", format!("{} on {}", cell(&v.operator), cell(&v.host))),
         ("Window", v.window.as_deref().map_or("none declared".to_string(), cell)),
         ("Started", v.started_at.format(TIME).to_string()),
@@ -84,7 +89,7 @@ fn header(out: &mut String, v: &StatusView) {
             .unwrap_or_default();
         out.push_str(&format!(
             "| **Window {}** | {} {what}: {}{next} |\n",
-            e.kind,
+            e.kind.as_str(),
             e.at.format(TIME),
             cell(&e.reason)
         ));
@@ -94,10 +99,10 @@ fn header(out: &mut String, v: &StatusView) {
 /// A checkbox with its clock time and duration, the gate's approver inline, then its
 /// reason, services, monitor windows and (failed steps) redacted output.
 fn step(out: &mut String, s: &StepLine, run_start: DateTime<Utc>) {
-    let mark = if s.status == "done" { "[x]" } else { "[ ]" };
-    let note = match s.status.as_str() {
-        "done" | "pending" => String::new(),
-        other => format!(" — **{}**", other.replace('_', " ")),
+    let mark = s.status.task_box();
+    let note = match s.status {
+        StepMark::Done | StepMark::Pending => String::new(),
+        other => format!(" — **{}**", other.words()),
     };
     let clock = s
         .started_at
@@ -114,18 +119,15 @@ fn step(out: &mut String, s: &StepLine, run_start: DateTime<Utc>) {
         .unwrap_or_default();
     out.push_str(&format!(
         "- {mark} **{}** — {}{clock}{}{note}{gate}\n",
-        s.id,
+        md(&s.id),
         md(&s.title),
         took(s)
     ));
-    if let (Some(r), true) = (&s.reason, s.status != "pending" && s.gate.is_none()) {
+    if let (Some(r), true) = (&s.reason, s.status != StepMark::Pending && s.gate.is_none()) {
         out.push_str(&format!("  - {}\n", md(r)));
     }
     let extra = details(s, "");
-    let failed_output = s
-        .output
-        .as_ref()
-        .filter(|_| s.status == "failed" || s.status == "interrupted");
+    let failed_output = s.output.as_ref().filter(|_| s.status.went_wrong());
     if !extra.is_empty() {
         fenced(out, extra.lines());
     }
@@ -135,10 +137,12 @@ fn step(out: &mut String, s: &StepLine, run_start: DateTime<Utc>) {
     }
 }
 
-/// Lines in an indented ```text block; a ``` inside cannot close it.
+/// Lines in an indented ```text block; a ``` inside cannot close it, and a carriage return
+/// or another control character inside a line cannot end it early (they are neutralised).
 fn fenced<'a>(out: &mut String, lines: impl Iterator<Item = &'a str>) {
     out.push_str("\n  ```text\n");
     for l in lines {
+        let l = neutralise(l, Breaks::Join);
         out.push_str(&format!("  {}\n", l.replace("```", "'''")));
     }
     out.push_str("  ```\n");
@@ -153,7 +157,7 @@ fn approvals(out: &mut String, v: &StatusView) {
         "\n## Approval record\n\n| step | kind | by | role | when | host | note | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for a in &v.approvals {
-        let digest = a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256);
+        let digest = md_code(a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256));
         let matches = if a.runbook_sha256 == v.runbook_sha256 {
             ""
         } else {
@@ -161,8 +165,8 @@ fn approvals(out: &mut String, v: &StatusView) {
         };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
-            a.step,
-            a.kind,
+            cell(&a.step),
+            approval_word(a.kind),
             cell(&a.by),
             cell(a.role.as_deref().unwrap_or("")),
             a.at.format(TIME),
@@ -185,7 +189,7 @@ fn sign_off(out: &mut String, v: &StatusView) {
         out.push_str(&format!(
             "- {}: {by} — {at} (`{}`: {})\n",
             md(role),
-            s.step,
+            md_code(&s.step),
             md(&s.title)
         ));
     }
@@ -198,12 +202,6 @@ fn clock(at: DateTime<Utc>, run_start: DateTime<Utc>) -> String {
     } else {
         at.format("%Y-%m-%d %H:%M:%S").to_string()
     }
-}
-
-/// Keeps user text from breaking the line it is on or becoming markup: Markdown passes raw
-/// HTML through, so a `<` from the journal is written as `&lt;` (it still reads as `<`).
-fn md(text: &str) -> String {
-    text.replace('\n', " ").replace('<', "&lt;")
 }
 
 /// Text inside a table cell: one line, no column breaks.

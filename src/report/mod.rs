@@ -2,17 +2,19 @@
 //! (human, Markdown, HTML) and for machines (JSON lines, the status view as JSON).
 
 mod chart;
-mod escape;
+pub mod escape;
 mod evidence;
-mod glyph;
 pub mod html;
 pub mod human;
 pub mod human_status;
 pub mod json;
+pub mod json_lines;
+pub mod mark;
 pub mod markdown;
 pub mod plan;
 pub mod status;
 mod status_text;
+pub mod stdout;
 mod timeline;
 pub mod trend;
 

@@ -1,6 +1,5 @@
-//! Rendering a plan: aligned lines for people, one JSON object per line for machines.
-
-use serde_json::json;
+//! Rendering a plan for people: aligned lines, one per step, with what the probes found.
+//! The JSON lines of a plan are [`super::json_lines::plan_lines`].
 
 use crate::engine::{Plan, PlanStep, ProbeMode};
 use crate::runbook::duration::format as dur;
@@ -98,28 +97,4 @@ fn verdict(step: &PlanStep) -> &'static str {
         crate::engine::Verdict::Simulated => "simulated",
         crate::engine::Verdict::Opaque => "opaque",
     }
-}
-
-/// The plan as JSON lines: a header, one line per step, a summary.
-pub fn json_lines(plan: &Plan, file: &str) -> Vec<serde_json::Value> {
-    let mut lines = vec![json!({
-        "type": "plan",
-        "runbook": plan.runbook,
-        "title": plan.title,
-        "file": file,
-        "sha256": plan.sha256,
-        "mode": plan.mode,
-        "window": plan.window,
-    })];
-    for phase in &plan.phases {
-        for step in &phase.steps {
-            lines.push(json!({ "type": "plan_step", "section": "phases", "phase": phase.id, "step": step }));
-        }
-    }
-    for step in &plan.rollback {
-        lines.push(json!({ "type": "plan_step", "section": "rollback", "phase": null, "step": step }));
-    }
-    let (verified, simulated, opaque) = plan.counts();
-    lines.push(json!({ "type": "plan_summary", "verified": verified, "simulated": simulated, "opaque": opaque, "failed_probes": plan.failed_probes() }));
-    lines
 }

@@ -8,8 +8,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::evidence::{gate_view, outcome, sign_offs, window_events};
-use crate::event::{ApprovalKind, PlannedStep, RollbackCause, RunStatus, Sample, ServiceResult, StepStatus};
+use super::evidence::{gate_view, outcome, rollback_view, sign_offs, window_events};
+use super::mark::{RunMark, StepMark, WindowEventKind};
+use crate::event::{ApprovalKind, PlannedStep, RollbackCause, Sample, ServiceResult};
 use crate::journal::{LockState, RunState, StepState, StepView};
 
 /// The checklist of one run. Fields are only ever added: scripts read `--format json`.
@@ -32,7 +33,8 @@ pub struct StatusView {
     /// From the start to the end, or to the last journaled event when unfinished.
     pub elapsed_ms: u64,
     /// done | running | paused | failed | interrupted | stopped | rolling_back | rolled_back
-    pub state: String,
+    /// | rollback_failed
+    pub state: RunMark,
     /// The state in words: "rolled back: monitor `watch` ...", "paused: step `x` awaits ...".
     pub outcome: String,
     /// The phase of the first step not done.
@@ -59,7 +61,7 @@ pub struct StatusView {
 #[allow(missing_docs)]
 pub struct WindowEventView {
     /// wait | override
-    pub kind: String,
+    pub kind: WindowEventKind,
     pub at: DateTime<Utc>,
     pub reason: String,
     /// Who overrode it (`--ignore-window`).
@@ -94,8 +96,8 @@ pub struct GateView {
 #[derive(Debug, Clone, Serialize)]
 #[allow(missing_docs)]
 pub struct RollbackView {
-    /// step_failed | trigger | command
-    pub cause: String,
+    /// step_failed | trigger | command | window
+    pub cause: RollbackCause,
     pub reason: String,
     pub by: String,
     pub started_at: DateTime<Utc>,
@@ -114,7 +116,7 @@ pub struct ServiceLine {
     pub service: String,
     pub batch: u32,
     /// healthy | restart_failed | unhealthy
-    pub result: String,
+    pub result: ServiceResult,
     pub reason: Option<String>,
     pub duration_ms: u64,
     /// When its verdict was journaled.
@@ -171,9 +173,11 @@ pub struct PhaseView {
 pub struct StepLine {
     pub id: String,
     pub title: String,
+    /// The kind key as journaled: an open set (a newer deployctl may journal kinds this one
+    /// does not know), shown as written.
     pub kind: String,
     /// done | pending | running | failed | interrupted | skipped | awaiting_approval
-    pub status: String,
+    pub status: StepMark,
     pub attempts: u32,
     /// When its latest try started and when it last finished.
     pub started_at: Option<DateTime<Utc>>,
@@ -197,7 +201,8 @@ pub struct StepLine {
 #[allow(missing_docs)]
 pub struct ApprovalView {
     pub step: String,
-    pub kind: String,
+    /// gate | retry
+    pub kind: ApprovalKind,
     pub by: String,
     pub role: Option<String>,
     pub note: Option<String>,
@@ -222,7 +227,7 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
     // A finished run (done or rolled back) is in no phase any more.
     let current_phase = phases
         .iter()
-        .find(|p| p.steps.iter().any(|s| s.status != "done" && s.status != "skipped"))
+        .find(|p| p.steps.iter().any(|s| !s.status.is_settled()))
         .filter(|_| run.finished.is_none())
         .map(|p| p.id.clone());
     let state = run_state(run, &phases, live);
@@ -242,7 +247,7 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         finished_at,
         exit_code: run.finished.map(|(_, code, _)| code),
         elapsed_ms: u64::try_from((end - run.started_at).num_milliseconds()).unwrap_or(0),
-        state: state.to_string(),
+        state,
         outcome: String::new(),
         current_phase,
         waiting: run.paused.as_ref().map(|(_, reason)| reason.clone()),
@@ -261,37 +266,29 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
     v
 }
 
-fn run_state(run: &RunState, phases: &[PhaseView], live: bool) -> &'static str {
-    let any = |status: &str| phases.iter().flat_map(|p| &p.steps).any(|s| s.status == status);
+fn run_state(run: &RunState, phases: &[PhaseView], live: bool) -> RunMark {
+    let any = |mark: StepMark| phases.iter().flat_map(|p| &p.steps).any(|s| s.status == mark);
     if let Some((status, _, _)) = run.finished {
-        match status {
-            RunStatus::RolledBack => "rolled_back",
-            RunStatus::RollbackFailed => "rollback_failed",
-            RunStatus::Failed => "failed",
-            RunStatus::Done => "done",
-        }
+        RunMark::from(status)
     } else if run.rolling_back() && !live {
-        "rolling_back"
+        RunMark::RollingBack
     } else if live {
-        "running"
+        RunMark::Running
     } else if run.paused.is_some() {
-        "paused"
-    } else if run.interrupted || any("interrupted") {
-        "interrupted"
-    } else if any("failed") {
-        "failed"
+        RunMark::Paused
+    } else if run.interrupted || any(StepMark::Interrupted) {
+        RunMark::Interrupted
+    } else if any(StepMark::Failed) {
+        RunMark::Failed
     } else {
-        "stopped"
+        RunMark::Stopped
     }
 }
 
 fn approval_view(a: &crate::journal::ApprovalRecord) -> ApprovalView {
     ApprovalView {
         step: a.step.clone(),
-        kind: match a.kind {
-            ApprovalKind::Gate => "gate".into(),
-            ApprovalKind::Retry => "retry".into(),
-        },
+        kind: a.kind,
         by: a.by.clone(),
         role: a.role.clone(),
         note: a.note.clone(),
@@ -301,20 +298,20 @@ fn approval_view(a: &crate::journal::ApprovalRecord) -> ApprovalView {
     }
 }
 
-fn step_line(run: &RunState, s: &PlannedStep, waiting_step: Option<&str>, live: bool) -> StepLine {
+pub(super) fn step_line(run: &RunState, s: &PlannedStep, waiting_step: Option<&str>, live: bool) -> StepLine {
     let state = run.step(&s.id);
     let status = match state.map(|st| st.view) {
-        _ if waiting_step == Some(s.id.as_str()) => "awaiting_approval",
-        None => "pending",
-        Some(StepView::Started) if live => "running",
-        Some(StepView::Started) => "interrupted",
-        Some(StepView::Finished(status)) => status.as_str(),
+        _ if waiting_step == Some(s.id.as_str()) => StepMark::AwaitingApproval,
+        None => StepMark::Pending,
+        Some(StepView::Started) if live => StepMark::Running,
+        Some(StepView::Started) => StepMark::Interrupted,
+        Some(StepView::Finished(status)) => StepMark::from(status),
     };
     StepLine {
         id: s.id.clone(),
         title: s.title.clone(),
         kind: s.kind.clone(),
-        status: status.to_string(),
+        status,
         attempts: state.map_or(0, |st| st.attempts),
         started_at: state.map(|st| st.started_at),
         finished_at: state.and_then(|st| st.finished_at),
@@ -326,7 +323,7 @@ fn step_line(run: &RunState, s: &PlannedStep, waiting_step: Option<&str>, live: 
                 .or_else(|| st.reason.clone())
         }),
         output: state.and_then(|st| st.output.clone()),
-        gate: gate_view(run, s, status == "done"),
+        gate: gate_view(run, s, status == StepMark::Done),
         services: state.map(services).unwrap_or_default(),
         monitor: state.and_then(monitor_view),
     }
@@ -339,12 +336,7 @@ fn services(state: &StepState) -> Vec<ServiceLine> {
         .map(|r| ServiceLine {
             service: r.service.clone(),
             batch: r.batch,
-            result: match r.result {
-                ServiceResult::Healthy => "healthy",
-                ServiceResult::RestartFailed => "restart_failed",
-                ServiceResult::Unhealthy => "unhealthy",
-            }
-            .to_string(),
+            result: r.result,
             reason: r.reason.clone(),
             duration_ms: r.duration_ms,
             at: r.at,
@@ -391,61 +383,5 @@ fn monitor_view(state: &StepState) -> Option<MonitorView> {
             at: *at,
         }),
         samples,
-    })
-}
-
-fn rollback_view(run: &RunState, waiting_step: Option<&str>, live: bool) -> Option<RollbackView> {
-    let rollback = run.rollback.as_ref()?;
-    let steps: Vec<StepLine> = rollback
-        .steps
-        .iter()
-        .map(|s| step_line(run, s, waiting_step, live))
-        .collect();
-    let first_start = rollback
-        .steps
-        .first()
-        .and_then(|s| run.step(&s.id))
-        .map(|st| st.started_at);
-    let cause_at = match rollback.cause {
-        RollbackCause::Trigger => run
-            .steps
-            .values()
-            .filter_map(|st| {
-                let (_, windows, _) = st.trigger.as_ref()?;
-                let last = windows.last()?;
-                st.samples
-                    .iter()
-                    .rev()
-                    .find(|(_, s)| s.window == *last)
-                    .map(|(at, _)| *at)
-            })
-            .max(),
-        RollbackCause::StepFailed => run
-            .steps
-            .values()
-            .filter(|st| st.view == StepView::Finished(StepStatus::Failed))
-            .filter_map(|st| st.finished_at)
-            .filter(|at| *at <= rollback.started_at)
-            .max(),
-        RollbackCause::Command | RollbackCause::Window => Some(rollback.started_at),
-    };
-    let time_to_rollback_ms = match (cause_at, first_start) {
-        (Some(cause), Some(first)) => u64::try_from((first - cause).num_milliseconds()).ok(),
-        _ => None,
-    };
-    Some(RollbackView {
-        cause: match rollback.cause {
-            RollbackCause::StepFailed => "step_failed",
-            RollbackCause::Trigger => "trigger",
-            RollbackCause::Command => "command",
-            RollbackCause::Window => "window",
-        }
-        .to_string(),
-        reason: rollback.reason.clone(),
-        by: rollback.by.clone(),
-        started_at: rollback.started_at,
-        cause_at,
-        time_to_rollback_ms,
-        steps,
     })
 }

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use super::escape::one_line;
+use super::mark::StepMark;
 use super::status::{MonitorView, StepLine};
 use super::trend::{sparkline, window_line};
 use crate::event::Sample;
@@ -62,14 +64,14 @@ pub(super) fn monitor_lines(m: &MonitorView, indent: &str) -> Vec<String> {
         } else {
             ""
         };
-        lines.push(format!("{indent}{}{mark}", window_line(s)));
+        lines.push(format!("{indent}{}{mark}", one_line(&window_line(s))));
         if let (false, Some(e)) = (mark.is_empty(), &s.first_error) {
-            lines.push(format!("{indent}  first error: {e}"));
+            lines.push(format!("{indent}  first error: {}", one_line(e)));
         }
     }
     if let Some(t) = &m.trigger {
         let w: Vec<String> = t.windows.iter().map(|w| format!("w{w}")).collect();
-        lines.push(format!("{indent}rule held: {} over {}", t.rule, w.join(" ")));
+        lines.push(format!("{indent}rule held: {} over {}", one_line(&t.rule), w.join(" ")));
     }
     lines
 }
@@ -81,9 +83,13 @@ const NOTABLE: usize = 10;
 pub(super) fn details(s: &StepLine, indent: &str) -> String {
     let mut out = String::new();
     for svc in &s.services {
-        let mark = if svc.result == "healthy" { "[x]" } else { "[!]" };
-        let why = svc.reason.as_deref().unwrap_or_default();
-        out.push_str(&format!("{indent}{mark} batch {}: {}  {why}\n", svc.batch, svc.service));
+        let mark = StepMark::from(svc.result).glyph();
+        let why = one_line(svc.reason.as_deref().unwrap_or_default());
+        out.push_str(&format!(
+            "{indent}{mark} batch {}: {}  {why}\n",
+            svc.batch,
+            one_line(&svc.service)
+        ));
     }
     if let Some(m) = &s.monitor {
         for line in monitor_lines(m, indent) {

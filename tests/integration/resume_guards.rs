@@ -153,6 +153,10 @@ fn a_journal_of_another_runbook_is_neither_resumed_nor_approved_into_nor_importe
         .args(["journal", "import", "other.yaml", "--from", journal])
         .run();
     assert_eq!(import.code, 2, "{}", import.stderr);
-    assert!(import.stderr.contains("holds runs of runbook `first`, not of `other`"), "{}", import.stderr);
+    assert!(
+        import.stderr.contains("holds runs of runbook `first`, not of `other`"),
+        "{}",
+        import.stderr
+    );
     assert!(lines(&ws, "ran").is_empty(), "nothing ran");
 }

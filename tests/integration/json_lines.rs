@@ -1,0 +1,99 @@
+//! The JSON lines of `--output json` outside a run (`run --dry-run`, `validate`), byte for
+//! byte: CI jobs parse them, so a key, a type name or the order of keys must not move.
+
+use crate::harness::{Deployctl, Workspace, fixture, repo};
+
+#[test]
+fn dry_run_json_lines_are_unchanged() {
+    let out = Deployctl::new()
+        .current_dir(&repo())
+        .env("DEPLOYCTL_NOW", "2026-03-03T02:30:00Z")
+        .args([
+            "--output",
+            "json",
+            "run",
+            "--dry-run",
+            "--offline",
+            "runbooks/tech-debt-001.1.yaml",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The sha256 changes with every edit of the runbook; the snapshot is about the shape.
+    insta::with_settings!({filters => vec![(r#""sha256":"[0-9a-f]{64}""#, r#""sha256":"…""#)]}, {
+        insta::assert_snapshot!(out.stdout);
+    });
+}
+
+#[test]
+fn validate_json_lines_are_unchanged() {
+    let invalid = fixture("runbooks/invalid/several-problems.yaml");
+    let valid = repo().join("runbooks/tech-debt-001.1.yaml");
+    let out = Deployctl::new()
+        .current_dir(&repo())
+        .args([
+            "--output".as_ref(),
+            "json".as_ref(),
+            "validate".as_ref(),
+            valid.as_os_str(),
+            invalid.as_os_str(),
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let text = out.stdout.replace(&repo().display().to_string(), "[repo]");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn warnings_as_json_lines_are_unchanged() {
+    let ws =
+        Workspace::new("deployctl: 1\nname: w\nphases:\n  - id: p\n    steps:\n      - { id: a, shell: \"deploy\" }\n");
+    let mut text = String::new();
+    for args in [
+        vec!["--output", "json", "validate", "r.yaml"],
+        vec!["--output", "json", "validate", "--strict", "r.yaml"],
+        vec!["--output", "json", "run", "--dry-run", "--offline", "r.yaml"],
+    ] {
+        let out = ws.deployctl().args(&args).run();
+        text.push_str(&format!(
+            "$ deployctl {} (exit {})\n{}",
+            args.join(" "),
+            out.code,
+            out.stdout
+        ));
+    }
+    insta::with_settings!({filters => vec![(r#""sha256":"[0-9a-f]{64}""#, r#""sha256":"…""#)]}, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[test]
+fn status_and_unlock_speak_json_lines_too() {
+    let journal = fixture("journals/paused.jsonl");
+    let status = |args: &[&str]| {
+        let out = Deployctl::new()
+            .args(["status".as_ref(), "--journal".as_ref(), journal.as_os_str()])
+            .args(args)
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    };
+    let line = status(&["--output", "json"]);
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    let mut parsed: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(parsed["type"], "status");
+    parsed.as_object_mut().map(|o| o.remove("type"));
+    let pretty: serde_json::Value = serde_json::from_str(&status(&["--format", "json"])).expect("status json");
+    assert_eq!(parsed, pretty, "the line carries the fields of --format json");
+
+    let ws =
+        Workspace::new("deployctl: 1\nname: nothing\nphases: [ { id: p, steps: [ { id: a, shell: \"true\" } ] } ]\n");
+    let out = ws.deployctl().args(["--output", "json", "unlock", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line: serde_json::Value = serde_json::from_str(&out.stdout).expect("a JSON line");
+    assert_eq!(line["type"], "unlock");
+    assert!(
+        line["journal"].as_str().is_some_and(|j| j.ends_with("nothing.jsonl")),
+        "{line}"
+    );
+    assert_eq!(line["cleared"], serde_json::Value::Null);
+}
