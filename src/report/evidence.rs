@@ -53,6 +53,17 @@ fn role_in_title(title: &str) -> Option<String> {
 
 /// The window's waits and overrides, in journal order.
 pub(super) fn window_events(run: &RunState) -> Vec<WindowEventView> {
+    let clocks = run.clock_overrides.iter().map(|c| WindowEventView {
+        kind: WindowEventKind::ClockOverride,
+        at: c.pretended,
+        reason: format!(
+            "the invocation pretended it was {} with --now; the real time was {}",
+            c.pretended.format("%Y-%m-%d %H:%M:%S UTC"),
+            c.real.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        by: Some(c.by.clone()),
+        next_opening: None,
+    });
     run.window_events
         .iter()
         .map(|e| match e {
@@ -75,6 +86,7 @@ pub(super) fn window_events(run: &RunState) -> Vec<WindowEventView> {
                 next_opening: None,
             },
         })
+        .chain(clocks)
         .collect()
 }
 

@@ -86,7 +86,7 @@ fn header(v: &StatusView) -> Markup {
             dt { "Finished" } dd { (t(&super::evidence::finished(v))) }
             dt { "Duration" } dd { (dur(Duration::from_millis(v.elapsed_ms))) }
             @for e in &v.window_events {
-                dt { "Window " (e.kind.as_str()) }
+                dt { (e.kind.label()) }
                 dd {
                     (e.at.format(TIME))
                     @if let Some(by) = &e.by { " by " (t(by)) }

@@ -42,8 +42,8 @@ pub fn human(v: &StatusView) -> String {
                 .map(|b| format!(" by {}", one_line(b)))
                 .unwrap_or_default();
         out.push_str(&format!(
-            "  window {}{who} at {}: {}\n",
-            e.kind.as_str(),
+            "  {}{who} at {}: {}\n",
+            e.kind.label(),
             e.at.format(TIME),
             one_line(&e.reason)
         ));

@@ -184,6 +184,9 @@ pub enum WindowEventKind {
     Wait,
     /// Someone ran outside it on purpose (`--ignore-window`).
     Override,
+    /// An invocation pretended another time (`--now`): the times it journaled are not the
+    /// real ones.
+    ClockOverride,
 }
 
 impl WindowEventKind {
@@ -192,6 +195,16 @@ impl WindowEventKind {
         match self {
             WindowEventKind::Wait => "wait",
             WindowEventKind::Override => "override",
+            WindowEventKind::ClockOverride => "clock_override",
+        }
+    }
+
+    /// How reports label it.
+    pub fn label(self) -> &'static str {
+        match self {
+            WindowEventKind::Wait => "window wait",
+            WindowEventKind::Override => "window override",
+            WindowEventKind::ClockOverride => "clock override",
         }
     }
 }
@@ -278,7 +291,11 @@ mod tests {
         for mark in runs {
             assert_eq!(serde_json::to_value(mark).ok(), Some(mark.as_str().into()));
         }
-        for kind in [WindowEventKind::Wait, WindowEventKind::Override] {
+        for kind in [
+            WindowEventKind::Wait,
+            WindowEventKind::Override,
+            WindowEventKind::ClockOverride,
+        ] {
             assert_eq!(serde_json::to_value(kind).ok(), Some(kind.as_str().into()));
         }
         for result in [

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::escape::{Breaks, md, md_code, neutralise};
-use super::mark::{StepMark, approval_word, cause_words};
+use super::mark::{StepMark, WindowEventKind, approval_word, cause_words};
 use super::status::{StatusView, StepLine};
 use super::status_text::{details, took};
 use crate::runbook::duration::format as dur;
@@ -79,17 +79,18 @@ fn header(out: &mut String, v: &StatusView) {
         out.push_str(&format!("| **Running now** | {} |\n", cell(holder)));
     }
     for e in &v.window_events {
-        let what = match &e.by {
-            Some(by) => format!("overridden by {} (`--ignore-window`)", cell(by)),
-            None => "waited".to_string(),
+        let what = match (&e.by, e.kind) {
+            (Some(by), WindowEventKind::ClockOverride) => format!("pretended by {} (`--now`)", cell(by)),
+            (Some(by), _) => format!("overridden by {} (`--ignore-window`)", cell(by)),
+            (None, _) => "waited".to_string(),
         };
         let next = e
             .next_opening
             .map(|n| format!("; opens next {}", n.format(TIME)))
             .unwrap_or_default();
         out.push_str(&format!(
-            "| **Window {}** | {} {what}: {}{next} |\n",
-            e.kind.as_str(),
+            "| **{}** | {} {what}: {}{next} |\n",
+            capitalised(e.kind.label()),
             e.at.format(TIME),
             cell(&e.reason)
         ));
@@ -207,4 +208,13 @@ fn clock(at: DateTime<Utc>, run_start: DateTime<Utc>) -> String {
 /// Text inside a table cell: one line, no column breaks.
 fn cell(text: &str) -> String {
     md(text).replace('|', "\\|")
+}
+
+/// "window wait" → "Window wait", for a table's first column.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

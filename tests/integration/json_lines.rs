@@ -7,7 +7,7 @@ use crate::harness::{Deployctl, Workspace, fixture, repo};
 fn dry_run_json_lines_are_unchanged() {
     let out = Deployctl::new()
         .current_dir(&repo())
-        .env("DEPLOYCTL_NOW", "2026-03-03T02:30:00Z")
+        .args(["--now", "2026-03-03T02:30:00Z"])
         .args([
             "--output",
             "json",

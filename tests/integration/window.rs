@@ -131,6 +131,45 @@ fn ignore_window_runs_and_is_journaled_with_the_operator() {
 }
 
 #[test]
+fn a_pretended_time_is_said_and_journaled_and_the_old_variable_is_refused() {
+    let ws = Workspace::new(&runbook(WINDOW, ONE_STEP));
+    // The variable that used to move the clock silently, even in a release binary.
+    let refused = ws
+        .deployctl()
+        .env("DEPLOYCTL_NOW", "2026-03-03T02:30:00Z")
+        .args(["run", "r.yaml"])
+        .run();
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("DEPLOYCTL_NOW is set"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--now"), "{}", refused.stderr);
+    assert!(ws.journal("win").is_empty(), "nothing ran, nothing journaled");
+    // `--now` says so, and the run journals who pretended and the real time.
+    let out = ws
+        .deployctl()
+        .args(["--now", "2026-03-03T02:30:00Z", "run", "r.yaml"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("pretending it is 2026-03-03 02:30:00 UTC (--now)"),
+        "{}",
+        out.stderr
+    );
+    let overrides = ws.events("win", "clock_override");
+    assert_eq!(overrides.len(), 1, "{overrides:?}");
+    assert_eq!(overrides[0]["by"], "gage");
+    let real = overrides[0]["real_at"].as_str().unwrap_or_default();
+    assert!(real.starts_with("20") && !real.starts_with("2026-03-03T02:3"), "{real}");
+    let started = &ws.journal("win")[0];
+    assert!(
+        started["run_id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("20260303T0230"),
+        "the run id follows the pretended clock: {started}"
+    );
+}
+
+#[test]
 fn a_run_that_cannot_finish_before_the_window_closes_does_not_start() {
     let steps = "      - { id: migrate-ish, timeout: 45m, shell: \"echo m >> ran.log\" }\n      - { id: restart-ish, timeout: 30m, shell: \"echo r >> ran.log\" }\n      - id: watch\n        monitor: { duration: 4h, interval: 10s, probes: [ { http: \"http://127.0.0.1:9/\" } ], on_no_data: ignore }\n";
     let ws = Workspace::new(&runbook(WINDOW, steps));
