@@ -11,6 +11,7 @@ mod demo_stack;
 mod disk_full;
 mod dry_run;
 mod faults;
+mod hardening;
 mod harness;
 mod hostile;
 mod http_server;
