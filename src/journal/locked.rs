@@ -91,6 +91,7 @@ impl LockedJournal {
                         journal: session.target().shown().to_string(),
                         action: "append an entry",
                         message: "the PostgreSQL journal needs the multi-threaded runtime".into(),
+                        cause: pg::DbCause::Other,
                     });
                 }
                 let target = session.target().clone();

@@ -23,7 +23,7 @@ mod writer;
 pub use error::JournalError;
 pub use lock::{Holder, JournalLock, LockState, acquire, clear_stale, inspect, lock_path};
 pub use locked::{Durable, LockedJournal};
-pub use pg::{HEARTBEAT, PgTarget, SCHEMA_VERSION};
+pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION};
 pub use reader::{JournalRead, parse, read};
 pub use state::{
     ApprovalRecord, RollbackState, RunState, ServiceRecord, StepState, StepView, WindowRecord, fold, latest_run,

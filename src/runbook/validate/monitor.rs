@@ -119,7 +119,7 @@ impl Validator<'_> {
                 at(text, parent),
                 format!(
                     "rule span `{}` is longer than the monitor's duration ({}): the rule could never hold",
-                    text.value,
+                    duration::format(span),
                     duration::format(watched)
                 ),
                 "shorten `for`, or watch longer with `duration`",
