@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::lock::Holder;
 use super::pg::DbCause;
+use super::safe_path::unsafe_path;
 
 /// A journal problem deployctl cannot go on from.
 #[derive(Debug, thiserror::Error)]
@@ -77,9 +78,10 @@ impl JournalError {
     /// What the operator can do about it.
     pub fn hint(&self) -> String {
         match self {
-            JournalError::Io { .. } => {
-                "free disk space or fix permissions, then run again: what was journaled is kept".into()
-            }
+            JournalError::Io { source, .. } => match unsafe_path(source) {
+                Some(refused) => refused.hint(),
+                None => "free disk space or fix permissions, then run again: what was journaled is kept".into(),
+            },
             JournalError::Corrupt { .. } => {
                 "the journal was edited or damaged; keep a copy, then repair or move the line aside".into()
             }

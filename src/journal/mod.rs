@@ -16,6 +16,7 @@ mod lock;
 mod locked;
 mod pg;
 mod reader;
+mod safe_path;
 mod state;
 mod target;
 mod writer;

@@ -15,6 +15,7 @@ mod hardening;
 mod harness;
 mod hostile;
 mod http_server;
+mod journal_safety;
 mod loader_props;
 mod migrations;
 mod peer;
