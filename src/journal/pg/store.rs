@@ -143,9 +143,9 @@ fn storable(entry: &Entry) -> Result<String, serde_json::Error> {
     while let Some(i) = rest.find('\\') {
         out.push_str(&rest[..i]);
         let escape = &rest[i..];
-        if escape.starts_with("\\u0000") {
+        if let Some(after) = escape.strip_prefix("\\u0000") {
             out.push_str(NUL_SHOWN);
-            rest = &escape[6..];
+            rest = after;
         } else {
             // `\\` followed by one ASCII character: copy both, so an escaped backslash
             // never starts another escape.
