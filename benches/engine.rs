@@ -174,16 +174,20 @@ fn report_on_tmpfs(dir: &Path, baseline: Duration) {
             on_tmpfs,
             "(diagnostic)",
         );
-        let _ = std::fs::remove_file(&tmpfs);
-        let _ = std::fs::remove_file(tmpfs.with_extension("jsonl.lock"));
+        if let Some(dir) = tmpfs.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
 /// A journal path on /dev/shm, when there is one.
+/// A journal in a private directory on `/dev/shm` (itself mode 1777, which deployctl
+/// refuses as a journal directory).
 fn tmpfs_journal() -> Option<std::path::PathBuf> {
-    Path::new("/dev/shm")
-        .is_dir()
-        .then(|| Path::new("/dev/shm").join(format!("deployctl-bench-{}.jsonl", std::process::id())))
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = Path::new("/dev/shm").join(format!("deployctl-bench-{}", std::process::id()));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
+    Some(dir.join("journal.jsonl"))
 }
 
 fn main() {

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod event;
 pub mod exit;
 pub mod journal;
+pub mod people;
 pub mod redact;
 pub mod report;
 pub mod runbook;

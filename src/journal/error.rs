@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::lock::Holder;
+use super::pg::DbCause;
+use super::safe_path::unsafe_path;
 
 /// A journal problem deployctl cannot go on from.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub enum JournalError {
         action: &'static str,
         /// The database's complaint.
         message: String,
+        /// What kind of problem it is (from the SQLSTATE), which picks the hint.
+        cause: DbCause,
     },
     /// The PostgreSQL tables were laid out by a newer deployctl.
     #[error("journal `{journal}` uses table layout {found}; this deployctl reads layout {supported}")]
@@ -74,14 +78,15 @@ impl JournalError {
     /// What the operator can do about it.
     pub fn hint(&self) -> String {
         match self {
-            JournalError::Io { .. } => {
-                "free disk space or fix permissions, then run again: what was journaled is kept".into()
-            }
+            JournalError::Io { source, .. } => match unsafe_path(source) {
+                Some(refused) => refused.hint(),
+                None => "free disk space or fix permissions, then run again: what was journaled is kept".into(),
+            },
             JournalError::Corrupt { .. } => {
                 "the journal was edited or damaged; keep a copy, then repair or move the line aside".into()
             }
             JournalError::Version { .. } => "use the deployctl version that wrote this journal".into(),
-            JournalError::Database { .. } => "check that the journal database is up and reachable, then run again: every committed entry is kept, and a step whose end was not committed counts as cut off".into(),
+            JournalError::Database { cause, .. } => cause.hint(),
             JournalError::Schema { .. } => "use the deployctl version that created these tables".into(),
             JournalError::Locked { .. } => {
                 "wait for that run to end; if its process is gone, `deployctl unlock RUNBOOK` clears the record".into()

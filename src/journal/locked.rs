@@ -169,6 +169,7 @@ fn runtime(session: &PgSession, action: &'static str) -> Result<tokio::runtime::
             journal: session.target().shown().to_string(),
             action,
             message: "the PostgreSQL journal needs the multi-threaded runtime".into(),
+            cause: pg::DbCause::Other,
         });
     }
     Ok(handle)

@@ -16,6 +16,7 @@ mod lock;
 mod locked;
 mod pg;
 mod reader;
+mod safe_path;
 mod state;
 mod target;
 mod writer;
@@ -23,7 +24,7 @@ mod writer;
 pub use error::JournalError;
 pub use lock::{Holder, JournalLock, LockState, acquire, clear_stale, inspect, lock_path};
 pub use locked::{Durable, LockedJournal};
-pub use pg::{HEARTBEAT, PgTarget, SCHEMA_VERSION};
+pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION};
 pub use reader::{JournalRead, parse, read};
 pub use state::{
     ApprovalRecord, ClockRecord, RollbackState, RunState, ServiceRecord, StepState, StepView, WindowRecord, fold,

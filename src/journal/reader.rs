@@ -1,9 +1,13 @@
 //! Reading a journal: every line must parse, except a torn last line from a crash.
+//!
+//! A journal path that is a symbolic link is refused, as the writer refuses it
+//! ([`super::safe_path`]): `status` must show the journal deployctl writes, nothing else.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::path::Path;
 
 use super::error::JournalError;
+use super::safe_path;
 use crate::event::{Entry, Event, JOURNAL_FORMAT};
 
 /// The entries of a journal and what was dropped.
@@ -19,7 +23,11 @@ pub struct JournalRead {
 
 /// Reads the journal at `path`; a missing file is an empty journal.
 pub fn read(path: &Path) -> Result<JournalRead, JournalError> {
-    let bytes = match std::fs::read(path) {
+    let opened = safe_path::open(path, std::fs::OpenOptions::new().read(true)).and_then(|mut file| {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let bytes = match opened {
         Ok(b) => b,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(JournalRead::default()),
         Err(source) => {

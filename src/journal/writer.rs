@@ -1,4 +1,7 @@
 //! Appending entries durably: one line, one `write`, one `fsync`, before anyone is told.
+//!
+//! The file is opened without following a link, in a directory no other user may write
+//! ([`super::safe_path`]): appending through a planted link would write into its target.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -6,6 +9,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::error::{JournalError, io_error};
+use super::safe_path;
 use crate::event::Entry;
 
 /// An open journal file for appending.
@@ -28,14 +32,13 @@ impl JournalWriter {
                 .create(dir)
                 .map_err(io("create its directory"))?;
         }
-        let existed = path.exists();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(io("open for appending"))?;
+        safe_path::check_dir(safe_path::parent(path)).map_err(io("check its directory"))?;
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        let mut file = safe_path::open(
+            path,
+            OpenOptions::new().read(true).append(true).create(true).mode(0o600),
+        )
+        .map_err(io("open for appending"))?;
         let cut = cut_torn_tail(&mut file).map_err(io("repair its torn last line"))?;
         if !existed && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Make the new file's directory entry durable too.

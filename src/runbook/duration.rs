@@ -5,6 +5,12 @@
 
 use std::time::Duration;
 
+/// The longest duration a runbook may write: 366 days. Long enough for anything a
+/// deployment waits on (a leap year of watching), and so far below every limit of the clocks
+/// and sums it feeds (deadlines as `now + timeout`, timeouts times 101 attempts, window
+/// estimates in chrono) that none of them can overflow.
+pub const MAX: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// Parses a duration; the error says what was wrong.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();

@@ -100,6 +100,15 @@ impl Template {
         self.render("${run.id}")
     }
 
+    /// The resolved text around the run id (all of it when there is none): what is known
+    /// at load, e.g. to register a secret before the run prints anything.
+    pub fn literal_parts(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Lit(s) => Some(s.as_str()),
+            Part::RunId => None,
+        })
+    }
+
     /// Whether the text is empty once resolved (run id aside).
     pub fn is_blank(&self) -> bool {
         self.parts

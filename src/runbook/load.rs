@@ -23,6 +23,14 @@ pub const MAX_RUNBOOK_BYTES: u64 = 4 * 1024 * 1024;
 /// Deepest YAML nesting accepted.
 const MAX_DEPTH: usize = 64;
 
+/// Most YAML nodes (each mapping, list and scalar counts one) accepted. A one-line step such
+/// as `- { id: a, shell: "true" }` is 5 nodes, so this is some 50,000 steps: far past any
+/// deployment a person reviews, and it bounds memory before validation starts.
+const MAX_NODES: usize = 250_000;
+
+/// Most YAML events accepted (a node is one or two events).
+const MAX_EVENTS: usize = 2_000_000;
+
 /// What loading needs besides the file.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -151,12 +159,16 @@ pub fn parse(text: &str) -> Result<RawRunbook, Diagnostic> {
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
-            max_events: 2_000_000,
+            max_nodes: MAX_NODES,
+            max_events: MAX_EVENTS,
             max_aliases: 10_000,
             max_anchors: 10_000,
             max_documents: 1,
         },
         alias_limits: alias_limits(),
+        // The docs refuse `<<:`: a merged key's position is the anchor's, not the step's,
+        // and a merge silently loses to a key written beside it.
+        merge_keys: serde_saphyr::MergeKeyPolicy::Error,
         with_snippet: false,
     };
     serde_saphyr::from_str_with_options::<RawRunbook>(text, options).map_err(to_diagnostic)
@@ -180,13 +192,49 @@ fn to_diagnostic(error: serde_saphyr::Error) -> Diagnostic {
         })
         .filter(|p| p.line > 0)
         .unwrap_or(Pos::FILE);
-    let message = clean_message(&error.to_string());
+    let message = limit_message(&error).unwrap_or_else(|| clean_message(&error.to_string()));
     let hint = hint_for(&message);
     let d = Diagnostic::error(pos, message);
     match hint {
         Some(h) => d.with_hint(h),
         None => d,
     }
+}
+
+/// The limits a runbook can hit, named in words (serde-saphyr's own text is a debug dump
+/// such as `budget breached: Nodes { nodes: 250001 }`).
+fn limit_message(error: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::budget::BudgetBreach;
+    match error.without_snippet() {
+        serde_saphyr::Error::MergeKeyNotAllowed { .. } => Some("YAML merge keys (`<<:`) are not supported".into()),
+        serde_saphyr::Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Nodes { .. } => Some(format!(
+                "the runbook has more than {} YAML values (each mapping, list and scalar counts; a one-line step is about 5)",
+                thousands(MAX_NODES)
+            )),
+            BudgetBreach::Events { .. } => Some(format!(
+                "the runbook has more than {} YAML parser events",
+                thousands(MAX_EVENTS)
+            )),
+            BudgetBreach::Depth { .. } => Some(format!("the runbook nests deeper than {MAX_DEPTH} levels")),
+            BudgetBreach::Documents { .. } => Some("the file holds more than one YAML document (`---`)".into()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `250000` as `250,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// serde-saphyr appends " at line X column Y" and some advice meant for programmers; we
@@ -231,6 +279,10 @@ fn hint_for(message: &str) -> Option<&'static str> {
         Some("a runbook file holds one document: remove the `---` separator and what follows")
     } else if m == "expected a mapping" {
         Some("a runbook is a mapping with `deployctl: 1`, `name` and `phases`")
+    } else if m.contains("merge keys") {
+        Some("write the keys out in each mapping; an alias (`*name`) may still stand for a whole value")
+    } else if m.contains("yaml values") || m.contains("parser events") {
+        Some("split the deployment into several runbooks, one per stage")
     } else if m.contains("alias") || m.contains("budget") || m.contains("depth") {
         Some("the runbook expands to too much data (an alias bomb or deep nesting); write it out plainly")
     } else if m.contains("missing field") {

@@ -31,6 +31,11 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// Whether the value written at `offset` is a quoted scalar (`"3"` or `'3'`).
+    pub fn starts_with_quote(&self, offset: usize) -> bool {
+        matches!(self.text.as_bytes().get(offset), Some(b'"' | b'\''))
+    }
+
     /// The position of the first `needle` at or after `offset`, if near.
     pub fn find_after(&self, offset: usize, needle: &str) -> Option<Pos> {
         let end = offset.saturating_add(SEARCH_WINDOW).min(self.text.len());
@@ -51,5 +56,8 @@ mod tests {
         assert_eq!(s.pos_at(0), Pos { line: 1, col: 1 });
         assert_eq!(s.pos_at(4), Pos { line: 2, col: 1 });
         assert_eq!(s.find_after(0, "${x}"), Some(Pos { line: 2, col: 4 }));
+        let q = Source::new("a: \"3\"\nb: '4'\nc: 5\n");
+        assert!(q.starts_with_quote(3) && q.starts_with_quote(10));
+        assert!(!q.starts_with_quote(17) && !q.starts_with_quote(99));
     }
 }

@@ -99,7 +99,9 @@ impl Tmpfs {
                 "-t",
                 "tmpfs",
                 "-o",
-                "size=64k",
+                // A tmpfs's root is mode 1777 by default; deployctl refuses a journal
+                // directory other users can write.
+                "size=64k,mode=0700",
                 "deployctl-test",
                 &dir.path().to_string_lossy(),
             ])

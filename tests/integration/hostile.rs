@@ -99,10 +99,15 @@ fn generated_runbooks() -> Vec<(PathBuf, Vec<u8>)> {
         "]".repeat(1 << 20)
     );
     let long_line = format!("deployctl: 1\nname: h\ntitle: \"{}\nphases: []\n", "x".repeat(3 << 20));
+    let mut many_steps = String::from("deployctl: 1\nname: h\nphases:\n  - id: p\n    steps:\n");
+    for i in 0..60_000 {
+        many_steps.push_str(&format!("      - {{ id: s{i}, shell: \"true\" }}\n"));
+    }
     vec![
         ("generated-5mib-runbook".into(), huge),
         ("generated-million-brackets".into(), deep.into_bytes()),
         ("generated-3mib-unterminated-string".into(), long_line.into_bytes()),
+        ("generated-60000-steps".into(), many_steps.into_bytes()),
     ]
 }
 

@@ -367,3 +367,76 @@ fn a_newer_table_layout_is_refused() {
     let status = pg.deployctl().args(["status", "r.yaml"]).run();
     assert_eq!(status.code, 2, "{}", status.stderr);
 }
+
+#[test]
+fn a_nul_byte_in_step_output_is_journaled_visibly_and_the_run_finishes() {
+    let pg = PgWorkspace::new(
+        r#"deployctl: 1
+name: nul
+phases:
+  - id: p
+    steps:
+      - { id: binary, shell: 'printf "before\000after\n"', idempotent: true }
+      - { id: next, shell: "touch next-ran", idempotent: true }
+"#,
+    );
+    let run = pg.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(run.code, 0, "the append of a NUL failed:\n{}", run.stderr);
+    assert!(pg.ws.file("next-ran").exists(), "the run went on");
+    let finished = pg.events("nul", "step_finished");
+    let output = finished
+        .iter()
+        .find(|e| e["step"] == "binary")
+        .and_then(|e| e["output"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(output, "before\u{2400}after\n", "the NUL is shown as ␀");
+    let status = pg.deployctl().args(["status", "r.yaml"]).run();
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains("[x] binary") && status.stdout.contains("[x] next"),
+        "{}",
+        status.stdout
+    );
+    let export = pg
+        .deployctl()
+        .args(["journal", "export", "r.yaml", "--to", "copy.jsonl"])
+        .run();
+    assert_eq!(export.code, 0, "the rows read back: {}", export.stderr);
+}
+
+#[test]
+fn the_hint_names_the_database_problem_it_got() {
+    let ws = Workspace::new(&waiting("hinted", true));
+    let missing = ws
+        .deployctl()
+        .env(
+            "DEPLOYCTL_JOURNAL",
+            "postgres://postgres@127.0.0.1:5432/deployctl_no_such_database_14",
+        )
+        .args(["status", "r.yaml"])
+        .run();
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("(SQLSTATE 3D000)"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("hint: create that database, or fix its name in the journal URL"),
+        "{}",
+        missing.stderr
+    );
+    assert!(!missing.stderr.contains("reachable"), "{}", missing.stderr);
+    let refused = ws
+        .deployctl()
+        .env("DEPLOYCTL_JOURNAL", "postgres://postgres@127.0.0.1:1/deployctl")
+        .args(["status", "r.yaml"])
+        .run();
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("hint: check that the journal database is up and reachable"),
+        "{}",
+        refused.stderr
+    );
+}

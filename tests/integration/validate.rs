@@ -225,3 +225,16 @@ fn a_migrations_folder_of_the_other_style_is_refused_before_anything_runs() {
         empty.stderr
     );
 }
+
+#[test]
+fn shipped_runbooks_and_valid_fixtures_pass_strict() {
+    let mut paths = files(&fixture("runbooks/valid"), "yaml");
+    paths.extend(files(&repo().join("runbooks"), "yaml"));
+    for path in paths {
+        let out = Deployctl::new()
+            .env("DEPLOYCTL_FIXTURE_TOKEN", "tok-fixture-123")
+            .args(["validate".as_ref(), "--strict".as_ref(), path.as_os_str()])
+            .run();
+        assert_eq!(out.code, 0, "{} should pass --strict:\n{}", path.display(), out.stderr);
+    }
+}

@@ -171,7 +171,7 @@ fn a_pretended_time_is_said_and_journaled_and_the_old_variable_is_refused() {
 
 #[test]
 fn a_run_that_cannot_finish_before_the_window_closes_does_not_start() {
-    let steps = "      - { id: migrate-ish, timeout: 45m, shell: \"echo m >> ran.log\" }\n      - { id: restart-ish, timeout: 30m, shell: \"echo r >> ran.log\" }\n      - id: watch\n        monitor: { duration: 4h, interval: 10s, probes: [ { http: \"http://127.0.0.1:9/\" } ], on_no_data: ignore }\n";
+    let steps = "      - { id: migrate-ish, timeout: 45m, shell: \"echo m >> ran.log\" }\n      - { id: restart-ish, timeout: 30m, shell: \"echo r >> ran.log\" }\n      - id: watch\n        monitor: { duration: 4h, interval: 10s, probes: [ { http: \"http://127.0.0.1:9/\" } ], on_no_data: ignore, rollback_when: [ { metric: error_rate, above: 0.5, consecutive: 1 } ] }\n";
     let ws = Workspace::new(&runbook(WINDOW, steps));
     // 05:00: one hour left, 75 minutes of changes (the trailing 4 h watch does not count).
     let out = ws

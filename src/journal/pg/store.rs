@@ -5,6 +5,11 @@
 //! caller hears back: what the operator saw is in the database's WAL on disk. The sequence is
 //! the next number after the journal's last; writers hold the journal's advisory lock, and
 //! the primary key refuses a second writer that does not.
+//!
+//! PostgreSQL's text cannot hold a NUL character: `json` stores `\u0000` but every operator
+//! that reads inside it (`entry->'event'`, this module's own `->>'type'`) fails with SQLSTATE
+//! 22P05. Step output may hold NUL bytes, so each NUL of an entry is stored as `␀` (U+2400
+//! SYMBOL FOR NULL): visibly replaced, never lost silently, and the table stays queryable.
 
 use sqlx::{Connection, PgConnection};
 
@@ -123,15 +128,46 @@ pub async fn replace(conn: &mut PgConnection, target: &PgTarget, entries: &[Entr
 }
 
 async fn insert(conn: &mut PgConnection, sql: &str, target: &PgTarget, entry: &Entry) -> Result<(), sqlx::Error> {
-    let text = serde_json::to_string(entry).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let text = storable(entry).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(sql)
         .bind(target.name())
         .bind(entry.at.to_rfc3339())
-        .bind(&entry.run_id)
+        .bind(entry.run_id.replace('\0', NUL_SHOWN))
         .bind(text)
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// What a NUL character of an entry is stored as.
+pub const NUL_SHOWN: &str = "\u{2400}";
+
+/// The entry's JSON with every NUL (in keys and strings) replaced by [`NUL_SHOWN`], field
+/// order kept. serde_json writes a NUL as the escape `\u0000`; an escaped backslash before
+/// `u0000` (the text `\\u0000`) is not one, so escapes are read pairwise.
+fn storable(entry: &Entry) -> Result<String, serde_json::Error> {
+    let text = serde_json::to_string(entry)?;
+    if !text.contains("\\u0000") {
+        return Ok(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let escape = &rest[i..];
+        if let Some(after) = escape.strip_prefix("\\u0000") {
+            out.push_str(NUL_SHOWN);
+            rest = after;
+        } else {
+            // `\\` followed by one ASCII character: copy both, so an escaped backslash
+            // never starts another escape.
+            let len = escape.len().min(2);
+            out.push_str(&escape[..len]);
+            rest = &escape[len..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// A schema problem as a journal error.
@@ -143,5 +179,37 @@ pub(super) fn schema_error(target: &PgTarget, problem: SchemaProblem) -> Journal
             found,
             supported: schema::SCHEMA_VERSION,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(reason: &str) -> Entry {
+        let line = serde_json::json!({
+            "at": "2026-11-29T00:00:00Z",
+            "run_id": "r",
+            "event": { "type": "run_paused", "step": "s", "reason": reason },
+        });
+        serde_json::from_value(line).expect("an entry")
+    }
+
+    #[test]
+    fn a_nul_is_stored_visibly_replaced_and_reads_back() {
+        let text = storable(&entry("out\0put \\u0000 kept")).expect("encodes");
+        assert!(!text.contains("\\u0000\""), "{text}");
+        let back: Entry = serde_json::from_str(&text).expect("decodes");
+        let again = serde_json::to_string(&back).expect("encodes");
+        assert!(again.contains("out\u{2400}put \\\\u0000 kept"), "{again}");
+    }
+
+    #[test]
+    fn an_entry_without_nul_is_stored_as_written() {
+        let e = entry("plain \\u0000 text");
+        assert_eq!(
+            storable(&e).expect("encodes"),
+            serde_json::to_string(&e).expect("encodes")
+        );
     }
 }

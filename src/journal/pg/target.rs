@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
+use super::cause::DbCause;
 use crate::journal::JournalError;
 use crate::redact::Redactor;
 use crate::steps::sql_error;
@@ -94,6 +95,7 @@ impl PgTarget {
             journal: self.shown.clone(),
             action,
             message: self.redactor.mask(&sql_error(error)).into_owned(),
+            cause: DbCause::of(error),
         }
     }
 

@@ -117,7 +117,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Where inside the file a reference written in `text` is, or `text`'s position.
-    fn locate(&self, text: &Text, pos: Pos, needle: &str) -> Pos {
+    pub(super) fn locate(&self, text: &Text, pos: Pos, needle: &str) -> Pos {
         text.offset
             .and_then(|o| self.source.find_after(o, needle))
             .unwrap_or(pos)
@@ -137,6 +137,14 @@ impl<'a> Validator<'a> {
         match duration::parse(value.trim()) {
             Ok(d) if d.is_zero() => {
                 self.error_hint(pos, format!("duration {shown} must be more than zero"), DURATION_HINT);
+                None
+            }
+            Ok(d) if d > duration::MAX => {
+                self.error_hint(
+                    pos,
+                    format!("duration {shown} is longer than the limit of 366 days"),
+                    "nothing in a deployment waits that long; write at most 8784h",
+                );
                 None
             }
             Ok(d) => Some(d),
@@ -176,8 +184,12 @@ impl<'a> Validator<'a> {
         ok
     }
 
-    /// An integer within bounds.
+    /// An integer within bounds, written as a number (`retries: "3"` is refused as the docs
+    /// say: YAML's quotes make a string, and a runbook means what it literally says).
     pub(super) fn int(&mut self, value: &Spanned<i64>, min: i64, max: i64, what: &str) -> Option<u32> {
+        if !self.unquoted(value, what) {
+            return None;
+        }
         if value.value < min || value.value > max {
             self.error(
                 value.pos,
@@ -186,6 +198,19 @@ impl<'a> Validator<'a> {
             return None;
         }
         u32::try_from(value.value).ok()
+    }
+
+    /// Whether a number was written as one; a quoted number is reported and refused.
+    pub(super) fn unquoted<T: std::fmt::Display>(&mut self, value: &Spanned<T>, what: &str) -> bool {
+        let quoted = value.offset.is_some_and(|o| self.source.starts_with_quote(o));
+        if quoted {
+            self.error_hint(
+                value.pos,
+                format!("{what} must be a number, not the string \"{}\"", value.value),
+                format!("remove the quotes: {}", value.value),
+            );
+        }
+        !quoted
     }
 
     /// A path inside the workdir (no `..`); relative paths are joined to it.

@@ -2,8 +2,10 @@
 
 mod choice;
 mod context;
+mod monitor;
 mod readiness;
 mod runbook;
+mod shell;
 mod step;
 
 pub use context::Inputs;

@@ -50,7 +50,7 @@ pub fn validate(raw: &RawRunbook, source: &Source<'_>, inputs: &Inputs<'_>) -> V
 
 impl Validator<'_> {
     fn runbook(&mut self, raw: &RawRunbook, inputs: &Inputs<'_>) -> Option<Runbook> {
-        if raw.deployctl.value != 1 {
+        if self.unquoted(&raw.deployctl, "`deployctl` (the format version)") && raw.deployctl.value != 1 {
             self.error_hint(
                 raw.deployctl.pos,
                 format!("unsupported runbook format version `{}`", raw.deployctl.value),
@@ -219,6 +219,11 @@ impl Validator<'_> {
             self.name(name, svc.pos, "service name");
             self.service_names.push(name.clone());
             let health = self.url(&svc.value.health, svc.pos, Scope::Targets, "health URL");
+            self.shell_text(
+                &svc.value.restart,
+                svc.pos,
+                &format!("the `restart` command of service `{name}`"),
+            );
             let restart = self.template(&svc.value.restart, svc.pos, Scope::Targets);
             // Registered even when broken, so steps that use it do not report it as unknown too.
             self.services.insert(name.clone(), health.as_ref().map(|h| h.display()));

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::context::{Validator, at};
 use crate::runbook::diagnostic::Pos;
-use crate::runbook::duration;
 use crate::runbook::forms::BatchSpec;
 use crate::runbook::interpolate::Scope;
 use crate::runbook::model::*;
@@ -57,6 +56,7 @@ impl Validator<'_> {
 
     fn backoff(&mut self, raw: &Spanned<RawBackoff>) -> Option<Backoff> {
         let factor = match &raw.value.factor {
+            Some(f) if !self.unquoted(f, "backoff factor") => return None,
             Some(f) if !(1.0..=100.0).contains(&f.value) => {
                 self.error_hint(
                     f.pos,
@@ -212,7 +212,7 @@ impl Validator<'_> {
             }
         }
         if let Some(k) = &s.shell {
-            return self.shell(&k.value.0, k.pos).map(StepKind::Shell);
+            return self.shell(&k.value.0, k.pos, id).map(StepKind::Shell);
         }
         if let Some(k) = &s.http {
             return self.http(&k.value.0, k.pos).map(StepKind::Http);
@@ -276,39 +276,6 @@ impl Validator<'_> {
             return self.monitor(&k.value, k.pos).map(StepKind::Monitor);
         }
         None
-    }
-
-    fn shell(&mut self, raw: &RawShell, pos: Pos) -> Option<Shell> {
-        let run = self.template(&raw.run, pos, Scope::Steps);
-        if run.as_ref().is_some_and(Template::is_blank) {
-            self.error(at(&raw.run, pos), "shell command is empty");
-        }
-        let cwd = match &raw.cwd {
-            Some(c) => self.path(c, pos, "cwd"),
-            None => Some(self.workdir.clone()),
-        };
-        let mut env = BTreeMap::new();
-        for (name, value) in &raw.env {
-            if name.is_empty() || name.contains('=') || name.contains('\0') {
-                self.error(
-                    value.pos,
-                    format!("invalid environment variable name `{}`", name.escape_debug()),
-                );
-            }
-            if let Some(t) = self.template(value, pos, Scope::Steps) {
-                env.insert(name.clone(), t);
-            }
-        }
-        let expect_exit = match &raw.expect_exit {
-            Some(e) => self.int(e, 0, 255, "expect_exit").map(|v| v as i32),
-            None => Some(0),
-        };
-        Some(Shell {
-            run: run?,
-            cwd: cwd?,
-            env,
-            expect_exit: expect_exit?,
-        })
     }
 
     pub(super) fn http(&mut self, raw: &RawHttp, pos: Pos) -> Option<HttpCheck> {
@@ -580,87 +547,5 @@ impl Validator<'_> {
                 None
             }
         }
-    }
-
-    fn monitor(&mut self, raw: &RawMonitor, pos: Pos) -> Option<Monitor> {
-        let duration = self.duration(&raw.duration, pos);
-        let interval = self.optional_duration(raw.interval.as_ref(), pos, Duration::from_secs(10));
-        if let (Some(d), Some(i)) = (duration, interval)
-            && i > d
-        {
-            self.error(
-                raw.interval.as_ref().map_or(pos, |t| at(t, pos)),
-                format!(
-                    "monitor interval ({}) is longer than its duration ({})",
-                    duration::format(i),
-                    duration::format(d)
-                ),
-            );
-        }
-        if raw.probes.value.is_empty() {
-            self.error_hint(
-                raw.probes.pos,
-                "monitor has no probes",
-                "add `probes: [ { http: URL } ]`",
-            );
-        }
-        let probes: Vec<Check> = raw.probes.value.iter().filter_map(|p| self.check(p, "probe")).collect();
-        let mut rules = Vec::new();
-        for rule in &raw.rollback_when {
-            let r = &rule.value;
-            let hold = match (&r.for_, &r.consecutive) {
-                (Some(f), None) => {
-                    let span = self.duration(f, rule.pos);
-                    if let (Some(span), Some(i)) = (span, interval)
-                        && span < i
-                    {
-                        self.error(
-                            at(f, rule.pos),
-                            format!(
-                                "rule span `{}` is shorter than one interval ({})",
-                                f.value,
-                                duration::format(i)
-                            ),
-                        );
-                    }
-                    span.map(Hold::For)
-                }
-                (None, Some(c)) => self.int(c, 1, 100_000, "consecutive").map(Hold::Consecutive),
-                _ => {
-                    self.error_hint(
-                        rule.pos,
-                        "a rule needs exactly one of `for` or `consecutive`",
-                        "`for: 5m` holds over every window in 5 minutes; `consecutive: 3` over 3 windows in a row",
-                    );
-                    None
-                }
-            };
-            let Some(metric) = self.choice::<Metric>(&r.metric, rule.pos) else {
-                continue;
-            };
-            if r.above.value.is_nan() || r.above.value < 0.0 || (metric == Metric::ErrorRate && r.above.value >= 1.0) {
-                self.error_hint(
-                    r.above.pos,
-                    format!("threshold `{}` is out of range for this metric", r.above.value),
-                    "error_rate is a fraction (0.05 = 5%); latencies are milliseconds >= 0",
-                );
-                continue;
-            }
-            if let Some(hold) = hold {
-                rules.push(Rule {
-                    metric,
-                    above: r.above.value,
-                    hold,
-                });
-            }
-        }
-        let on_no_data = self.choice_or(raw.on_no_data.as_ref(), pos, OnNoData::Fail);
-        Some(Monitor {
-            duration: duration?,
-            interval: interval?,
-            probes,
-            on_no_data: on_no_data?,
-            rollback_when: rules,
-        })
     }
 }
