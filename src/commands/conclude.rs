@@ -23,6 +23,7 @@ pub fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) 
                 | RunError::NothingToRollBack(_)
                 | RunError::Http(_)
                 | RunError::OtherRunbook { .. }
+                | RunError::Operator(_)
                 | RunError::Internal(_) => Exit::Invalid,
             }
         }

@@ -5,13 +5,17 @@
 //!
 //! An approval holds for the runbook digest it was given for and, when the gate has a
 //! `ttl`, for that long. Separation of duties: unless the runbook says
-//! `allow_self_approval: true`, the operator of the run cannot approve its gates and one
-//! person cannot fill two roles.
+//! `allow_self_approval: true`, no one who ran or resumed the run (an operator) can approve
+//! its gates, an approval by someone who later operated the run no longer counts, and one
+//! person cannot fill two roles. Names are compared as [`PersonName`]s: every spelling of
+//! a name is the same person, invisible characters are refused, and a name a reader could
+//! mistake for another name of the run is refused.
 
 use chrono::{DateTime, Utc};
 
 use crate::event::{ApprovalKind, StepStatus};
 use crate::journal::{ApprovalRecord, RunState, StepView};
+use crate::people::PersonName;
 use crate::runbook::model::{Step, StepKind};
 
 /// What the journal says about a gate step.
@@ -23,14 +27,29 @@ pub enum GateState {
     Waiting(String),
 }
 
-/// `None` when `step` is not a gate (`approval`, `manual`).
-pub fn gate_state(step: &Step, run: &RunState, sha256: &str, now: DateTime<Utc>) -> Option<GateState> {
+/// `None` when `step` is not a gate (`approval`, `manual`). Without `allow_self_approval`,
+/// an approval by an operator of the run does not count.
+pub fn gate_state(
+    step: &Step,
+    run: &RunState,
+    sha256: &str,
+    now: DateTime<Utc>,
+    allow_self_approval: bool,
+) -> Option<GateState> {
     let (what, role) = match &step.kind {
         StepKind::Approval(a) => (format!("approval by role {}", a.role), Some(&a.role)),
         StepKind::Manual(m) => (format!("confirmation: {}", m.text), None),
         _ => return None,
     };
     let (fresh, expired) = approvals(step, run, sha256, now);
+    let operating = |a: &ApprovalRecord| role.is_some() && !allow_self_approval && operator_named(run, &a.by).is_some();
+    if let Some(a) = fresh.filter(|a| operating(a)) {
+        return Some(GateState::Waiting(format!(
+            "{what} (the approval by {} does not count: {} operated this run since)",
+            a.by,
+            operator_named(run, &a.by).unwrap_or_default()
+        )));
+    }
     Some(match (fresh, expired, ttl(step)) {
         (Some(a), _, _) => GateState::Approved(format!(
             "approved by {}{}",
@@ -86,6 +105,8 @@ pub struct Approver<'a> {
 /// What an approval of `step` by `who` would record (its kind and role), or why it is
 /// refused. Nothing is written by this function.
 pub fn judge(step: &Step, run: &RunState, who: &Approver<'_>) -> Result<(ApprovalKind, Option<String>), String> {
+    let by = person(who.by)?;
+    confusable(&by, run)?;
     let (already, _) = approvals(step, run, who.sha256, who.now);
     match &step.kind {
         StepKind::Approval(gate) => {
@@ -97,7 +118,7 @@ pub fn judge(step: &Step, run: &RunState, who: &Approver<'_>) -> Result<(Approva
                     a.at.format("%Y-%m-%d %H:%M UTC")
                 ));
             }
-            if !gate.from.is_empty() && !gate.from.iter().any(|n| n == who.by) {
+            if !gate.from.is_empty() && !gate.from.iter().any(|n| same(n, &by)) {
                 return Err(format!(
                     "{} may not approve `{}`\n  hint: the runbook allows: {}",
                     who.by,
@@ -106,7 +127,7 @@ pub fn judge(step: &Step, run: &RunState, who: &Approver<'_>) -> Result<(Approva
                 ));
             }
             if !who.allow_self_approval {
-                separation_of_duties(step, &gate.role, run, who.by)?;
+                separation_of_duties(step, &gate.role, run, &by)?;
             }
             Ok((ApprovalKind::Gate, Some(gate.role.clone())))
         }
@@ -118,24 +139,72 @@ pub fn judge(step: &Step, run: &RunState, who: &Approver<'_>) -> Result<(Approva
     }
 }
 
-/// The operator cannot approve its own gates; one person fills one role.
-fn separation_of_duties(step: &Step, role: &str, run: &RunState, by: &str) -> Result<(), String> {
-    if by == run.operator {
+/// No operator of the run approves its gates; one person fills one role.
+fn separation_of_duties(step: &Step, role: &str, run: &RunState, by: &PersonName) -> Result<(), String> {
+    if let Some(operator) = operator_named(run, by.typed()) {
         return Err(format!(
-            "{by} is the operator of run {} and cannot approve its own gate `{}`\n  hint: ask someone holding role {role} (or set `allow_self_approval: true` in the runbook)",
-            run.run_id, step.id
+            "{} is an operator of run {} (ran or resumed it as {operator}) and cannot approve its own gate `{}`\n  hint: ask someone holding role {role} who has not run or resumed it (or set `allow_self_approval: true` in the runbook)",
+            by.typed(),
+            run.run_id,
+            step.id
         ));
     }
     if let Some(other) = run
         .approvals
         .iter()
-        .find(|a| a.by == by && a.role.as_deref().is_some_and(|r| r != role))
+        .find(|a| same(&a.by, by) && a.role.as_deref().is_some_and(|r| r != role))
     {
         return Err(format!(
-            "{by} already approved `{}` as {} in this run and cannot also act as {role}\n  hint: one person fills one role (or set `allow_self_approval: true`)",
+            "{} already approved `{}` as {} in this run (as {}) and cannot also act as {role}\n  hint: one person fills one role (or set `allow_self_approval: true`)",
+            by.typed(),
             other.step,
-            other.role.as_deref().unwrap_or("")
+            other.role.as_deref().unwrap_or(""),
+            other.by
         ));
+    }
+    Ok(())
+}
+
+/// A typed name, checked.
+fn person(typed: &str) -> Result<PersonName, String> {
+    PersonName::parse(typed)
+        .map_err(|e| format!("the name {typed:?} is refused: {e}\n  hint: type the name with visible characters only"))
+}
+
+/// Whether a recorded name is `name` (however either was spelled).
+fn same(recorded: &str, name: &PersonName) -> bool {
+    PersonName::parse(recorded).is_ok_and(|r| r.is_same(name))
+}
+
+/// The operator of the run (as recorded) who is `typed`, if any.
+pub fn operator_named<'r>(run: &'r RunState, typed: &str) -> Option<&'r str> {
+    let name = PersonName::parse(typed).ok()?;
+    run.operators.iter().map(String::as_str).find(|o| same(o, &name))
+}
+
+/// Whether `typed` may operate `run` (`--operator`, or the OS user): a visible name, and
+/// not one a reader could take for another name of the run.
+pub fn may_operate(typed: &str, run: Option<&RunState>) -> Result<(), String> {
+    let name = person(typed)?;
+    run.map_or(Ok(()), |run| confusable(&name, run))
+}
+
+/// Refuses a name a reader could take for another name of the run (an operator's or an
+/// approver's) without being the same name: `аlice` with a Cyrillic `а` beside `alice`.
+pub fn confusable(name: &PersonName, run: &RunState) -> Result<(), String> {
+    let names = run.operators.iter().chain(run.approvals.iter().map(|a| &a.by));
+    for recorded in names {
+        let Ok(other) = PersonName::parse(recorded) else {
+            continue;
+        };
+        if !other.is_same(name) && other.is_confusable_with(name) {
+            return Err(format!(
+                "the name {:?} can be mistaken for {:?}, already in run {}, but is not the same name\n  hint: type the name exactly as that person does, or a name that cannot be taken for another",
+                name.typed(),
+                recorded,
+                run.run_id
+            ));
+        }
     }
     Ok(())
 }

@@ -127,7 +127,8 @@ fn ready<'p, 'a>(
     then: String,
 ) -> Action<'p, 'a> {
     let file = at.file.display();
-    if let Some(gate) = gate_state(step.step(), run, &plan.sha256, at.now) {
+    let allow_self = plan.loaded.runbook.allow_self_approval;
+    if let Some(gate) = gate_state(step.step(), run, &plan.sha256, at.now, allow_self) {
         return match gate {
             GateState::Approved(reason) => Action::PassGate { step, reason },
             GateState::Waiting(what) => Action::AwaitGate {

@@ -134,6 +134,8 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
                 "journal `{shown}`: a torn last line was cut off before appending"
             ));
         }
+        super::approval::may_operate(&options.operator, prior.as_ref())
+            .map_err(|e| RunError::Operator(e.lines().next().unwrap_or_default().to_string()))?;
         let loaded = plan.loaded;
         let http = crate::steps::http_client().map_err(|e| RunError::Http(e.to_string()))?;
         let clock = options.clock;

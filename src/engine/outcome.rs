@@ -100,6 +100,9 @@ pub enum RunError {
         /// This runbook's name.
         expected: String,
     },
+    /// The operator's name is refused (invisible characters, or taken for another's).
+    #[error("operator: {0}")]
+    Operator(String),
     /// deployctl broke one of its own rules: a bug.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -125,6 +128,7 @@ impl RunError {
             RunError::OtherRunbook { .. } => {
                 "give the runbook this journal belongs to, or another journal (--journal, --environment)".into()
             }
+            RunError::Operator(_) => "give --operator (or DEPLOYCTL_OPERATOR) as the person types their name".into(),
             RunError::Internal(_) => "this is a bug in deployctl: please report it with the journal".into(),
         }
     }
