@@ -327,9 +327,19 @@ fn apply(s: &mut RunState, entry: Entry) {
         Event::RunResumed {
             runbook_sha256,
             operator,
+            vars_sha256,
+            inputs,
+            plan,
             ..
         } => {
             s.invocation += 1;
+            if let Some(digest) = vars_sha256 {
+                s.vars_sha256 = digest;
+                s.inputs = inputs;
+            }
+            if let Some(plan) = plan {
+                s.earlier_plans.push(std::mem::replace(&mut s.plan, plan));
+            }
             if !s.operators.contains(&operator) {
                 s.operators.push(operator);
             }

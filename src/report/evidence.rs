@@ -3,6 +3,8 @@
 //! how long it took to start, and the outcome of the run in words. All of it is read from the fold, so a report made a year later from the
 //! same journal says the same thing.
 
+use std::collections::HashSet;
+
 use super::mark::{GateKind, RunMark, StepMark, WindowEventKind};
 use super::status::{GateView, PhaseView, RollbackView, SignOffView, StatusView, StepLine, WindowEventView, step_line};
 use crate::event::{ApprovalKind, PlannedStep, RollbackCause, StepStatus};
@@ -203,6 +205,27 @@ pub(super) fn rollback_view(run: &RunState, waiting_step: Option<&str>, live: bo
         started_at: rollback.started_at,
         cause_at,
         time_to_rollback_ms,
+        steps,
+    })
+}
+
+/// Steps that ran under an earlier plan of this run and are not in its plan now (the
+/// runbook changed and the run resumed with `--allow-changed`): what they did stays in the
+/// report, as a phase of their own after the plan's.
+pub(super) fn earlier_plan(run: &RunState, waiting_step: Option<&str>, live: bool) -> Option<PhaseView> {
+    let now: HashSet<&str> = run.plan.iter().flat_map(|p| &p.steps).map(|s| s.id.as_str()).collect();
+    let mut seen = HashSet::new();
+    let steps: Vec<StepLine> = run
+        .earlier_plans
+        .iter()
+        .flatten()
+        .flat_map(|p| &p.steps)
+        .filter(|s| !now.contains(s.id.as_str()) && run.step(&s.id).is_some() && seen.insert(s.id.as_str()))
+        .map(|s| step_line(run, s, waiting_step, live))
+        .collect();
+    (!steps.is_empty()).then(|| PhaseView {
+        id: "earlier-plan".into(),
+        title: "Steps of an earlier plan (the runbook changed; resumed with --allow-changed)".into(),
         steps,
     })
 }

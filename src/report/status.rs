@@ -223,6 +223,7 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
             title: p.title.clone(),
             steps: p.steps.iter().map(|s| step_line(run, s, waiting_step, live)).collect(),
         })
+        .chain(super::evidence::earlier_plan(run, waiting_step, live))
         .collect();
     // A finished run (done or rolled back) is in no phase any more.
     let current_phase = phases

@@ -160,3 +160,40 @@ fn a_journal_of_another_runbook_is_neither_resumed_nor_approved_into_nor_importe
     );
     assert!(lines(&ws, "ran").is_empty(), "nothing ran");
 }
+
+#[test]
+fn after_allow_changed_the_report_keeps_what_ran_and_drops_what_was_removed() {
+    let before = "deployctl: 1\nname: plan\nphases:\n  - id: p\n    steps:\n      - { id: old-step, shell: \"echo old >> ran\" }\n      - { id: gate, manual: \"ok?\" }\n      - { id: removed, shell: \"echo removed >> ran\" }\n";
+    let ws = Workspace::new(before);
+    assert_eq!(ws.deployctl().args(["run", "r.yaml"]).run().code, 3);
+    let after = "deployctl: 1\nname: plan\nphases:\n  - id: p\n    steps:\n      - { id: gate, manual: \"ok?\" }\n      - { id: added, shell: \"echo added >> ran\" }\n";
+    ws.rewrite(after);
+    assert_eq!(
+        ws.deployctl()
+            .args(["approve", "r.yaml", "gate", "--by", "Dara"])
+            .run()
+            .code,
+        0
+    );
+    let out = ws.deployctl().args(["run", "r.yaml", "--allow-changed"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(lines(&ws, "ran"), ["old", "added"]);
+    for format in ["human", "markdown", "json"] {
+        let status = ws.deployctl().args(["status", "r.yaml", "--format", format]).run();
+        assert_eq!(status.code, 0, "{}", status.stderr);
+        assert!(
+            status.stdout.contains("old-step"),
+            "{format}: the step that ran stays:\n{}",
+            status.stdout
+        );
+        assert!(status.stdout.contains("added"), "{format}:\n{}", status.stdout);
+        assert!(
+            !status.stdout.contains("removed"),
+            "{format}: not pending any more:\n{}",
+            status.stdout
+        );
+    }
+    let json = ws.deployctl().args(["status", "r.yaml", "--format", "json"]).run();
+    let view: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(view["state"], "done", "{view}");
+}
