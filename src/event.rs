@@ -108,6 +108,16 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         escalation: Option<Escalation>,
     },
+    /// An attempt failed and the step will be tried again (its retries): the failure stays
+    /// in the history even when a later attempt succeeds.
+    AttemptFailed {
+        /// Step id.
+        step: String,
+        /// The attempt that failed (1 for the first).
+        attempt: u32,
+        /// Why (redacted).
+        reason: String,
+    },
     /// One service of a rolling restart was restarted and its health judged. Journaled per
     /// service, so a resumed restart skips the services already up.
     ServiceRestarted {

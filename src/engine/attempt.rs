@@ -136,6 +136,12 @@ pub(super) async fn attempts<O: Observer>(
                 return Ok(Attempted::Failed { reason });
             }
             StepOutcome::Failed { reason, .. } => {
+                let failed = Event::AttemptFailed {
+                    step: planned.id.clone(),
+                    attempt,
+                    reason: reason.clone(),
+                };
+                rec.record(failed, ended)?;
                 let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
                 rec.observer().warn(&format!(
                     "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",

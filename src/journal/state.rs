@@ -154,6 +154,44 @@ pub struct RunState {
     pub operators: Vec<String>,
     /// Invocations that pretended another time (`--now`).
     pub clock_overrides: Vec<ClockRecord>,
+    /// What went on along the way, in order: starts and resumes (with their operators),
+    /// failed attempts, interruptions, verify failures, overrides.
+    pub history: Vec<HistoryRecord>,
+}
+
+/// Something the evidence report's history lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRecord {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What kind of thing.
+    pub kind: HistoryKind,
+    /// Who (an operator, or who overrode).
+    pub by: Option<String>,
+    /// The step concerned.
+    pub step: Option<String>,
+    /// In words (redacted where it came from outside).
+    pub text: String,
+}
+
+/// The kinds of history records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryKind {
+    /// The run began.
+    Started,
+    /// An invocation picked it up again.
+    Resumed,
+    /// An attempt, or a whole try, failed.
+    Failed,
+    /// A signal or a crash cut a step or the run off.
+    Interrupted,
+    /// A completed step's `verify` no longer held on resume.
+    VerifyFailed,
+    /// `--ignore-window`, `--now` or `--allow-changed`.
+    Override,
+    /// The rollback began.
+    Rollback,
 }
 
 /// An invocation that pretended another time, as journaled.
@@ -276,7 +314,25 @@ pub fn fold(state: &mut Option<RunState>, entry: Entry) {
     }
 }
 
+fn record(
+    s: &mut RunState,
+    at: DateTime<Utc>,
+    kind: HistoryKind,
+    by: Option<String>,
+    step: Option<String>,
+    text: String,
+) {
+    s.history.push(HistoryRecord {
+        at,
+        kind,
+        by,
+        step,
+        text,
+    });
+}
+
 fn begin(entry: Entry) -> Option<RunState> {
+    let entry_at = entry.at;
     let Event::RunStarted {
         runbook,
         title,
@@ -317,13 +373,21 @@ fn begin(entry: Entry) -> Option<RunState> {
         window_events: Vec::new(),
         invocation: 0,
         clock_overrides: Vec::new(),
+        history: Vec::new(),
+    })
+    .map(|mut run| {
+        let text = format!("run started by {} on {}", run.operator, run.host);
+        let by = Some(run.operator.clone());
+        record(&mut run, entry_at, HistoryKind::Started, by, None, text);
+        run
     })
 }
 
 fn apply(s: &mut RunState, entry: Entry) {
     s.updated_at = entry.at;
+    super::history::note(s, &entry);
     match entry.event {
-        Event::RunStarted { .. } | Event::Unlocked { .. } => {}
+        Event::RunStarted { .. } | Event::Unlocked { .. } | Event::AttemptFailed { .. } => {}
         Event::RunResumed {
             runbook_sha256,
             operator,

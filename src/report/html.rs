@@ -60,6 +60,7 @@ pub fn html(v: &StatusView) -> String {
                     ul.steps { @for s in &p.steps { (step(s)) } }
                 }
                 @if let Some(rb) = &v.rollback { (rollback(rb)) }
+                (history(v))
                 (approvals(v))
                 (sign_off(v))
                 footer {
@@ -189,6 +190,26 @@ fn rollback(rb: &RollbackView) -> Markup {
             }
         }
         ul.steps { @for s in &rb.steps { (step(s)) } }
+    }
+}
+
+/// What went on along the way, when more than the start.
+fn history(v: &StatusView) -> Markup {
+    html! {
+        @if v.eventful() {
+            h2 { "History" }
+            p { "Operators: " (t(&v.operators.join(", "))) }
+            table.approvals {
+                tr { th { "when" } th { "step" } th { "what" } }
+                @for h in &v.history {
+                    tr {
+                        td { (h.at.format(TIME)) }
+                        td { (t(h.step.as_deref().unwrap_or(""))) }
+                        td { (t(&h.text)) }
+                    }
+                }
+            }
+        }
     }
 }
 

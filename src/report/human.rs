@@ -335,7 +335,10 @@ impl Observer for HumanReporter {
                     one_line(reason)
                 ));
             }
-            Event::Approval { .. } | Event::Unlocked { .. } | Event::ClockOverride { .. } => {}
+            Event::Approval { .. }
+            | Event::Unlocked { .. }
+            | Event::ClockOverride { .. }
+            | Event::AttemptFailed { .. } => {}
         }
     }
 

@@ -82,6 +82,18 @@ pub fn human(v: &StatusView) -> String {
     if let Some(waiting) = &v.waiting {
         out.push_str(&format!("\nwaiting: {}\n", block(waiting, "  ")));
     }
+    if v.eventful() {
+        let names: Vec<String> = v.operators.iter().map(|o| one_line(o).into_owned()).collect();
+        out.push_str(&format!("\nhistory (operators: {})\n", names.join(", ")));
+        for h in &v.history {
+            let step = h
+                .step
+                .as_deref()
+                .map(|s| format!("`{}` ", one_line(s)))
+                .unwrap_or_default();
+            out.push_str(&format!("  {} {step}{}\n", h.at.format(TIME), one_line(&h.text)));
+        }
+    }
     if !v.approvals.is_empty() {
         out.push_str("\napprovals\n");
         for a in &v.approvals {

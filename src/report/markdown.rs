@@ -45,6 +45,7 @@ pub fn markdown(v: &StatusView) -> String {
             step(&mut out, s, v.started_at);
         }
     }
+    history(&mut out, v);
     approvals(&mut out, v);
     sign_off(&mut out, v);
     out.push_str(&format!(
@@ -173,6 +174,27 @@ fn approvals(out: &mut String, v: &StatusView) {
             a.at.format(TIME),
             cell(&a.host),
             cell(a.note.as_deref().unwrap_or("")),
+        ));
+    }
+}
+
+/// What went on along the way, when more than the start: failures later retried,
+/// interruptions, resumes and their operators, overrides.
+fn history(out: &mut String, v: &StatusView) {
+    if !v.eventful() {
+        return;
+    }
+    let names: Vec<String> = v.operators.iter().map(|o| cell(o)).collect();
+    out.push_str(&format!(
+        "\n## History\n\n**Operators:** {}\n\n| when | step | what |\n| --- | --- | --- |\n",
+        names.join(", ")
+    ));
+    for h in &v.history {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            h.at.format(TIME),
+            cell(h.step.as_deref().unwrap_or("")),
+            cell(&h.text)
         ));
     }
 }

@@ -54,6 +54,29 @@ pub struct StatusView {
     /// The rollback, when one started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackView>,
+    /// Everyone who ran or resumed the run, in order of first appearance.
+    pub operators: Vec<String>,
+    /// What went on along the way: starts and resumes, failed attempts, interruptions,
+    /// verify failures, overrides, the rollback.
+    pub history: Vec<HistoryView>,
+}
+
+/// One line of the run's history.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct HistoryView {
+    pub at: DateTime<Utc>,
+    pub kind: crate::journal::HistoryKind,
+    pub by: Option<String>,
+    pub step: Option<String>,
+    pub text: String,
+}
+
+impl StatusView {
+    /// Whether the history says more than "the run started" (the reports list it then).
+    pub fn eventful(&self) -> bool {
+        self.history.len() > 1 || self.operators.len() > 1
+    }
 }
 
 /// A window event: the window kept the run waiting, or someone overrode it.
@@ -262,6 +285,18 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         phases,
         approvals: run.approvals.iter().map(approval_view).collect(),
         rollback,
+        operators: run.operators.clone(),
+        history: run
+            .history
+            .iter()
+            .map(|h| HistoryView {
+                at: h.at,
+                kind: h.kind,
+                by: h.by.clone(),
+                step: h.step.clone(),
+                text: h.text.clone(),
+            })
+            .collect(),
     };
     v.outcome = outcome(&v);
     v

@@ -14,6 +14,7 @@ mod duties;
 mod faults;
 mod hardening;
 mod harness;
+mod history;
 mod hostile;
 mod http_server;
 mod injection;
