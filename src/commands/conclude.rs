@@ -24,6 +24,7 @@ pub fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) 
                 | RunError::Http(_)
                 | RunError::OtherRunbook { .. }
                 | RunError::Operator(_)
+                | RunError::LockLost { .. }
                 | RunError::Internal(_) => Exit::Invalid,
             }
         }

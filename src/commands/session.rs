@@ -82,6 +82,9 @@ pub async fn drive(
         Err(e) => return Err(crate::commands::report_journal_error(ui, &e)),
     };
     let cancel = Cancel::on_signals();
+    if let Some(lost) = locked.lost() {
+        cancel.on_lost_lock(lost);
+    }
     let result = if ui.json() {
         engine(plan, options, &mut JsonReporter, cancel, &mut locked, drive).await
     } else {

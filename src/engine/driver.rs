@@ -263,7 +263,15 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         } else {
             Direction::Forward
         };
-        match attempts(&mut self.rec, &self.parts, step, direction).await? {
+        let attempted = attempts(&mut self.rec, &self.parts, step, direction).await;
+        let attempted = attempted.map_err(|e| match e {
+            RunError::Journal(source) if self.parts.cancel.lost_lock() => RunError::LockLost {
+                step: step.id.clone(),
+                source,
+            },
+            other => other,
+        })?;
+        match attempted {
             Attempted::Done => Ok(None),
             Attempted::Interrupted => {
                 let outcome = self.interrupted(Some(&step.id))?;

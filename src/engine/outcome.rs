@@ -100,6 +100,15 @@ pub enum RunError {
         /// This runbook's name.
         expected: String,
     },
+    /// The PostgreSQL journal's session (and its lock) was lost while a step ran: the step
+    /// was stopped so that no other runner runs it at the same time.
+    #[error("the journal's lock was lost while `{step}` ran, so the step was stopped: {source}")]
+    LockLost {
+        /// The step that was running.
+        step: String,
+        /// What the journal said when it could not record the interruption.
+        source: JournalError,
+    },
     /// The operator's name is refused (invisible characters, or taken for another's).
     #[error("operator: {0}")]
     Operator(String),
@@ -128,6 +137,7 @@ impl RunError {
             RunError::OtherRunbook { .. } => {
                 "give the runbook this journal belongs to, or another journal (--journal, --environment)".into()
             }
+            RunError::LockLost { .. } => "its process group was killed; another runner may hold the lock now: `deployctl status` shows where the run stands, and `deployctl run` resumes it once the journal's database answers".into(),
             RunError::Operator(_) => "give --operator (or DEPLOYCTL_OPERATOR) as the person types their name".into(),
             RunError::Internal(_) => "this is a bug in deployctl: please report it with the journal".into(),
         }

@@ -54,7 +54,7 @@ impl LockedJournal {
             LockedJournal::File { path, .. } => super::reader::read(path),
             LockedJournal::Postgres(session) => {
                 let target = session.target().clone();
-                pg::read_on(session.conn(), &target).await
+                pg::read_on(&mut *session.conn().await, &target).await
             }
         }
     }
@@ -91,7 +91,9 @@ impl LockedJournal {
                 };
                 let handle = runtime(session, "append an entry")?;
                 let target = session.target().clone();
-                tokio::task::block_in_place(|| handle.block_on(pg::append(session.conn(), &target, entry, commit)))
+                tokio::task::block_in_place(|| {
+                    handle.block_on(async { pg::append(&mut *session.conn().await, &target, entry, commit).await })
+                })
             }
         }
     }
@@ -107,7 +109,9 @@ impl LockedJournal {
             LockedJournal::Postgres(session) => {
                 let handle = runtime(session, "flush its entries")?;
                 let target = session.target().clone();
-                tokio::task::block_in_place(|| handle.block_on(pg::flush(session.conn(), &target)))
+                tokio::task::block_in_place(|| {
+                    handle.block_on(async { pg::flush(&mut *session.conn().await, &target).await })
+                })
             }
         }
     }
@@ -118,7 +122,7 @@ impl LockedJournal {
             LockedJournal::File { .. } => self.append_blocking(entry, Durable::Now),
             LockedJournal::Postgres(session) => {
                 let target = session.target().clone();
-                pg::append(session.conn(), &target, entry, Commit::Flushed).await
+                pg::append(&mut *session.conn().await, &target, entry, Commit::Flushed).await
             }
         }
     }
@@ -143,8 +147,17 @@ impl LockedJournal {
             }
             LockedJournal::Postgres(session) => {
                 let target = session.target().clone();
-                pg::replace(session.conn(), &target, entries).await
+                pg::replace(&mut *session.conn().await, &target, entries).await
             }
+        }
+    }
+
+    /// For a PostgreSQL journal, fires when its session (and so the lock) is lost; a file's
+    /// `flock` cannot be lost while the process lives.
+    pub fn lost(&self) -> Option<tokio_util::sync::CancellationToken> {
+        match self {
+            LockedJournal::File { .. } => None,
+            LockedJournal::Postgres(session) => Some(session.lost()),
         }
     }
 

@@ -440,3 +440,49 @@ fn the_hint_names_the_database_problem_it_got() {
         refused.stderr
     );
 }
+
+/// The hostile review's case: the journal's session is cut while a step runs, and a second
+/// runner takes the lock at once. The first runner must have stopped its step before the
+/// second starts it again: one step never runs twice at the same time.
+#[test]
+fn a_runner_that_loses_its_session_stops_its_step_before_another_can_start_it() {
+    let runbook = "deployctl: 1\nname: lease\nphases:\n  - id: p\n    steps:\n      - { id: work, idempotent: true, shell: \"echo $$ >> pids; sleep 100\" }\n";
+    let pg = PgWorkspace::new(runbook);
+    let first = pg.spawn(&["run", "r.yaml"]);
+    let pids = || -> Vec<i32> {
+        std::fs::read_to_string(pg.ws.file("pids"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    assert!(eventually(30, || pids().len() == 1), "the step started");
+    let terminated = pg.db.scalar(&format!(
+        "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity
+         WHERE datname = '{}' AND application_name LIKE 'deployctl journal%'",
+        pg.db.name
+    ));
+    assert_ne!(terminated.as_deref(), Some("0"), "the journal session was cut");
+    let second = pg.spawn(&["run", "r.yaml"]);
+    assert!(
+        eventually(30, || pids().len() == 2),
+        "the second runner started the step"
+    );
+    let (old, new) = (pids()[0], pids()[1]);
+    let old_alive = crate::harness::alive(old);
+    kill_group(old);
+    kill_group(new);
+    let _ = kill(Pid::from_raw(second.id() as i32), Signal::SIGKILL);
+    let out = finish(first);
+    let _ = finish(second);
+    assert!(
+        !old_alive,
+        "the first runner's step was still running when the second started it"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("lock was lost while `work` ran, so the step was stopped"),
+        "{stderr}"
+    );
+}

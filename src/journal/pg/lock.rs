@@ -5,31 +5,47 @@
 //! succeeds at once or names the holder from `deployctl_lock_holder`, so a second run fails
 //! fast. The lock belongs to the session: when the holder dies, or its connection is cut,
 //! PostgreSQL itself releases it and the next run goes on. The same session appends the
-//! entries, so a process that lost its lock cannot write another entry. A second connection
-//! updates the row's `heartbeat` every [`HEARTBEAT`], for people watching `status`; a row
-//! whose lock is free is stale, whatever its heartbeat says.
+//! entries, so a process that lost its lock cannot write another entry.
+//!
+//! The session is also a lease: a task refreshes the row's `heartbeat` every [`HEARTBEAT`]
+//! on the lock's own session. When that fails or hangs past [`HEARTBEAT`], the session (and
+//! with it the lock) is taken as lost: [`PgSession::lost`] fires and the runner stops its
+//! step at once. A runner that takes a lock whose previous holder's heartbeat is younger
+//! than [`LEASE`] waits until it is that old first, so the step the previous holder was
+//! running has been stopped before anything here can start it again. A row whose lock is
+//! free is stale, whatever its heartbeat says.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection};
-use tokio::sync::oneshot;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard, oneshot};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::schema;
 use super::store::schema_error;
 use super::target::PgTarget;
 use crate::journal::{Holder, JournalError, LockState};
 
-/// How often the holder row's heartbeat is refreshed.
-pub const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How often the holder row's heartbeat is refreshed, and how long a refresh may take
+/// before the session counts as lost.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// How old a previous holder's heartbeat must be before a new holder goes on: more than a
+/// refresh and its time limit, so a holder that lost its session has noticed it and
+/// stopped its step.
+pub const LEASE: Duration = Duration::from_secs(3);
 
 /// A held PostgreSQL journal lock and the session that appends under it. Call
 /// [`PgSession::release`] when done; if the process dies instead, PostgreSQL releases it.
 pub struct PgSession {
-    conn: PgConnection,
+    conn: Arc<Mutex<PgConnection>>,
     target: PgTarget,
     heartbeat: Heartbeat,
+    lost: CancellationToken,
 }
 
 /// The heartbeat task and its stop signal. Dropped without [`PgSession::release`] (an early
@@ -69,6 +85,7 @@ pub async fn acquire(target: &PgTarget, holder: &Holder) -> Result<PgSession, Jo
             holder: Box::new(recorded),
         });
     }
+    wait_for_lease(&mut conn, target).await?;
     sqlx::query(
         "INSERT INTO deployctl_lock_holder (journal, pid, host, operator, command, since, heartbeat)
          VALUES ($1, $2, $3, $4, $5, $6::timestamptz, now())
@@ -84,19 +101,50 @@ pub async fn acquire(target: &PgTarget, holder: &Holder) -> Result<PgSession, Jo
     .execute(&mut conn)
     .await
     .map_err(|e| target.failed("record the lock holder", &e))?;
+    let conn = Arc::new(Mutex::new(conn));
+    let lost = CancellationToken::new();
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(beat(target.clone(), stopped));
+    let task = tokio::spawn(beat(conn.clone(), target.clone(), stopped, lost.clone()));
     Ok(PgSession {
         conn,
         target: target.clone(),
         heartbeat: Heartbeat { stop: Some(stop), task },
+        lost,
     })
 }
 
+/// Waits until the previous holder's heartbeat is at least [`LEASE`] old (see the module
+/// doc). A holder that released its lock deleted its row: nothing to wait for then.
+async fn wait_for_lease(conn: &mut PgConnection, target: &PgTarget) -> Result<(), JournalError> {
+    let deadline = tokio::time::Instant::now() + LEASE + HEARTBEAT;
+    loop {
+        let age: Option<f64> = sqlx::query_scalar(
+            "SELECT extract(epoch FROM now() - heartbeat)::float8 FROM deployctl_lock_holder WHERE journal = $1",
+        )
+        .bind(target.name())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| target.failed("read the previous holder's heartbeat", &e))?;
+        let wait = match age {
+            Some(age) if age < LEASE.as_secs_f64() => Duration::from_secs_f64(LEASE.as_secs_f64() - age),
+            _ => return Ok(()),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(wait.min(LEASE)).await;
+    }
+}
+
 impl PgSession {
-    /// The session holding the lock, for appends.
-    pub fn conn(&mut self) -> &mut PgConnection {
-        &mut self.conn
+    /// The session holding the lock, for appends (shared with the heartbeat).
+    pub async fn conn(&self) -> MutexGuard<'_, PgConnection> {
+        self.conn.lock().await
+    }
+
+    /// Fires when the session, and so the lock, is lost: the runner must stop its step.
+    pub fn lost(&self) -> CancellationToken {
+        self.lost.clone()
     }
 
     /// The journal.
@@ -111,44 +159,55 @@ impl PgSession {
             let _ = stop.send(());
             let _ = (&mut self.heartbeat.task).await;
         }
+        let mut conn = self.conn.lock().await;
         let _ = sqlx::query("DELETE FROM deployctl_lock_holder WHERE journal = $1")
             .bind(self.target.name())
-            .execute(&mut self.conn)
+            .execute(&mut *conn)
             .await;
         let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(self.target.lock_key())
-            .execute(&mut self.conn)
+            .execute(&mut *conn)
             .await;
-        let _ = self.conn.close().await;
+        drop(conn);
+        // The heartbeat has ended, so this is the connection's only owner.
+        if let Ok(conn) = Arc::try_unwrap(self.conn) {
+            let _ = conn.into_inner().close().await;
+        }
     }
 }
 
-/// Refreshes the holder row's heartbeat until told to stop. Its own connection, so a
-/// step that holds the executor never delays it; a failure only ends the heartbeat.
-async fn beat(target: PgTarget, mut stop: oneshot::Receiver<()>) {
-    let mut conn = match target.connect("journal heartbeat").await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "journal heartbeat could not connect");
-            return;
-        }
-    };
+/// Refreshes the holder row's heartbeat on the lock's own session until told to stop. A
+/// refresh that fails or takes longer than [`HEARTBEAT`] means the session is gone (or as
+/// good as gone): `lost` fires and the heartbeat ends.
+async fn beat(
+    conn: Arc<Mutex<PgConnection>>,
+    target: PgTarget,
+    mut stop: oneshot::Receiver<()>,
+    lost: CancellationToken,
+) {
     loop {
         tokio::select! {
-            _ = &mut stop => break,
+            _ = &mut stop => return,
             () = tokio::time::sleep(HEARTBEAT) => {
-                let updated = sqlx::query("UPDATE deployctl_lock_holder SET heartbeat = now() WHERE journal = $1")
-                    .bind(target.name())
-                    .execute(&mut conn)
-                    .await;
-                if let Err(e) = updated {
-                    tracing::warn!(error = %target.failed("update the heartbeat", &e), "journal heartbeat stopped");
-                    return;
-                }
+                let refresh = async {
+                    let mut conn = conn.lock().await;
+                    sqlx::query("UPDATE deployctl_lock_holder SET heartbeat = now() WHERE journal = $1")
+                        .bind(target.name())
+                        .execute(&mut *conn)
+                        .await
+                        .map(|_| ())
+                };
+                let failure = match tokio::time::timeout(HEARTBEAT, refresh).await {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(e)) => target.failed("refresh the lock's heartbeat", &e).to_string(),
+                    Err(_) => format!("the lock's heartbeat took longer than {}s", HEARTBEAT.as_secs()),
+                };
+                tracing::warn!(%failure, "journal session lost");
+                lost.cancel();
+                return;
             }
         }
     }
-    let _ = conn.close().await;
 }
 
 /// Looks at the lock without taking it: `pg_locks` says whether a session holds it.
