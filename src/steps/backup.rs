@@ -25,7 +25,7 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use super::process::ProcessGroup;
+use super::process::{ProcessGroup, io_reason};
 use super::{Excerpt, Step, StepContext, StepOutcome};
 use crate::runbook::model::Backup;
 
@@ -33,7 +33,6 @@ use crate::runbook::model::Backup;
 const PG_DUMP: &str = "pg_dump";
 /// The verifying program, looked up on `PATH`.
 const PG_RESTORE: &str = "pg_restore";
-/// How long output is still read after a child exits.
 /// libpq's connect timeout, so an unanswering host fails before the step's own timeout.
 const CONNECT_TIMEOUT_SECS: u64 = 15;
 
@@ -212,14 +211,8 @@ async fn run(
     stdout: &mut dyn FnMut(&[u8]),
     stderr: &mut dyn FnMut(&[u8]),
 ) -> Result<ExitStatus, String> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut group = match command.spawn() {
-        Ok(child) => ProcessGroup::new(child),
+    let mut group = match ProcessGroup::spawn(&mut command) {
+        Ok(group) => group,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_installed(program)),
         Err(e) => return Err(format!("cannot start `{program}`: {}", io_reason(&e))),
     };
@@ -389,15 +382,6 @@ fn ssl_mode(mode: PgSslMode) -> &'static str {
         PgSslMode::Require => "require",
         PgSslMode::VerifyCa => "verify-ca",
         PgSslMode::VerifyFull => "verify-full",
-    }
-}
-
-/// An I/O error without the `(os error N)` suffix.
-fn io_reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
     }
 }
 
