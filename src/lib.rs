@@ -10,6 +10,7 @@ pub mod engine;
 pub mod event;
 pub mod exit;
 pub mod journal;
+mod pg_error;
 pub mod redact;
 pub mod report;
 pub mod runbook;

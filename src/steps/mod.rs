@@ -27,8 +27,11 @@ mod wait;
 
 use std::time::Duration;
 
+/// The steps' one-line form of a database error (it lives at the crate root because the
+/// PostgreSQL journal needs it too).
+pub(crate) use crate::pg_error::sql_error;
 pub(crate) use backup::probe as probe_backup;
-pub use db::{Databases, sql_error};
+pub use db::Databases;
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub use live::{Escalation, Live, execute_live};

@@ -20,8 +20,7 @@ use std::time::Duration;
 
 use sqlx::PgConnection;
 
-use super::db::sql_error;
-use super::{Step, StepContext, StepOutcome};
+use super::{Step, StepContext, StepOutcome, sql_error};
 use crate::runbook::model::Rls;
 
 /// What the checks found: failed assertions, notes on what could not be checked, and how
@@ -49,16 +48,10 @@ impl Step for Rls {
             reason: ctx.redactor.mask(&reason).into_owned(),
             output: None,
         };
-        let connect = (ctx.timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
-        let pool = match ctx.databases.pool(&self.database, connect).await {
-            Ok(p) => p,
+        let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
+            Ok(found) => found,
             Err(reason) => return fail(reason),
         };
-        let where_ = format!(
-            "database `{}` ({})",
-            self.database,
-            ctx.databases.describe(&self.database)
-        );
         let mut tx = match pool.begin().await {
             Ok(tx) => tx,
             Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
