@@ -174,7 +174,8 @@ fn read_holder(file: &mut File) -> Option<Holder> {
     serde_json::from_str(&text).ok()
 }
 
-fn unknown_holder() -> Holder {
+/// The holder shown when a lock is held but its record cannot be read (both journal kinds).
+pub(super) fn unknown_holder() -> Holder {
     Holder {
         pid: 0,
         host: "unknown".into(),
