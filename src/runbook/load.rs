@@ -258,9 +258,9 @@ fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
     })
 }
 
-/// Lowercase hex of a digest.
+/// Lowercase hex of a digest (the runbook's sha256 here, the run fingerprint in the engine).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 impl Loaded {

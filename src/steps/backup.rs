@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use indicatif::HumanBytes;
+use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::AsyncReadExt;
@@ -167,7 +169,7 @@ impl Backup {
         Ok(format!(
             "{}, {}, sha256 {sha256} (verified: {entries} TOC entries)",
             file.display(),
-            human_size(size)
+            HumanBytes(size)
         ))
     }
 }
@@ -304,23 +306,7 @@ async fn digest(path: &Path) -> io::Result<(u64, String)> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((size, hex))
-}
-
-/// "532 B", "12.3 KiB", "1.2 MiB".
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    Ok((size, hex::encode(hasher.finalize())))
 }
 
 /// Counts the TOC lines of `pg_restore --list` (lines not starting with `;`), chunk by chunk.
@@ -346,31 +332,11 @@ impl TocCounter {
     }
 }
 
-/// The percent-decoded password of a URL, if it has one.
+/// The percent-decoded password of a URL, if it has one (malformed `%` sequences are kept
+/// as they are).
 fn url_password(url: &str) -> Option<String> {
-    let password = url::Url::parse(url).ok()?.password()?.to_owned();
-    Some(percent_decode(&password))
-}
-
-/// `%XX` sequences decoded; malformed ones kept as they are.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(byte) if bytes[i] == b'%' => {
-                out.push(byte);
-                i += 3;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let url = url::Url::parse(url).ok()?;
+    Some(percent_decode_str(url.password()?).decode_utf8_lossy().into_owned())
 }
 
 /// libpq's name of an SSL mode.
@@ -585,10 +551,7 @@ mod tests {
     }
 
     fn sha256_hex(path: &Path) -> String {
-        Sha256::digest(std::fs::read(path).unwrap())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
     }
 
     #[tokio::test]
@@ -747,9 +710,12 @@ mod tests {
 
     #[test]
     fn sizes_and_passwords_decode() {
-        assert_eq!(human_size(532), "532 B");
-        assert_eq!(human_size(1_258_291), "1.2 MiB");
-        assert_eq!(percent_decode("p%40ss%2Fw%zz"), "p@ss/w%zz");
+        assert_eq!(HumanBytes(532).to_string(), "532 B");
+        assert_eq!(HumanBytes(1_258_291).to_string(), "1.20 MiB");
+        assert_eq!(
+            url_password("postgres://u:p%40ss%2Fw%zz@h/d").as_deref(),
+            Some("p@ss/w%zz")
+        );
         assert_eq!(url_password("postgres://u:p%40ss@h/d").as_deref(), Some("p@ss"));
         assert_eq!(url_password("postgres://u@h/d"), None);
     }

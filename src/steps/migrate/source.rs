@@ -94,8 +94,9 @@ pub(super) fn read(dir: &Path, style: MigrationStyle) -> Result<Vec<LocalMigrati
         .collect()
 }
 
+/// Lowercase hex of the sha256 of `bytes`, as Prisma's `checksum` column holds it.
 fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(Sha256::digest(bytes))
 }
 
 /// The SQL of `<dir>/<name>.down.sql` (without a leading BOM); `None` when there is no such
