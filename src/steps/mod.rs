@@ -62,6 +62,17 @@ pub struct StepContext<'a> {
     pub timeout: Duration,
 }
 
+impl StepContext<'_> {
+    /// A failed attempt without output, its reason masked: a reason may quote a URL or a
+    /// database error that holds a secret.
+    pub(crate) fn fail(&self, reason: String) -> StepOutcome {
+        StepOutcome::Failed {
+            reason: self.redactor.mask(&reason).into_owned(),
+            output: None,
+        }
+    }
+}
+
 /// How one attempt of a step went. Failure is a value; `Err` is not used for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepOutcome {

@@ -44,28 +44,24 @@ impl Findings {
 
 impl Step for Rls {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
-        let fail = |reason: String| StepOutcome::Failed {
-            reason: ctx.redactor.mask(&reason).into_owned(),
-            output: None,
-        };
         let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
             Ok(found) => found,
-            Err(reason) => return fail(reason),
+            Err(reason) => return ctx.fail(reason),
         };
         let mut tx = match pool.begin().await {
             Ok(tx) => tx,
-            Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
+            Err(e) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
         };
         let result = check(self, ctx.timeout, &mut tx).await;
         // Always rolled back: the probes insert, update and delete.
         let rollback = tx.rollback().await;
         let findings = match (result, rollback) {
-            (Err(e), _) | (Ok(_), Err(e)) => return fail(format!("{where_}: {}", sql_error(&e))),
+            (Err(e), _) | (Ok(_), Err(e)) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
             (Ok(f), Ok(())) => f,
         };
         if !findings.failed.is_empty() {
             // Notes ride along: "not checked" matters most when other assertions fail.
-            return fail(
+            return ctx.fail(
                 findings
                     .failed
                     .iter()

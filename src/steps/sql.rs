@@ -16,24 +16,20 @@ const MAX_ROWS: usize = 10_000;
 
 impl Step for SqlCheck {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
-        let fail = |reason: String| StepOutcome::Failed {
-            reason: ctx.redactor.mask(&reason).into_owned(),
-            output: None,
-        };
         let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
             Ok(found) => found,
-            Err(reason) => return fail(reason),
+            Err(reason) => return ctx.fail(reason),
         };
         let rows = match run(self, ctx, &pool).await {
             Ok(rows) => rows,
-            Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
+            Err(e) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
         };
         match judge(self, &rows) {
             Ok(detail) => StepOutcome::Done {
                 detail: Some(ctx.redactor.mask(&detail).into_owned()),
                 output: None,
             },
-            Err(reason) => fail(format!("{where_}: {reason}")),
+            Err(reason) => ctx.fail(format!("{where_}: {reason}")),
         }
     }
 }
