@@ -680,12 +680,17 @@ mod tests {
         assert_eq!(db.files(), Vec::<PathBuf>::new());
     }
 
+    /// What the step says of `pg_dump` exiting 1 with `stderr`, dumping `app` at db:5432.
+    fn dump_failure_of(stderr: &str) -> String {
+        let status = std::process::ExitStatus::from_raw(1 << 8);
+        dump_failure("database `app` (db:5432/app)", "app", status, stderr)
+    }
+
     #[test]
     fn version_mismatch_names_both_versions_and_the_package() {
         let stderr = "pg_dump: error: aborting because of server version mismatch\npg_dump: detail: server version: 16.4 (Debian 16.4-1); pg_dump version: 15.20 (Debian 15.20-0+deb12u1)\n";
-        let status = std::process::ExitStatus::from_raw(1 << 8);
         assert_eq!(
-            dump_failure("database `app` (db:5432/app)", "app", status, stderr),
+            dump_failure_of(stderr),
             "pg_dump 15.20 is older than server 16.4 of database `app` (db:5432/app)\nhint: install postgresql-client-16"
         );
     }
@@ -693,9 +698,8 @@ mod tests {
     #[test]
     fn authentication_failure_names_the_user() {
         let stderr = "pg_dump: error: connection to server at \"db\" (10.0.0.1), port 5432 failed: FATAL:  password authentication failed for user \"app\"\n";
-        let status = std::process::ExitStatus::from_raw(1 << 8);
         assert_eq!(
-            dump_failure("database `app` (db:5432/app)", "app", status, stderr),
+            dump_failure_of(stderr),
             "authentication failed for user `app` on database `app` (db:5432/app)\nhint: check the password in the database URL"
         );
     }
