@@ -29,6 +29,7 @@ use tokio::process::Command;
 
 use super::process::{ProcessGroup, io_reason};
 use super::{Excerpt, Step, StepContext, StepOutcome};
+use crate::redact::Redactor;
 use crate::runbook::model::Backup;
 
 /// The dump program, looked up on `PATH`.
@@ -88,16 +89,21 @@ fn major(version: &str) -> Option<u32> {
 
 impl Step for Backup {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
-        match self.backup(ctx, &PROGRAMS).await {
-            Ok(detail) => StepOutcome::Done {
-                detail: Some(ctx.redactor.mask(&detail).into_owned()),
-                output: None,
-            },
-            Err(failure) => StepOutcome::Failed {
-                reason: ctx.redactor.mask(&failure.reason).into_owned(),
-                output: failure.output.render(ctx.redactor),
-            },
-        }
+        outcome(self.backup(ctx, &PROGRAMS).await, ctx.redactor)
+    }
+}
+
+/// A backup's result as the step's outcome, masked.
+fn outcome(result: Result<String, Failure>, redactor: &Redactor) -> StepOutcome {
+    match result {
+        Ok(detail) => StepOutcome::Done {
+            detail: Some(redactor.mask(&detail).into_owned()),
+            output: None,
+        },
+        Err(failure) => StepOutcome::Failed {
+            reason: redactor.mask(&failure.reason).into_owned(),
+            output: failure.output.render(redactor),
+        },
     }
 }
 
@@ -497,33 +503,12 @@ mod tests {
                 databases: &databases,
                 timeout: Duration::from_secs(60),
             };
-            match step.backup(&ctx, programs).await {
-                Ok(detail) => StepOutcome::Done {
-                    detail: Some(redactor.mask(&detail).into_owned()),
-                    output: None,
-                },
-                Err(f) => StepOutcome::Failed {
-                    reason: redactor.mask(&f.reason).into_owned(),
-                    output: f.output.render(&redactor),
-                },
-            }
+            outcome(step.backup(&ctx, programs).await, &redactor)
         }
 
+        /// What the step does with the real programs.
         async fn backup(&self) -> StepOutcome {
-            let (step, databases) = self.step(&self.url);
-            let mut redactor = Redactor::default();
-            redactor.register_url_password(&self.url);
-            let http = reqwest::Client::new();
-            let ctx = StepContext {
-                run_id: "run-1",
-                runbook: "backup-test",
-                step_id: "backup",
-                redactor: &redactor,
-                http: &http,
-                databases: &databases,
-                timeout: Duration::from_secs(60),
-            };
-            step.execute(&ctx).await
+            self.backup_with(&self.url, &PROGRAMS).await
         }
 
         fn files(&self) -> Vec<PathBuf> {
