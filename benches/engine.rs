@@ -7,42 +7,23 @@
 //! load, lock, journal and all), median of 3.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
 const STEPS: usize = 1_000;
 const RUNS: usize = 3;
 
 fn deployctl(dir: &Path, args: &[&str]) -> Duration {
-    deployctl_with(dir, args, None)
+    support::deployctl(dir, args, None)
 }
 
 /// With `journal`, the journal lives there (a tmpfs shows the engine without the disk's fsync).
-fn deployctl_with(dir: &Path, args: &[&str], journal: Option<&Path>) -> Duration {
-    let mut command = Command::new(BIN);
-    if let Some(j) = journal {
-        let _ = std::fs::remove_file(j);
-        command.env("DEPLOYCTL_JOURNAL", j);
-    } else {
-        command.env_remove("DEPLOYCTL_JOURNAL");
-    }
-    let start = Instant::now();
-    let status = command
-        .args(args)
-        .current_dir(dir)
-        .env("DEPLOYCTL_OPERATOR", "bench")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let took = start.elapsed();
-    match status {
-        Ok(s) if s.success() => took,
-        other => panic!("deployctl {args:?} failed: {other:?}"),
-    }
+fn deployctl_with(dir: &Path, args: &[&str], journal: &Path) -> Duration {
+    let _ = std::fs::remove_file(journal);
+    support::deployctl(dir, args, Some(journal.as_os_str()))
 }
 
 fn report(what: &str, baseline: Duration, measured: Duration, goal: &str) {
@@ -167,7 +148,7 @@ fn status_of_100k() {
 /// The same run with the journal on tmpfs: the engine's own cost, without the disk's fsync.
 fn report_on_tmpfs(dir: &Path, baseline: Duration) {
     if let Some(tmpfs) = tmpfs_journal() {
-        let on_tmpfs = support::median(RUNS, || deployctl_with(dir, &["run", "r.yaml"], Some(&tmpfs)));
+        let on_tmpfs = support::median(RUNS, || deployctl_with(dir, &["run", "r.yaml"], &tmpfs));
         report(
             "  same, journal on tmpfs (no disk fsync)",
             baseline,

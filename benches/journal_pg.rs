@@ -7,34 +7,19 @@
 //! (default: local trust auth); a scratch database is created and dropped.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
 
 #[path = "support/mod.rs"]
 mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
 const STEPS: usize = 1_000;
 const RUNS: usize = 3;
 
 /// One whole run with the journal `journal` (a file path or a URL).
 fn run(dir: &Path, journal: &str) -> Duration {
-    let start = Instant::now();
-    let status = Command::new(BIN)
-        .args(["run", "r.yaml"])
-        .current_dir(dir)
-        .env("DEPLOYCTL_JOURNAL", journal)
-        .env("DEPLOYCTL_OPERATOR", "bench")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let took = start.elapsed();
-    match status {
-        Ok(s) if s.success() => took,
-        other => panic!("deployctl run failed: {other:?}"),
-    }
+    support::deployctl(dir, &["run", "r.yaml"], Some(journal.as_ref()))
 }
 
 /// A scratch database on the test server; `None` (and the bench is skipped) without one.

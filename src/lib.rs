@@ -12,6 +12,7 @@ pub mod event;
 pub mod exit;
 pub mod journal;
 pub mod people;
+mod pg_error;
 pub mod redact;
 pub mod report;
 pub mod runbook;

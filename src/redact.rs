@@ -10,6 +10,8 @@
 
 use std::borrow::Cow;
 
+use percent_encoding::percent_decode_str;
+
 /// The mask shown in place of a secret.
 pub const MASK: &str = "***";
 
@@ -60,7 +62,7 @@ impl Redactor {
         };
         if let Some(password) = parsed.password() {
             self.register(password);
-            if let Ok(decoded) = urlencoding_decode(password) {
+            if let Ok(decoded) = percent_decode_str(password).decode_utf8() {
                 self.register(&decoded);
             }
         }
@@ -91,28 +93,6 @@ impl Redactor {
         }
         out
     }
-}
-
-fn urlencoding_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|b| hex(*b)),
-                bytes.get(i + 2).and_then(|b| hex(*b)),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out)
 }
 
 /// Masks the password part of anything shaped like `scheme://user:password@host`, and the

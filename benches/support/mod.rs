@@ -1,11 +1,40 @@
 //! What the bench binaries share: a local HTTP server to point steps and probes at, a
-//! scratch directory, a generated runbook, and the median of whole runs.
+//! scratch directory, a generated runbook, a timed run of deployctl, and the median of
+//! whole runs.
 #![allow(dead_code)] // each bench binary uses its own subset
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The deployctl binary the benches time.
+pub const BIN: &str = env!("CARGO_BIN_EXE_deployctl");
+
+/// How long `deployctl ARGS` took in `dir`, as operator `bench`, its output discarded, with
+/// `journal` as `DEPLOYCTL_JOURNAL` (none: the default next to the runbook). Panics if it fails.
+pub fn deployctl(dir: &Path, args: &[&str], journal: Option<&OsStr>) -> Duration {
+    let mut command = Command::new(BIN);
+    match journal {
+        Some(journal) => command.env("DEPLOYCTL_JOURNAL", journal),
+        None => command.env_remove("DEPLOYCTL_JOURNAL"),
+    };
+    let start = Instant::now();
+    let status = command
+        .args(args)
+        .current_dir(dir)
+        .env("DEPLOYCTL_OPERATOR", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let took = start.elapsed();
+    match status {
+        Ok(s) if s.success() => took,
+        other => panic!("deployctl {args:?} failed: {other:?}"),
+    }
+}
 
 /// The median of `runs` timings.
 pub fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {

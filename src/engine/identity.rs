@@ -1,7 +1,5 @@
 //! Who runs a deployment, where, and the id of a new run.
 
-use std::hash::{BuildHasher, Hasher};
-
 use chrono::{DateTime, Utc};
 
 /// The operator: `--operator`, else `DEPLOYCTL_OPERATOR`, else the OS user.
@@ -30,8 +28,7 @@ pub fn host() -> String {
 /// A new run id: the time it started (sortable, readable at 3 a.m.) plus 4 random hex
 /// digits.
 pub fn new_run_id(now: DateTime<Utc>) -> String {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    let suffix = h.finish() & 0xffff;
+    let random = uuid::Uuid::new_v4().as_u128();
+    let suffix = random & 0xffff;
     format!("{}-{suffix:04x}", now.format("%Y%m%dT%H%M%SZ"))
 }

@@ -259,7 +259,7 @@ impl<'a> Plan<'a> {
                 EnvUse::Defaulted(v) => h.update(format!("env {name} unset, default {v}\n")),
             }
         }
-        crate::runbook::load::hex(&h.finalize())
+        hex::encode(h.finalize())
     }
 
     /// The digest journals written before `inputs` existed bound their runs to: vars,
@@ -276,7 +276,7 @@ impl<'a> Plan<'a> {
         for (k, s) in &runbook.services {
             h.update(format!("svc {k}={} {}\n", s.health.display(), s.restart.display()));
         }
-        crate::runbook::load::hex(&h.finalize())
+        hex::encode(h.finalize())
     }
 
     /// The outline `run_started` journals, so `status` needs nothing but the journal.

@@ -285,7 +285,8 @@ fn flock_owner(ino: u64) -> Option<u32> {
     })
 }
 
-fn unknown_holder() -> Holder {
+/// The holder shown when a lock is held but its record cannot be read (both journal kinds).
+pub(super) fn unknown_holder() -> Holder {
     Holder {
         pid: 0,
         host: "unknown".into(),

@@ -349,20 +349,24 @@ fn parse_reference(inner: &str) -> Result<Reference, String> {
 mod tests {
     use super::*;
 
+    /// `text` resolved in a step with `vars.api`, `services.web` and `env`, rendered for run R1.
     fn resolve(text: &str, env: &[(&str, &str)]) -> Result<String, Vec<RefError>> {
+        resolve_with(text, env, &mut Redactor::default()).map(|t| t.render("R1"))
+    }
+
+    fn resolve_with(text: &str, env: &[(&str, &str)], redactor: &mut Redactor) -> Result<Template, Vec<RefError>> {
         let vars = BTreeMap::from([("api".to_string(), "http://h:1".to_string())]);
         let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let services = BTreeMap::from([("web".to_string(), Some("http://h:1/health".to_string()))]);
-        let mut redactor = Redactor::default();
         let mut env_used = BTreeMap::new();
         let mut r = Resolver {
             vars: &vars,
             env: &env,
             services: &services,
-            redactor: &mut redactor,
+            redactor,
             env_used: &mut env_used,
         };
-        r.resolve(text, Scope::Steps).map(|t| t.render("R1"))
+        r.resolve(text, Scope::Steps)
     }
 
     #[test]
@@ -406,19 +410,8 @@ mod tests {
 
     #[test]
     fn secret_env_values_are_registered() {
-        let vars = BTreeMap::new();
-        let env = BTreeMap::from([("API_TOKEN".to_string(), "tok-123456".to_string())]);
-        let services = BTreeMap::new();
         let mut redactor = Redactor::default();
-        let mut env_used = BTreeMap::new();
-        let mut r = Resolver {
-            vars: &vars,
-            env: &env,
-            services: &services,
-            redactor: &mut redactor,
-            env_used: &mut env_used,
-        };
-        let t = r.resolve("Bearer ${env.API_TOKEN}", Scope::Steps).unwrap();
+        let t = resolve_with("Bearer ${env.API_TOKEN}", &[("API_TOKEN", "tok-123456")], &mut redactor).unwrap();
         assert_eq!(redactor.mask(&t.render("")), "Bearer ***");
     }
 }

@@ -95,7 +95,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Lo
         path: path.to_path_buf(),
         diagnostics,
     };
-    let sha256 = hex(&Sha256::digest(bytes));
+    let sha256 = hex::encode(Sha256::digest(bytes));
     if bytes.len() as u64 > MAX_RUNBOOK_BYTES {
         return Err(invalid(vec![
             Diagnostic::error(
@@ -312,11 +312,6 @@ fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
             .unwrap_or(Pos::FILE);
         Diagnostic::error(pos, "runbook is not valid UTF-8").with_hint("save the file as UTF-8")
     })
-}
-
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Loaded {

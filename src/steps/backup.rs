@@ -20,20 +20,22 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use indicatif::HumanBytes;
+use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use super::process::ProcessGroup;
+use super::process::{ProcessGroup, io_reason};
 use super::{Excerpt, Step, StepContext, StepOutcome};
+use crate::redact::Redactor;
 use crate::runbook::model::Backup;
 
 /// The dump program, looked up on `PATH`.
 const PG_DUMP: &str = "pg_dump";
 /// The verifying program, looked up on `PATH`.
 const PG_RESTORE: &str = "pg_restore";
-/// How long output is still read after a child exits.
 /// libpq's connect timeout, so an unanswering host fails before the step's own timeout.
 const CONNECT_TIMEOUT_SECS: u64 = 15;
 
@@ -87,16 +89,21 @@ fn major(version: &str) -> Option<u32> {
 
 impl Step for Backup {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
-        match self.backup(ctx, &PROGRAMS).await {
-            Ok(detail) => StepOutcome::Done {
-                detail: Some(ctx.redactor.mask(&detail).into_owned()),
-                output: None,
-            },
-            Err(failure) => StepOutcome::Failed {
-                reason: ctx.redactor.mask(&failure.reason).into_owned(),
-                output: failure.output.render(ctx.redactor),
-            },
-        }
+        outcome(self.backup(ctx, &PROGRAMS).await, ctx.redactor)
+    }
+}
+
+/// A backup's result as the step's outcome, masked.
+fn outcome(result: Result<String, Failure>, redactor: &Redactor) -> StepOutcome {
+    match result {
+        Ok(detail) => StepOutcome::Done {
+            detail: Some(redactor.mask(&detail).into_owned()),
+            output: None,
+        },
+        Err(failure) => StepOutcome::Failed {
+            reason: redactor.mask(&failure.reason).into_owned(),
+            output: failure.output.render(redactor),
+        },
     }
 }
 
@@ -172,7 +179,7 @@ impl Backup {
         Ok(format!(
             "{}, {}, sha256 {sha256} ({verified})",
             file.display(),
-            human_size(size)
+            HumanBytes(size)
         ))
     }
 }
@@ -212,14 +219,8 @@ async fn run(
     stdout: &mut dyn FnMut(&[u8]),
     stderr: &mut dyn FnMut(&[u8]),
 ) -> Result<ExitStatus, String> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut group = match command.spawn() {
-        Ok(child) => ProcessGroup::new(child),
+    let mut group = match ProcessGroup::spawn(&mut command) {
+        Ok(group) => group,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_installed(program)),
         Err(e) => return Err(format!("cannot start `{program}`: {}", io_reason(&e))),
     };
@@ -335,23 +336,7 @@ async fn digest(path: &Path) -> io::Result<(u64, String)> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((size, hex))
-}
-
-/// "532 B", "12.3 KiB", "1.2 MiB".
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    Ok((size, hex::encode(hasher.finalize())))
 }
 
 /// Counts the TOC lines of `pg_restore --list` (lines not starting with `;`), chunk by chunk.
@@ -378,35 +363,15 @@ impl TocCounter {
 }
 
 /// The percent-decoded password of a URL, if it has one: its `password=` parameter (which
-/// libpq and sqlx prefer, as the later setting), else its `user:password@` part.
+/// libpq and sqlx prefer, as the later setting), else its `user:password@` part (malformed
+/// `%` sequences are kept as they are).
 fn url_password(url: &str) -> Option<String> {
     let url = url::Url::parse(url).ok()?;
     let parameter = url.query_pairs().filter(|(key, _)| key == "password").last();
     match parameter {
         Some((_, value)) => Some(value.into_owned()),
-        None => Some(percent_decode(url.password()?)),
+        None => Some(percent_decode_str(url.password()?).decode_utf8_lossy().into_owned()),
     }
-}
-
-/// `%XX` sequences decoded; malformed ones kept as they are.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(byte) if bytes[i] == b'%' => {
-                out.push(byte);
-                i += 3;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// libpq's name of an SSL mode.
@@ -418,15 +383,6 @@ fn ssl_mode(mode: PgSslMode) -> &'static str {
         PgSslMode::Require => "require",
         PgSslMode::VerifyCa => "verify-ca",
         PgSslMode::VerifyFull => "verify-full",
-    }
-}
-
-/// An I/O error without the `(os error N)` suffix.
-fn io_reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
     }
 }
 
@@ -577,18 +533,10 @@ mod tests {
                 databases: &databases,
                 timeout: Duration::from_secs(60),
             };
-            match step.backup(&ctx, programs).await {
-                Ok(detail) => StepOutcome::Done {
-                    detail: Some(redactor.mask(&detail).into_owned()),
-                    output: None,
-                },
-                Err(f) => StepOutcome::Failed {
-                    reason: redactor.mask(&f.reason).into_owned(),
-                    output: f.output.render(&redactor),
-                },
-            }
+            outcome(step.backup(&ctx, programs).await, &redactor)
         }
 
+        /// What the step does with the real programs.
         async fn backup(&self) -> StepOutcome {
             self.backup_for(Duration::from_secs(60))
                 .await
@@ -639,10 +587,7 @@ mod tests {
     }
 
     fn sha256_hex(path: &Path) -> String {
-        Sha256::digest(std::fs::read(path).unwrap())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
     }
 
     #[tokio::test]
@@ -866,12 +811,17 @@ mod tests {
         assert_eq!(seen.matches(PASSWORD).count(), 1, "{seen}");
     }
 
+    /// What the step says of `pg_dump` exiting 1 with `stderr`, dumping `app` at db:5432.
+    fn dump_failure_of(stderr: &str) -> String {
+        let status = std::process::ExitStatus::from_raw(1 << 8);
+        dump_failure("database `app` (db:5432/app)", "app", status, stderr)
+    }
+
     #[test]
     fn version_mismatch_names_both_versions_and_the_package() {
         let stderr = "pg_dump: error: aborting because of server version mismatch\npg_dump: detail: server version: 16.4 (Debian 16.4-1); pg_dump version: 15.20 (Debian 15.20-0+deb12u1)\n";
-        let status = std::process::ExitStatus::from_raw(1 << 8);
         assert_eq!(
-            dump_failure("database `app` (db:5432/app)", "app", status, stderr),
+            dump_failure_of(stderr),
             "pg_dump 15.20 is older than server 16.4 of database `app` (db:5432/app)\nhint: install postgresql-client-16"
         );
     }
@@ -879,9 +829,8 @@ mod tests {
     #[test]
     fn authentication_failure_names_the_user() {
         let stderr = "pg_dump: error: connection to server at \"db\" (10.0.0.1), port 5432 failed: FATAL:  password authentication failed for user \"app\"\n";
-        let status = std::process::ExitStatus::from_raw(1 << 8);
         assert_eq!(
-            dump_failure("database `app` (db:5432/app)", "app", status, stderr),
+            dump_failure_of(stderr),
             "authentication failed for user `app` on database `app` (db:5432/app)\nhint: check the password in the database URL"
         );
     }
@@ -896,9 +845,12 @@ mod tests {
 
     #[test]
     fn sizes_and_passwords_decode() {
-        assert_eq!(human_size(532), "532 B");
-        assert_eq!(human_size(1_258_291), "1.2 MiB");
-        assert_eq!(percent_decode("p%40ss%2Fw%zz"), "p@ss/w%zz");
+        assert_eq!(HumanBytes(532).to_string(), "532 B");
+        assert_eq!(HumanBytes(1_258_291).to_string(), "1.20 MiB");
+        assert_eq!(
+            url_password("postgres://u:p%40ss%2Fw%zz@h/d").as_deref(),
+            Some("p@ss/w%zz")
+        );
         assert_eq!(url_password("postgres://u:p%40ss@h/d").as_deref(), Some("p@ss"));
         assert_eq!(url_password("postgres://u@h/d"), None);
         assert_eq!(

@@ -16,6 +16,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
+use crate::pg_error::sql_error;
 use crate::runbook::Runbook;
 
 /// The run's database pools, by runbook database name.
@@ -103,6 +104,14 @@ impl Databases {
         Ok(pool)
     }
 
+    /// The pool a query step (`sql`, `rls`) runs on, connected within a quarter of the step's
+    /// time (1 to 10 s), and "database `x` (host:port/db)", the words its messages start with.
+    pub(crate) async fn step_pool(&self, name: &str, step_timeout: Duration) -> Result<(PgPool, String), String> {
+        let connect = (step_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
+        let pool = self.pool(name, connect).await?;
+        Ok((pool, format!("database `{name}` ({})", self.describe(name))))
+    }
+
     /// "cannot connect to database `x` (host:port/db): reason".
     pub fn connect_error(&self, name: &str, error: &sqlx::Error) -> String {
         format!(
@@ -141,19 +150,6 @@ fn split_schema(raw: &str) -> (String, Option<String>) {
         url.query_pairs_mut().clear().extend_pairs(kept);
     }
     (url.to_string(), schema)
-}
-
-/// A database error as one line: SQLSTATE and message for server errors.
-pub fn sql_error(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => match db.code() {
-            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
-            None => db.message().to_string(),
-        },
-        sqlx::Error::PoolTimedOut => "no answer within the connect timeout".into(),
-        sqlx::Error::Io(io) => io.to_string(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -28,9 +28,12 @@ mod wait;
 
 use std::time::Duration;
 
+/// The steps' one-line form of a database error (it lives at the crate root because the
+/// PostgreSQL journal needs it too).
+pub(crate) use crate::pg_error::sql_error;
 pub(crate) use backup::probe as probe_backup;
 pub use client::http_client;
-pub use db::{Databases, sql_error};
+pub use db::Databases;
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub use live::{Escalation, Live, execute_live};
@@ -60,6 +63,17 @@ pub struct StepContext<'a> {
     /// The step's time limit per attempt (the engine enforces it; steps use it to size
     /// their own inner timeouts).
     pub timeout: Duration,
+}
+
+impl StepContext<'_> {
+    /// A failed attempt without output, its reason masked: a reason may quote a URL or a
+    /// database error that holds a secret.
+    pub(crate) fn fail(&self, reason: String) -> StepOutcome {
+        StepOutcome::Failed {
+            reason: self.redactor.mask(&reason).into_owned(),
+            output: None,
+        }
+    }
 }
 
 /// How one attempt of a step went. Failure is a value; `Err` is not used for it.

@@ -1,22 +1,37 @@
-//! Child processes a step runs: each leads its own process group, killed as a whole.
+//! Child processes a step runs (`shell`, `backup`, `rolling_restart`): each is spawned by
+//! [`ProcessGroup::spawn`], leads its own process group and is killed as a whole.
 //!
 //! The engine cancels a step by dropping its future (timeout, Ctrl-C); a [`ProcessGroup`]
 //! guard then SIGKILLs the whole group, so children such as `sleep 100 &` never outlive
-//! their step. After a normal exit the group is killed too (orphans left behind), and the
-//! pipes are drained for at most [`DRAIN`] in case a grandchild that left the group still
-//! holds them open.
+//! their step. After a normal exit the group is killed too (orphans left behind) unless
+//! [`ProcessGroup::spare_survivors`] says otherwise, and the pipes are drained for at most
+//! [`DRAIN`] in case a grandchild that left the group still holds them open. stdin is
+//! always `/dev/null`: a step never waits for a terminal.
 
+use std::cell::RefCell;
 use std::io;
-use std::process::ExitStatus;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
+use tokio::process::{Child, Command};
 
+use super::Excerpt;
+
+/// By absolute path: a `PATH` lookup costs several failed `execve`s per step, and a runbook
+/// must not run a different `sh` because of the operator's `PATH`.
+const SHELL: &str = "/bin/sh";
 /// How long output is still read after the child exits.
 const DRAIN: Duration = Duration::from_millis(500);
+
+/// `/bin/sh -c <script>`, ready for more settings (cwd, env) and [`ProcessGroup::spawn`].
+pub(super) fn sh(script: &str) -> Command {
+    let mut command = Command::new(SHELL);
+    command.arg("-c").arg(script);
+    command
+}
 
 /// A child leading its own process group; the group is SIGKILLed on drop.
 pub(super) struct ProcessGroup {
@@ -27,7 +42,20 @@ pub(super) struct ProcessGroup {
 }
 
 impl ProcessGroup {
-    pub(super) fn new(child: Child) -> Self {
+    /// Starts `command` as the leader of a new process group, stdin from `/dev/null`,
+    /// stdout and stderr piped for [`ProcessGroup::run`].
+    pub(super) fn spawn(command: &mut Command) -> io::Result<Self> {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Self::new(child))
+    }
+
+    fn new(child: Child) -> Self {
         let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
         ProcessGroup {
             pgid,
@@ -78,6 +106,16 @@ impl ProcessGroup {
         Ok(status)
     }
 
+    /// [`ProcessGroup::run`] with both streams fed to one excerpt, in arrival order. Dropping
+    /// the future (a timeout) leaves in `excerpt` what arrived so far.
+    pub(super) async fn run_into(&mut self, excerpt: &mut Excerpt) -> io::Result<ExitStatus> {
+        let shared = RefCell::new(excerpt);
+        self.run(&mut |bytes| shared.borrow_mut().push(bytes), &mut |bytes| {
+            shared.borrow_mut().push(bytes)
+        })
+        .await
+    }
+
     fn kill(&self) {
         if let Some(pgid) = self.pgid {
             let _ = killpg(pgid, Signal::SIGKILL);
@@ -89,6 +127,15 @@ impl Drop for ProcessGroup {
     fn drop(&mut self) {
         // Runs before `child` is dropped, so an unreaped child still pins the pgid.
         self.kill();
+    }
+}
+
+/// An I/O error without the `(os error N)` suffix.
+pub(super) fn io_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
     }
 }
 

@@ -28,8 +28,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use sqlx::postgres::PgConnectOptions;
 
-use super::db::sql_error;
-use super::{Step, StepContext, StepOutcome};
+use super::{Step, StepContext, StepOutcome, sql_error};
 use crate::runbook::model::Rls;
 
 /// What the checks found: failed assertions, notes on what could not be checked, how
@@ -54,33 +53,23 @@ impl Findings {
 
 impl Step for Rls {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
-        let fail = |reason: String| StepOutcome::Failed {
-            reason: ctx.redactor.mask(&reason).into_owned(),
-            output: None,
+        let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
+            Ok(found) => found,
+            Err(reason) => return ctx.fail(reason),
         };
-        let connect = (ctx.timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
-        let pool = match ctx.databases.pool(&self.database, connect).await {
-            Ok(p) => p,
-            Err(reason) => return fail(reason),
-        };
-        let where_ = format!(
-            "database `{}` ({})",
-            self.database,
-            ctx.databases.describe(&self.database)
-        );
         let options = match ctx.databases.options(&self.database) {
             Ok(o) => o.application_name("deployctl"),
-            Err(reason) => return fail(reason),
+            Err(reason) => return ctx.fail(reason),
         };
         let mut tx = match pool.begin().await {
             Ok(tx) => tx,
-            Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
+            Err(e) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
         };
         let result = check(self, ctx.timeout, &options, &mut tx).await;
         // Always rolled back: the probes insert, update and delete.
         let rollback = tx.rollback().await;
         let findings = match (result, rollback) {
-            (Err(e), _) | (Ok(_), Err(e)) => return fail(format!("{where_}: {}", sql_error(&e))),
+            (Err(e), _) | (Ok(_), Err(e)) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
             (Ok(f), Ok(())) => f,
         };
         if !findings.failed.is_empty() {
@@ -96,7 +85,7 @@ impl Step for Rls {
                 reason.push_str("\nhint: ");
                 reason.push_str(hint);
             }
-            return fail(reason);
+            return ctx.fail(reason);
         }
         let mut detail = format!(
             "{} × {}: {} assertions hold",

@@ -13,16 +13,14 @@
 //! it: starting a service is its job. A command that starts the service in the background
 //! must detach it and redirect its output (`setsid cmd >log 2>&1 &`).
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use tokio::process::Command;
 use tokio::time::Instant;
 
 use super::live::{Live, report};
-use super::process::ProcessGroup;
-use super::shell::{describe, io_reason, one_line};
+use super::process::{ProcessGroup, io_reason, sh};
+use super::shell::{describe, one_line};
 use super::{Excerpt, StepContext, StepOutcome};
 use crate::event::{Event, ServiceResult};
 use crate::runbook::duration::format as dur;
@@ -144,31 +142,14 @@ async fn restart_one(step: &RollingRestart, name: &str, batch: u32, ctx: &StepCo
 async fn restart(service: &Service, limit: Duration, ctx: &StepContext<'_>, live: &Live<'_>) -> Result<(), String> {
     let run = service.restart.render(ctx.run_id);
     let shown = one_line(&run);
-    let mut command = Command::new("/bin/sh");
-    command
-        .arg("-c")
-        .arg(&run)
-        .current_dir(live.workdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut group = match command.spawn() {
-        Ok(child) => ProcessGroup::new(child).spare_survivors(),
+    let mut group = match ProcessGroup::spawn(sh(&run).current_dir(live.workdir)) {
+        Ok(group) => group.spare_survivors(),
         Err(e) => return Err(format!("cannot start `{shown}`: {}", io_reason(&e))),
     };
-    let excerpt = std::cell::RefCell::new(Excerpt::new());
-    let waited = tokio::time::timeout(
-        limit,
-        group.run(&mut |b| excerpt.borrow_mut().push(b), &mut |b| {
-            excerpt.borrow_mut().push(b)
-        }),
-    )
-    .await;
+    let mut excerpt = Excerpt::new();
+    let waited = tokio::time::timeout(limit, group.run_into(&mut excerpt)).await;
     let tail = || {
         excerpt
-            .borrow()
             .render(ctx.redactor)
             .and_then(|o| {
                 o.lines()

@@ -8,19 +8,13 @@
 //! one [`Excerpt`] in arrival order. Reading stops at the child's exit plus a short drain, not
 //! at EOF: an escaped grandchild holding the pipe open must not hang the step.
 
-use std::io;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 
-use tokio::process::Command;
-
-use super::process::ProcessGroup;
+use super::process::{ProcessGroup, io_reason, sh};
 use super::{Excerpt, Step, StepContext, StepOutcome};
 use crate::runbook::model::Shell;
 
-/// By absolute path: a `PATH` lookup costs several failed `execve`s per step, and a runbook
-/// must not run a different `sh` because of the operator's `PATH`.
-const SHELL: &str = "/bin/sh";
 /// How much of the command a message shows.
 const SHOWN_CHARS: usize = 80;
 
@@ -28,19 +22,12 @@ impl Step for Shell {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let run = self.run.render(ctx.run_id);
         let shown = ctx.redactor.mask(&one_line(&run)).into_owned();
-        let mut command = Command::new(SHELL);
+        let mut command = sh(&run);
         command
-            .arg("-c")
-            .arg(&run)
             .current_dir(&self.cwd)
-            .envs(self.env.iter().map(|(k, v)| (k, v.render(ctx.run_id))))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut group = match command.spawn() {
-            Ok(child) => ProcessGroup::new(child),
+            .envs(self.env.iter().map(|(k, v)| (k, v.render(ctx.run_id))));
+        let mut group = match ProcessGroup::spawn(&mut command) {
+            Ok(group) => group,
             Err(e) => {
                 let reason = format!("cannot start `sh` in `{}`: {}", self.cwd.display(), io_reason(&e));
                 return StepOutcome::Failed {
@@ -49,15 +36,8 @@ impl Step for Shell {
                 };
             }
         };
-        let excerpt = Excerpt::new();
-        // Both streams feed one excerpt, in arrival order.
-        let shared = std::cell::RefCell::new(excerpt);
-        let status = group
-            .run(&mut |bytes| shared.borrow_mut().push(bytes), &mut |bytes| {
-                shared.borrow_mut().push(bytes)
-            })
-            .await;
-        let excerpt = shared.into_inner();
+        let mut excerpt = Excerpt::new();
+        let status = group.run_into(&mut excerpt).await;
         let output = excerpt.render(ctx.redactor);
         match status {
             Ok(status) if status.code() == Some(self.expect_exit) => StepOutcome::Done {
@@ -93,15 +73,6 @@ pub(super) fn one_line(run: &str) -> String {
         Some((cut, _)) => format!("{}…", &first[..cut]),
         None if more => format!("{first} …"),
         None => first.to_owned(),
-    }
-}
-
-/// An I/O error without the `(os error N)` suffix.
-pub(super) fn io_reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
     }
 }
 

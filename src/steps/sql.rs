@@ -4,14 +4,11 @@
 //! `$1, $2, ...` parameters. The query runs in a transaction with `statement_timeout` set
 //! from the step's timeout, so a slow query is cancelled by the server, not just abandoned.
 
-use std::time::Duration;
-
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{Column, Postgres, Row, TypeInfo};
 
-use super::db::sql_error;
-use super::{Step, StepContext, StepOutcome};
+use super::{Step, StepContext, StepOutcome, sql_error};
 use crate::runbook::model::{SqlCheck, SqlParam};
 
 /// Rows read at most; enough for any `expect.rows` a runbook means.
@@ -19,36 +16,22 @@ const MAX_ROWS: usize = 10_000;
 
 impl Step for SqlCheck {
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
-        let fail = |reason: String| StepOutcome::Failed {
-            reason: ctx.redactor.mask(&reason).into_owned(),
-            output: None,
+        let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
+            Ok(found) => found,
+            Err(reason) => return ctx.fail(reason),
         };
-        let pool = match ctx.databases.pool(&self.database, connect_timeout(ctx.timeout)).await {
-            Ok(p) => p,
-            Err(reason) => return fail(reason),
-        };
-        let where_ = format!(
-            "database `{}` ({})",
-            self.database,
-            ctx.databases.describe(&self.database)
-        );
         let rows = match run(self, ctx, &pool).await {
             Ok(rows) => rows,
-            Err(e) => return fail(format!("{where_}: {}", sql_error(&e))),
+            Err(e) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
         };
         match judge(self, &rows) {
             Ok(detail) => StepOutcome::Done {
                 detail: Some(ctx.redactor.mask(&detail).into_owned()),
                 output: None,
             },
-            Err(reason) => fail(format!("{where_}: {reason}")),
+            Err(reason) => ctx.fail(format!("{where_}: {reason}")),
         }
     }
-}
-
-/// The connect timeout: a quarter of the step's, between 1 and 10 seconds.
-fn connect_timeout(step: Duration) -> Duration {
-    (step / 4).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
 async fn run(check: &SqlCheck, ctx: &StepContext<'_>, pool: &sqlx::PgPool) -> Result<Vec<PgRow>, sqlx::Error> {

@@ -141,13 +141,7 @@ fn a_second_run_exits_6_naming_the_holder() {
     let mut first = ws.spawn_run();
     assert!(eventually(20, || ws.file("step.pid").exists()));
     let second = ws.deployctl().args(["run", "r.yaml"]).run();
-    assert_eq!(second.code, 6, "{}", second.stderr);
-    assert!(
-        second.stderr.contains(&format!("locked by pid {}", first.id())),
-        "{}",
-        second.stderr
-    );
-    assert!(second.stderr.contains("gage"), "names the operator: {}", second.stderr);
+    second.assert_locked_by(first.id());
     let unlock = ws.deployctl().args(["unlock", "r.yaml"]).run();
     assert_eq!(
         unlock.code, 6,

@@ -1,10 +1,15 @@
 //! The demo's moving parts for tests: its databases (one `TestDb` each), free ports for the
 //! four services, a private `scripts/demo-services` state dir, and a tiny HTTP client.
 //! Dropping a stack stops every service its state dir started.
+//!
+//! The service binary belongs to another workspace member (`demo/service`), which cargo does
+//! not build for deployctl's tests, so [`demo_service_bin`] builds it once per test run.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::db::TestDb;
@@ -37,6 +42,53 @@ pub fn owners(port: u16, path: &str, column: &str, user: &str) -> Vec<String> {
         .iter()
         .map(|row| row[column].as_str().expect("owner column").to_string())
         .collect()
+}
+
+/// `deployctl-demo-service`, built (on first use, by `cargo build -p`) beside the deployctl
+/// binary under test: same target dir, same profile, up to date with the source.
+pub fn demo_service_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(build_demo_service)
+}
+
+/// What cargo sets for a test process. A nested cargo must not see them: build scripts that
+/// watch them (ring's) would rerun, and the next `cargo test` would rebuild them once more.
+const SET_FOR_TESTS: [&str; 7] = [
+    "CARGO_PKG_",
+    "CARGO_MANIFEST_",
+    "CARGO_BIN_",
+    "CARGO_CRATE_",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "OUT_DIR",
+];
+
+fn build_demo_service() -> PathBuf {
+    let profile_dir = Path::new(env!("CARGO_BIN_EXE_deployctl"))
+        .parent()
+        .expect("the deployctl binary is in a profile dir");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let target_dir = profile_dir.parent().expect("the profile dir is in a target dir");
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        if SET_FOR_TESTS.iter().any(|p| name.to_string_lossy().starts_with(p)) {
+            cargo.env_remove(name);
+        }
+    }
+    let status = cargo
+        .args(["build", "--quiet", "--locked", "-p", "deployctl-demo-service"])
+        .args(["--profile", profile])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "`cargo build -p deployctl-demo-service` failed");
+    profile_dir.join("deployctl-demo-service")
 }
 
 /// A port nobody listens on right now (bound on 127.0.0.1:0, then released).
@@ -73,10 +125,7 @@ impl DemoStack {
             ("MARKETPLACE_DATABASE_URL".into(), self.marketplace.url.clone()),
             ("ACADEMY_DATABASE_URL".into(), self.academy.url.clone()),
             ("DEMO_STATE_DIR".into(), self.state.path().display().to_string()),
-            (
-                "DEMO_SERVICE_BIN".into(),
-                env!("CARGO_BIN_EXE_deployctl-demo-service").into(),
-            ),
+            ("DEMO_SERVICE_BIN".into(), demo_service_bin().display().to_string()),
             ("DEPLOYCTL_BIN".into(), env!("CARGO_BIN_EXE_deployctl").into()),
             ("NO_COLOR".into(), "1".into()),
         ];
@@ -196,7 +245,7 @@ impl ServiceProcess {
     /// Starts `service` with `database_url` and extra flags, and waits until it listens.
     pub fn start(service: &str, database_url: &str, extra: &[&str]) -> Self {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_deployctl-demo-service"))
+        let child = Command::new(demo_service_bin())
             .args([
                 "--service",
                 service,

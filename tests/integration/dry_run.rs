@@ -40,11 +40,7 @@ fn every_step_gets_a_verdict_and_shell_is_opaque() {
         ])
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let lines = out.json_lines();
     assert_eq!(lines[0]["type"], "plan");
     assert_eq!(lines[0]["mode"], "offline");
     let steps: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "plan_step").collect();

@@ -27,6 +27,24 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+impl Outcome {
+    /// stdout of `--output json`: one JSON value a line.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
+    }
+
+    /// Asserts a `run` refused with exit 6 because the process `pid` of operator `gage`
+    /// holds the journal's lock.
+    pub fn assert_locked_by(&self, pid: u32) {
+        assert_eq!(self.code, 6, "{}", self.stderr);
+        assert!(self.stderr.contains(&format!("locked by pid {pid}")), "{}", self.stderr);
+        assert!(self.stderr.contains("gage"), "names the operator: {}", self.stderr);
+    }
+}
+
 impl Deployctl {
     /// deployctl with a clean environment for references (no DEPLOYCTL_* leaking in).
     pub fn new() -> Self {

@@ -151,13 +151,7 @@ fn a_second_run_exits_6_naming_the_holder_and_other_runbooks_are_not_blocked() {
     assert!(eventually(30, || pg.ws.file("step.pid").exists()), "the step started");
 
     let second = pg.deployctl().args(["run", "r.yaml"]).run();
-    assert_eq!(second.code, 6, "{}", second.stderr);
-    assert!(
-        second.stderr.contains(&format!("locked by pid {}", first.id())),
-        "{}",
-        second.stderr
-    );
-    assert!(second.stderr.contains("gage"), "names the operator: {}", second.stderr);
+    second.assert_locked_by(first.id());
     assert!(
         second.stderr.contains("postgres://"),
         "names the journal: {}",

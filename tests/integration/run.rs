@@ -279,11 +279,7 @@ fn json_output_is_one_journal_entry_per_line_and_verbose_shows_output() {
     let ws = Workspace::new(&happy(&http));
     let out = ws.deployctl().args(["--output", "json", "run", "r.yaml"]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let lines = out.json_lines();
     assert_eq!(
         lines,
         ws.journal("happy"),

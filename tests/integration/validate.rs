@@ -169,11 +169,7 @@ fn json_output_is_one_object_per_line() {
         ])
         .run();
     assert_eq!(out.code, 2);
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let lines = out.json_lines();
     assert!(
         lines
             .iter()

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use super::schema;
 use super::store::schema_error;
 use super::target::PgTarget;
+use crate::journal::lock::unknown_holder;
 use crate::journal::{Holder, JournalError, LockState};
 
 /// How often the holder row's heartbeat is refreshed, and how long a refresh may take
@@ -287,15 +288,4 @@ async fn read_holder(conn: &mut PgConnection, target: &PgTarget) -> Result<Optio
 
 fn timestamp(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
-}
-
-fn unknown_holder() -> Holder {
-    Holder {
-        pid: 0,
-        host: "unknown".into(),
-        since: Utc::now(),
-        command: "unknown".into(),
-        operator: "unknown".into(),
-        heartbeat: None,
-    }
 }

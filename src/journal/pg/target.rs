@@ -14,8 +14,8 @@ use sqlx::{ConnectOptions, Connection};
 
 use super::cause::DbCause;
 use crate::journal::JournalError;
+use crate::pg_error::sql_error;
 use crate::redact::Redactor;
-use crate::steps::sql_error;
 
 /// How long connecting to the journal database may take before deployctl gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

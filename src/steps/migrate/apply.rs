@@ -17,9 +17,6 @@
 //! Plain style runs the file and inserts its row in one explicit transaction, so it has no
 //! failed state.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-
 use sqlx::{Connection, PgConnection};
 
 use super::ledger::Ledger;
@@ -52,7 +49,7 @@ async fn apply_prisma(
     pending: &[&LocalMigration],
     done: &mut Vec<String>,
 ) -> Result<(), String> {
-    let ids: Vec<String> = pending.iter().map(|_| uuid_v4()).collect();
+    let ids: Vec<String> = pending.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let Some(first) = pending.first() else {
         return Ok(());
     };
@@ -172,27 +169,4 @@ async fn apply_plain(ledger: &Ledger<'_>, conn: &mut PgConnection, migration: &L
     .await
     .map_err(failed)?;
     tx.commit().await.map_err(failed)
-}
-
-/// A random (version 4) UUID, from std's randomly keyed hasher.
-fn uuid_v4() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut bytes = [0u8; 16];
-    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&RandomState::new().hash_one((i, nanos)).to_le_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }

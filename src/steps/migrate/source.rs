@@ -40,15 +40,15 @@ impl LocalMigration {
         let sql = text.strip_prefix(BOM).unwrap_or(text);
         let lf = sql.replace("\r\n", "\n");
         let crlf = lf.replace('\n', "\r\n");
-        let checksum = hex(bytes);
+        let checksum = sha256_hex(bytes);
         Ok(LocalMigration {
             name,
             accepted: [
                 checksum.clone(),
-                hex(lf.as_bytes()),
-                hex(crlf.as_bytes()),
-                hex(format!("{BOM}{lf}").as_bytes()),
-                hex(format!("{BOM}{crlf}").as_bytes()),
+                sha256_hex(lf.as_bytes()),
+                sha256_hex(crlf.as_bytes()),
+                sha256_hex(format!("{BOM}{lf}").as_bytes()),
+                sha256_hex(format!("{BOM}{crlf}").as_bytes()),
             ],
             sql: sql.to_string(),
             checksum,
@@ -81,8 +81,9 @@ pub(super) fn read(dir: &Path, style: MigrationStyle) -> Result<Vec<LocalMigrati
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+/// Lowercase hex of the sha256 of `bytes`, as Prisma's `checksum` column holds it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The SQL of `<dir>/<name>.down.sql` (without a leading BOM); `None` when there is no such
@@ -111,7 +112,7 @@ pub(super) fn read_down(dir: &Path, name: &str) -> Result<Option<String>, String
 mod tests {
     use std::path::Path;
 
-    use super::{LocalMigration, hex};
+    use super::{LocalMigration, sha256_hex};
 
     #[test]
     fn line_endings_and_a_bom_are_not_edits_but_the_raw_bytes_are_recorded() {
@@ -119,11 +120,11 @@ mod tests {
         let crlf = lf.replace('\n', "\r\n");
         let bom_crlf = format!("\u{feff}{crlf}");
         let migration = LocalMigration::new("m".into(), bom_crlf.as_bytes(), Path::new("m")).unwrap();
-        assert_eq!(migration.checksum, hex(bom_crlf.as_bytes()));
+        assert_eq!(migration.checksum, sha256_hex(bom_crlf.as_bytes()));
         assert_eq!(migration.sql, crlf, "the BOM is not sent");
         for recorded in [lf.to_string(), crlf, format!("\u{feff}{lf}"), bom_crlf] {
-            assert!(migration.matches(&hex(recorded.as_bytes())), "{recorded:?}");
+            assert!(migration.matches(&sha256_hex(recorded.as_bytes())), "{recorded:?}");
         }
-        assert!(!migration.matches(&hex(b"CREATE TABLE a (id INT);\n")));
+        assert!(!migration.matches(&sha256_hex(b"CREATE TABLE a (id INT);\n")));
     }
 }

@@ -166,10 +166,7 @@ async fn prisma_applies_from_scratch_with_prisma_shaped_rows() {
         assert_eq!(logs, &None);
     }
     let bytes = std::fs::read(fixture("prisma/20240101000000_init/migration.sql")).unwrap();
-    let expected: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected = hex::encode(sha2::Sha256::digest(&bytes));
     assert_eq!(rows[0].1, expected);
     let rls: bool = sqlx::query_scalar("SELECT relrowsecurity FROM pg_class WHERE relname = 'Note'")
         .fetch_one(&mut conn)
