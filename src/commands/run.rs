@@ -45,7 +45,7 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
     };
     let mut plan = Plan::new(loaded, mode);
     if mode == ProbeMode::Online {
-        probe(&mut plan).await;
+        probe(&mut plan, ui.clock).await;
     }
     let file = args.runbook.display().to_string();
     let window = window_now(ui, loaded);

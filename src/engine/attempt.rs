@@ -20,10 +20,10 @@ use super::outcome::RunError;
 use super::plan::{PlanStep, Work};
 use super::recorder::{Durability, Recorder};
 use super::retry::delay_before;
-use crate::event::{Escalation, Event, ServiceResult, StepStatus, UndoEntry};
+use crate::event::{Event, ServiceResult, StepStatus, UndoEntry};
 use crate::runbook::Loaded;
 use crate::runbook::duration::format as dur;
-use crate::steps::{Databases, Live, StepContext, StepOutcome, execute_live, own_undo, revert};
+use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, execute, own_undo, revert};
 
 /// How the attempts of a step ended (all journaled).
 pub(super) enum Attempted {
@@ -57,6 +57,8 @@ pub(super) struct StepParts<'a> {
     pub databases: Arc<Databases>,
     /// SIGINT/SIGTERM.
     pub cancel: Cancel,
+    /// Now, as the run sees it.
+    pub clock: crate::clock::Clock,
 }
 
 impl StepParts<'_> {
@@ -70,6 +72,8 @@ impl StepParts<'_> {
             http: &self.http,
             databases: &self.databases,
             timeout,
+            clock: self.clock,
+            live: None,
         }
     }
 }
@@ -109,7 +113,7 @@ pub(super) async fn attempts<O: Observer>(
         } else {
             Durability::BeforeNext
         };
-        let (outcome, escalation) = match outcome {
+        let outcome = match outcome {
             None => {
                 let reason = format!("stopped by {}", parts.cancel.signal());
                 rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
@@ -130,12 +134,19 @@ pub(super) async fn attempts<O: Observer>(
                 rec.record(done, ended)?;
                 return Ok(Attempted::Done);
             }
-            StepOutcome::Failed { reason, output } if escalation.is_some() || attempt >= max => {
-                let event = finish(StepStatus::Failed, Some(reason.clone()), output, escalation);
+            StepOutcome::Failed {
+                reason,
+                hint,
+                output,
+                escalation,
+            } if escalation.is_some() || attempt >= max => {
+                let text = Failure { reason, hint }.text();
+                let event = finish(StepStatus::Failed, Some(text.clone()), output, escalation);
                 rec.record(event, ended)?;
-                return Ok(Attempted::Failed { reason });
+                return Ok(Attempted::Failed { reason: text });
             }
-            StepOutcome::Failed { reason, .. } => {
+            StepOutcome::Failed { reason, hint, .. } => {
+                let reason = Failure { reason, hint }.text();
                 let failed = Event::AttemptFailed {
                     step: planned.id.clone(),
                     attempt,
@@ -167,13 +178,12 @@ async fn attempt_once<O: Observer>(
     rec: &mut Recorder<'_, O>,
     parts: &StepParts<'_>,
     planned: &PlanStep<'_>,
-) -> Result<Option<(StepOutcome, Option<Escalation>)>, RunError> {
+) -> Result<Option<StepOutcome>, RunError> {
     if parts.cancel.is_cancelled() {
         return Ok(None);
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run_id = rec.run_id().to_string();
-    let ctx = parts.context(&run_id, &planned.id, planned.timeout);
     let services_done = services_done(rec, &planned.id);
     let live = Live {
         services: &parts.loaded.runbook.services,
@@ -181,21 +191,24 @@ async fn attempt_once<O: Observer>(
         progress: &tx,
         services_done: &services_done,
     };
+    let ctx = StepContext {
+        live: Some(&live),
+        ..parts.context(&run_id, &planned.id, planned.timeout)
+    };
     let undo = match planned.work {
         Work::Revert(forward) => rec.run().and_then(|r| r.step(&forward.id)).and_then(|s| s.undo.clone()),
         Work::Step(_) => None,
     };
-    let work = tokio::time::timeout(planned.timeout, run_work(planned.work, undo.as_ref(), &ctx, &live));
+    let work = tokio::time::timeout(planned.timeout, run_work(planned.work, undo.as_ref(), &ctx));
     tokio::pin!(work);
     let result = loop {
         let due = rec.sync_due();
         tokio::select! {
             biased;
             Some(event) = rx.recv() => rec.record(event, Durability::Now)?,
-            result = &mut work => break Some(result.unwrap_or_else(|_| (
-                StepOutcome::Failed { reason: format!("timed out after {}", dur(planned.timeout)), output: None },
-                None,
-            ))),
+            result = &mut work => break Some(result.unwrap_or_else(|_| {
+                StepOutcome::failed(format!("timed out after {}", dur(planned.timeout)))
+            })),
             _ = parts.cancel.cancelled() => break None,
             _ = sleep_until(due), if due.is_some() => rec.settle()?,
         }
@@ -213,22 +226,11 @@ async fn sleep_until(due: Option<tokio::time::Instant>) {
 }
 
 /// Executes the work of a plan step once.
-async fn run_work(
-    work: Work<'_>,
-    undo: Option<&UndoEntry>,
-    ctx: &StepContext<'_>,
-    live: &Live<'_>,
-) -> (StepOutcome, Option<Escalation>) {
+async fn run_work(work: Work<'_>, undo: Option<&UndoEntry>, ctx: &StepContext<'_>) -> StepOutcome {
     match (work, undo) {
-        (Work::Step(step), _) => execute_live(&step.kind, ctx, live).await,
-        (Work::Revert(forward), Some(undo)) => (revert(&forward.kind, undo, ctx).await, None),
-        (Work::Revert(forward), None) => (
-            StepOutcome::Failed {
-                reason: format!("the journal holds no undo for `{}`", forward.id),
-                output: None,
-            },
-            None,
-        ),
+        (Work::Step(step), _) => execute(&step.kind, ctx).await,
+        (Work::Revert(forward), Some(undo)) => revert(&forward.kind, undo, ctx).await,
+        (Work::Revert(forward), None) => StepOutcome::failed(format!("the journal holds no undo for `{}`", forward.id)),
     }
 }
 

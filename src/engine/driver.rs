@@ -160,6 +160,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             http: http.clone(),
             databases: Arc::new(Databases::new(&loaded.runbook, &run_id)),
             cancel,
+            clock,
         };
         Ok(Driver {
             plan,
@@ -306,10 +307,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         let run_id = self.rec.run_id().to_string();
         let ctx = self.parts.context(&run_id, &step.id, step.timeout);
         let outcome = tokio::select! {
-            r = tokio::time::timeout(step.timeout, check(verify, &ctx)) => r.unwrap_or_else(|_| StepOutcome::Failed {
-                reason: format!("verify timed out after {}", crate::runbook::duration::format(step.timeout)),
-                output: None,
-            }),
+            r = tokio::time::timeout(step.timeout, check(verify, &ctx)) => r.unwrap_or_else(|_| StepOutcome::failed(format!("verify timed out after {}", crate::runbook::duration::format(step.timeout)))),
             _ = self.parts.cancel.cancelled() => {
                 let outcome = self.interrupted(None)?;
                 return self.stop(outcome).await.map(Some);

@@ -27,7 +27,6 @@ mod probe;
 mod recorder;
 mod retry;
 mod rollback_plan;
-mod target;
 #[cfg(test)]
 mod tests;
 mod unchanged;
@@ -48,7 +47,6 @@ pub use outcome::{RunError, RunOutcome};
 pub use plan::{Plan, PlanPhase, PlanStep, ProbeMode, Verdict};
 pub use probe::probe;
 pub use rollback_plan::rollback_plan;
-pub use target::describe;
 
 use std::path::{Path, PathBuf};
 

@@ -13,24 +13,14 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::target::{describe, describe_window};
+use super::window::describe as describe_window;
 use crate::event::{Input, Inputs, PlannedPhase, PlannedStep};
 use crate::redact::is_secret_name;
 use crate::runbook::Loaded;
 use crate::runbook::interpolate::EnvUse;
-use crate::runbook::model::{OnFailure, Step, StepKind};
+use crate::runbook::model::{OnFailure, Step};
 
-/// How sure the plan is about a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// A read-only probe ran against the target.
-    Verified,
-    /// Modelled; nothing was touched.
-    Simulated,
-    /// A shell command: its effect cannot be predicted.
-    Opaque,
-}
+pub use crate::steps::Verdict;
 
 /// Whether the dry-run may probe targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -323,10 +313,7 @@ impl<'a> PlanStep<'a> {
 }
 
 fn plan_step<'a>(step: &'a Step, loaded: &'a Loaded) -> PlanStep<'a> {
-    let verdict = match step.kind {
-        StepKind::Shell(_) => Verdict::Opaque,
-        _ => Verdict::Simulated,
-    };
+    let verdict = crate::steps::verdict(&step.kind);
     let undo = step.undo.as_ref().map(|u| Box::new(plan_step(u, loaded)));
     let own_undo = if undo.is_none() { own_undo(step) } else { None };
     PlanStep {
@@ -335,7 +322,7 @@ fn plan_step<'a>(step: &'a Step, loaded: &'a Loaded) -> PlanStep<'a> {
         kind: step.kind.name(),
         target: loaded
             .redactor
-            .mask(&describe(&step.kind, &loaded.runbook))
+            .mask(&crate::steps::describe(&step.kind, &loaded.runbook))
             .into_owned(),
         timeout: step.timeout,
         retries: step.retries,

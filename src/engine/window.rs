@@ -42,6 +42,42 @@ struct Opening {
     date: NaiveDate,
 }
 
+/// The window as one line: `tue,wed,thu 02:00-06:00; fri 23:00-03:00 (UTC), overrun finish`.
+pub fn describe(w: &Window) -> String {
+    let slots: Vec<String> = w
+        .allow
+        .iter()
+        .map(|s| {
+            let days: Vec<String> = s
+                .days
+                .iter()
+                .map(|d| {
+                    serde_json::to_value(d)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
+                .collect();
+            format!(
+                "{} {}-{}",
+                days.join(","),
+                s.start.format("%H:%M"),
+                s.end.format("%H:%M")
+            )
+        })
+        .collect();
+    let overrun = serde_json::to_value(w.overrun)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let freezes = if w.deny.is_empty() {
+        String::new()
+    } else {
+        format!(", {} freeze(s)", w.deny.len())
+    };
+    format!("{} ({}){freezes}, overrun {overrun}", slots.join("; "), w.timezone)
+}
+
 /// The window's state at `now`. A frozen slot never hides another that is open, and the
 /// close runs on through slots that start before (or as) the open one ends.
 pub fn state(window: &Window, now: DateTime<Utc>) -> WindowState {

@@ -27,9 +27,11 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+use super::kind::{Kind, rel_path};
 use super::process::{ProcessGroup, io_reason};
-use super::{Excerpt, Step, StepContext, StepOutcome};
+use super::{Excerpt, Failure, StepContext, StepOutcome};
 use crate::redact::Redactor;
+use crate::runbook::Runbook;
 use crate::runbook::model::Backup;
 
 /// The dump program, looked up on `PATH`.
@@ -52,7 +54,7 @@ const PROGRAMS: Programs<'static> = Programs {
 
 /// The dry-run probe: `pg_dump` is installed and not older than the server, and the
 /// database answers. Nothing is dumped.
-pub(crate) async fn probe(backup: &Backup, ctx: &StepContext<'_>) -> Result<String, String> {
+async fn probe(backup: &Backup, ctx: &StepContext<'_>) -> Result<String, Failure> {
     let output = Command::new(PROGRAMS.pg_dump)
         .arg("--version")
         .stdin(Stdio::null())
@@ -60,7 +62,7 @@ pub(crate) async fn probe(backup: &Backup, ctx: &StepContext<'_>) -> Result<Stri
         .await
         .map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => not_installed(PROGRAMS.pg_dump),
-            _ => format!("cannot start `{}`: {}", PROGRAMS.pg_dump, io_reason(&e)),
+            _ => Failure::new(format!("cannot start `{}`: {}", PROGRAMS.pg_dump, io_reason(&e))),
         })?;
     let version = String::from_utf8_lossy(&output.stdout);
     let dump_major = major(version.split_whitespace().last().unwrap_or(""));
@@ -71,9 +73,10 @@ pub(crate) async fn probe(backup: &Backup, ctx: &StepContext<'_>) -> Result<Stri
         .map_err(|e| format!("database `{}`: {}", backup.database, super::sql_error(&e)))?;
     let server_major = major(&server);
     match (dump_major, server_major) {
-        (Some(d), Some(s)) if d < s => Err(format!(
-            "pg_dump {d} is older than server {s}: it will refuse to dump\nhint: apt-get install postgresql-client-{s}"
-        )),
+        (Some(d), Some(s)) if d < s => Err(Failure::new(format!(
+            "pg_dump {d} is older than server {s}: it will refuse to dump"
+        ))
+        .with_hint(format!("apt-get install postgresql-client-{s}"))),
         _ => Ok(format!("pg_dump {} can dump server {}", version.trim(), server.trim())),
     }
 }
@@ -87,49 +90,59 @@ fn major(version: &str) -> Option<u32> {
         .ok()
 }
 
-impl Step for Backup {
+impl Kind for Backup {
+    fn describe(&self, runbook: &Runbook) -> String {
+        format!(
+            "pg_dump database {} into {}",
+            self.database,
+            rel_path(&self.dir, &runbook.workdir)
+        )
+    }
+
+    /// `pg_dump` is installed and not older than the server, and the database answers.
+    async fn probe(&self, ctx: &StepContext<'_>) -> Option<Result<String, Failure>> {
+        Some(probe(self, ctx).await)
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         outcome(self.backup(ctx, &PROGRAMS).await, ctx.redactor)
     }
 }
 
 /// A backup's result as the step's outcome, masked.
-fn outcome(result: Result<String, Failure>, redactor: &Redactor) -> StepOutcome {
+fn outcome(result: Result<String, Failed>, redactor: &Redactor) -> StepOutcome {
     match result {
         Ok(detail) => StepOutcome::Done {
             detail: Some(redactor.mask(&detail).into_owned()),
             output: None,
         },
-        Err(failure) => StepOutcome::Failed {
-            reason: redactor.mask(&failure.reason).into_owned(),
-            output: failure.output.render(redactor),
-        },
+        Err(failed) => StepOutcome::failed_with_output(failed.failure.masked(redactor), failed.output.render(redactor)),
     }
 }
 
 /// Why a backup failed, with what the failing program printed.
-struct Failure {
-    reason: String,
+struct Failed {
+    failure: Failure,
     output: Excerpt,
 }
 
-impl Failure {
-    fn new(reason: String) -> Self {
-        Failure {
-            reason,
+impl Failed {
+    fn new(failure: impl Into<Failure>) -> Self {
+        Failed {
+            failure: failure.into(),
             output: Excerpt::new(),
         }
     }
 }
 
 impl Backup {
-    async fn backup(&self, ctx: &StepContext<'_>, programs: &Programs<'_>) -> Result<String, Failure> {
+    async fn backup(&self, ctx: &StepContext<'_>, programs: &Programs<'_>) -> Result<String, Failed> {
         let name = &self.database;
-        let options = ctx.databases.options(name).map_err(Failure::new)?;
+        let options = ctx.databases.options(name).map_err(Failed::new)?;
         let password = ctx.databases.url(name).and_then(url_password);
         let target = format!("database `{name}` ({})", ctx.databases.describe(name));
-        create_dir(&self.dir).map_err(Failure::new)?;
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        create_dir(&self.dir).map_err(Failed::new)?;
+        let stamp = ctx.clock.now().format("%Y%m%dT%H%M%SZ");
         let file = self.dir.join(format!("{name}-{}-{stamp}.dump", ctx.run_id));
         let partial = PartialFile::new(file.with_extension("dump.partial"));
 
@@ -150,23 +163,26 @@ impl Backup {
             }
         })
         .await
-        .map_err(Failure::new)?;
+        .map_err(Failed::new)?;
         if !status.success() {
             let text = String::from_utf8_lossy(&stderr_text);
-            let reason = dump_failure(&target, options.get_username(), status, &text);
-            return Err(Failure { reason, output: stderr });
+            let failure = dump_failure(&target, options.get_username(), status, &text);
+            return Err(Failed {
+                failure,
+                output: stderr,
+            });
         }
 
         let entries = verify(programs.pg_restore, partial.path()).await?;
         let (size, sha256) = digest(partial.path()).await.map_err(|e| {
-            Failure::new(format!(
+            Failed::new(format!(
                 "cannot read the dump `{}`: {}",
                 partial.path().display(),
                 io_reason(&e)
             ))
         })?;
         partial.keep_as(&file).map_err(|e| {
-            Failure::new(format!(
+            Failed::new(format!(
                 "cannot rename the dump to `{}`: {}",
                 file.display(),
                 io_reason(&e)
@@ -190,24 +206,24 @@ const CLASSIFY_BYTES: usize = 16 * 1024;
 /// Runs `pg_restore --list` on the dump: the number of TOC entries it lists. An empty
 /// database dumps to an archive that lists none, and `pg_restore` reads it (and restores
 /// it) all the same: it is valid, and the detail says the database was empty.
-async fn verify(pg_restore: &str, file: &Path) -> Result<u64, Failure> {
+async fn verify(pg_restore: &str, file: &Path) -> Result<u64, Failed> {
     let mut list = Command::new(pg_restore);
     list.arg("--list").arg(file);
     let mut toc = TocCounter::default();
     let mut stderr = Excerpt::new();
     let status = run(list, pg_restore, &mut |b| toc.push(b), &mut |b| stderr.push(b))
         .await
-        .map_err(Failure::new)?;
+        .map_err(Failed::new)?;
     let entries = toc.entries;
     if status.success() {
         return Ok(entries);
     }
-    Err(Failure {
-        reason: format!(
+    Err(Failed {
+        failure: Failure::new(format!(
             "the dump did not verify: `{pg_restore} --list` {}; the partial file `{}` was deleted",
             describe(status),
             file.display()
-        ),
+        )),
         output: stderr,
     })
 }
@@ -218,55 +234,53 @@ async fn run(
     program: &str,
     stdout: &mut dyn FnMut(&[u8]),
     stderr: &mut dyn FnMut(&[u8]),
-) -> Result<ExitStatus, String> {
+) -> Result<ExitStatus, Failure> {
     let mut group = match ProcessGroup::spawn(&mut command) {
         Ok(group) => group,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_installed(program)),
-        Err(e) => return Err(format!("cannot start `{program}`: {}", io_reason(&e))),
+        Err(e) => return Err(Failure::new(format!("cannot start `{program}`: {}", io_reason(&e)))),
     };
     group
         .run(stdout, stderr)
         .await
-        .map_err(|e| format!("`{program}`: cannot wait for it: {}", io_reason(&e)))
+        .map_err(|e| Failure::new(format!("`{program}`: cannot wait for it: {}", io_reason(&e))))
 }
 
 /// "`pg_dump` is not installed: …" with the package to install.
-fn not_installed(program: &str) -> String {
+fn not_installed(program: &str) -> Failure {
     let tool = Path::new(program)
         .file_name()
         .map_or(program.into(), |n| n.to_string_lossy());
-    format!(
-        "{tool} is not installed: `{program}` is not on PATH\nhint: apt-get install postgresql-client-NN matching the server's major version"
-    )
+    Failure::new(format!("{tool} is not installed: `{program}` is not on PATH"))
+        .with_hint("apt-get install postgresql-client-NN matching the server's major version")
 }
 
 /// Why `pg_dump` failed, from its stderr: version mismatch, authentication, connection.
-fn dump_failure(target: &str, user: &str, status: ExitStatus, stderr: &str) -> String {
+fn dump_failure(target: &str, user: &str, status: ExitStatus, stderr: &str) -> Failure {
     if let Some((server, dump)) = version_mismatch(stderr) {
         let major = server.split('.').next().unwrap_or(server);
-        return format!(
-            "pg_dump {dump} is older than server {server} of {target}\nhint: install postgresql-client-{major}"
-        );
+        return Failure::new(format!("pg_dump {dump} is older than server {server} of {target}"))
+            .with_hint(format!("install postgresql-client-{major}"));
     }
     if let Some(table) = lock_timeout(stderr) {
-        return format!(
-            "pg_dump of {target} gave up waiting for a lock on `{table}`: another session holds a conflicting lock (a migration, an `ALTER TABLE`, a long transaction)\nhint: find the holder in `pg_stat_activity` and `pg_locks`; pg_dump waits for a lock at most half the step's `timeout`"
-        );
+        return Failure::new(format!(
+            "pg_dump of {target} gave up waiting for a lock on `{table}`: another session holds a conflicting lock (a migration, an `ALTER TABLE`, a long transaction)"
+        ))
+        .with_hint("find the holder in `pg_stat_activity` and `pg_locks`; pg_dump waits for a lock at most half the step's `timeout`");
     }
     let lower = stderr.to_ascii_lowercase();
     if lower.contains("authentication failed") || lower.contains("no password supplied") {
-        return format!(
-            "authentication failed for user `{user}` on {target}\nhint: check the password in the database URL"
-        );
+        return Failure::new(format!("authentication failed for user `{user}` on {target}"))
+            .with_hint("check the password in the database URL");
     }
     if lower.contains("connection to server")
         || lower.contains("could not connect")
         || lower.contains("could not translate host name")
     {
         let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
-        return format!("cannot connect to {target}: {}", first.trim());
+        return Failure::new(format!("cannot connect to {target}: {}", first.trim()));
     }
-    format!("pg_dump of {target} {}", describe(status))
+    Failure::new(format!("pg_dump of {target} {}", describe(status)))
 }
 
 /// The table of "Query was: LOCK TABLE public.t IN ACCESS SHARE MODE" after a statement
@@ -532,6 +546,9 @@ mod tests {
                 http: &http,
                 databases: &databases,
                 timeout: Duration::from_secs(60),
+
+                clock: crate::clock::Clock::system(),
+                live: None,
             };
             outcome(step.backup(&ctx, programs).await, &redactor)
         }
@@ -558,6 +575,9 @@ mod tests {
                 http: &http,
                 databases: &databases,
                 timeout,
+
+                clock: crate::clock::Clock::system(),
+                live: None,
             };
             tokio::time::timeout(timeout, step.execute(&ctx)).await.ok()
         }
@@ -581,7 +601,9 @@ mod tests {
 
     fn failure(outcome: StepOutcome) -> (String, Option<String>) {
         match outcome {
-            StepOutcome::Failed { reason, output } => (reason, output),
+            StepOutcome::Failed {
+                reason, hint, output, ..
+            } => (crate::steps::Failure { reason, hint }.text(), output),
             other => panic!("expected a failure, got {other:?}"),
         }
     }
@@ -814,7 +836,7 @@ mod tests {
     /// What the step says of `pg_dump` exiting 1 with `stderr`, dumping `app` at db:5432.
     fn dump_failure_of(stderr: &str) -> String {
         let status = std::process::ExitStatus::from_raw(1 << 8);
-        dump_failure("database `app` (db:5432/app)", "app", status, stderr)
+        dump_failure("database `app` (db:5432/app)", "app", status, stderr).text()
     }
 
     #[test]

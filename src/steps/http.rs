@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 
-use super::{Excerpt, Step, StepContext, StepOutcome};
+use super::kind::Kind;
+use super::sql::describe_sql;
+use super::{Excerpt, Failure, StepContext, StepOutcome};
+use crate::runbook::Runbook;
 use crate::runbook::duration;
 use crate::runbook::model::{Check, HttpCheck, HttpMethod};
 
@@ -20,7 +23,23 @@ const MAX_BODY: usize = 1024 * 1024;
 /// How much of an unexpected JSON value a message shows.
 const SHOWN_VALUE_CHARS: usize = 100;
 
-impl Step for HttpCheck {
+impl Kind for HttpCheck {
+    fn describe(&self, _runbook: &Runbook) -> String {
+        describe_http(self)
+    }
+
+    /// Sent only when its method is GET or HEAD: a request that may change things is not
+    /// a probe.
+    async fn probe(&self, ctx: &StepContext<'_>) -> Option<Result<String, Failure>> {
+        if !matches!(self.method, HttpMethod::Get | HttpMethod::Head) {
+            return None;
+        }
+        Some(match self.execute(ctx).await {
+            StepOutcome::Done { detail, .. } => Ok(format!("answered: {}", detail.unwrap_or_default())),
+            StepOutcome::Failed { reason, hint, .. } => Err(Failure { reason, hint }),
+        })
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let url = self.url.render(ctx.run_id);
         let target = format!("{} {url}", reqwest_method(self.method));
@@ -33,10 +52,9 @@ impl Step for HttpCheck {
                 detail: Some(detail),
                 output: None,
             },
-            Err((reason, output)) => StepOutcome::Failed {
-                reason: ctx.redactor.mask(&format!("{target}: {reason}")).into_owned(),
-                output,
-            },
+            Err((reason, output)) => {
+                StepOutcome::failed_with_output(ctx.redactor.mask(&format!("{target}: {reason}")).into_owned(), output)
+            }
         }
     }
 }
@@ -83,6 +101,21 @@ pub(crate) async fn probe(check: &Check, ctx: &StepContext<'_>) -> Probed {
                 },
             }
         }
+    }
+}
+
+/// A request and what its answer must be, in one line, for plans.
+pub(crate) fn describe_http(h: &HttpCheck) -> String {
+    let status = h.expect_status.map_or_else(|| "2xx".to_string(), |s| s.to_string());
+    let latency = h.max_ms.map_or_else(String::new, |ms| format!(" within {ms}ms"));
+    format!("{} {} → {status}{latency}", reqwest_method(h.method), h.url.display())
+}
+
+/// A read-only check in one line, for plans.
+pub(crate) fn describe_check(check: &Check) -> String {
+    match check {
+        Check::Http(h) => describe_http(h),
+        Check::Sql(q) => describe_sql(q),
     }
 }
 
@@ -350,10 +383,10 @@ mod tests {
         let outcome = Fixture::new().run(&step).await;
         assert_eq!(
             outcome,
-            StepOutcome::Failed {
-                reason: format!("GET {}: answered 503, expected 200", server.url("/health")),
-                output: Some("down for maintenance".into()),
-            }
+            StepOutcome::failed_with_output(
+                format!("GET {}: answered 503, expected 200", server.url("/health")),
+                Some("down for maintenance".into())
+            )
         );
         server.reply(404, "");
         let reason = failure(Fixture::new().run(&get(&server.url("/x"))).await);
@@ -452,7 +485,7 @@ mod tests {
         server.reply(500, "bad token canary-s3cret");
         let url = server.url("/hook?token=canary-s3cret");
         let outcome = fixture.run(&get(&url)).await;
-        let StepOutcome::Failed { reason, output } = outcome else {
+        let StepOutcome::Failed { reason, output, .. } = outcome else {
             panic!("{outcome:?}")
         };
         assert_eq!(

@@ -40,13 +40,61 @@ use sqlx::{Connection, PgConnection};
 
 use self::ledger::{Comparison, Ledger};
 use self::source::LocalMigration;
-use super::{Step, StepContext, StepOutcome};
+use super::kind::{Kind, rel_path};
+use super::{Failure, StepContext, StepOutcome};
 use crate::event::UndoEntry;
+use crate::runbook::Runbook;
 use crate::runbook::model::{Migrate, MigrationStyle};
 
 pub use self::undo::{PlainUndo, undo_plain};
 
-impl Step for Migrate {
+impl Kind for Migrate {
+    fn describe(&self, runbook: &Runbook) -> String {
+        let style = match self.style {
+            MigrationStyle::Prisma => "prisma",
+            MigrationStyle::Plain => "plain",
+        };
+        let dir = rel_path(&self.dir, &runbook.workdir);
+        if self.check {
+            format!("check database {} is up to date with {dir} ({style})", self.database)
+        } else {
+            format!("apply {dir} to database {} ({style})", self.database)
+        }
+    }
+
+    /// What applying would do, read-only (no lock taken, no table created).
+    async fn probe(&self, ctx: &StepContext<'_>) -> Option<Result<String, Failure>> {
+        Some(probe(self, ctx).await)
+    }
+
+    fn has_own_undo(&self) -> bool {
+        self.style == MigrationStyle::Plain && !self.check
+    }
+
+    /// A plain-style apply whose migrations all have a `<name>.down.sql`: they are
+    /// reverted newest first on rollback.
+    fn own_undo(&self, id: &str, output: Option<&str>) -> Option<UndoEntry> {
+        if !self.has_own_undo() {
+            return None;
+        }
+        let applied = output.and_then(applied_migrations).filter(|a| !a.is_empty())?;
+        let all_down = applied
+            .iter()
+            .all(|name| self.dir.join(format!("{name}.down.sql")).is_file());
+        all_down.then(|| UndoEntry {
+            id: format!("{id}.undo"),
+            title: format!(
+                "revert {} migration(s) of `{id}` with their down files, newest first",
+                applied.len()
+            ),
+            migrations: applied,
+        })
+    }
+
+    async fn revert(&self, undo: &UndoEntry, ctx: &StepContext<'_>) -> StepOutcome {
+        undo_plain(self, &undo.migrations, ctx).await.into_outcome(ctx)
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let mut applied = Vec::new();
         let result = run(self, ctx, &mut applied).await;
@@ -56,10 +104,7 @@ impl Step for Migrate {
                 detail: Some(ctx.redactor.mask(&detail).into_owned()),
                 output,
             },
-            Err(reason) => StepOutcome::Failed {
-                reason: ctx.redactor.mask(&reason).into_owned(),
-                output,
-            },
+            Err(failure) => StepOutcome::failed_with_output(failure.masked(ctx.redactor), output),
         }
     }
 }
@@ -80,31 +125,6 @@ pub fn applied_migrations(output: &str) -> Option<Vec<String>> {
         .iter()
         .map(|name| name.as_str().map(str::to_string))
         .collect()
-}
-
-/// Whether the step can be undone by its migrations' down files: a plain-style apply.
-pub(super) fn has_own_undo(step: &Migrate) -> bool {
-    step.style == MigrationStyle::Plain && !step.check
-}
-
-/// The ledger entry of a completed plain-style apply whose migrations all have a
-/// `<name>.down.sql`: they are reverted newest first on rollback.
-pub(super) fn own_undo(step: &Migrate, id: &str, output: Option<&str>) -> Option<UndoEntry> {
-    if !has_own_undo(step) {
-        return None;
-    }
-    let applied = output.and_then(applied_migrations).filter(|a| !a.is_empty())?;
-    let all_down = applied
-        .iter()
-        .all(|name| step.dir.join(format!("{name}.down.sql")).is_file());
-    all_down.then(|| UndoEntry {
-        id: format!("{id}.undo"),
-        title: format!(
-            "revert {} migration(s) of `{id}` with their down files, newest first",
-            applied.len()
-        ),
-        migrations: applied,
-    })
 }
 
 /// Connects for a migration session: the schema of `?schema=` becomes the only entry of
@@ -133,7 +153,7 @@ async fn connect(step: &Migrate, ctx: &StepContext<'_>) -> Result<PgConnection, 
 
 /// Reads the folder, connects, locks, does the work and unlocks; the detail or the reason.
 /// `applied` receives each migration as soon as it is applied.
-async fn run(step: &Migrate, ctx: &StepContext<'_>, applied: &mut Vec<String>) -> Result<String, String> {
+async fn run(step: &Migrate, ctx: &StepContext<'_>, applied: &mut Vec<String>) -> Result<String, Failure> {
     let local = source::read(&step.dir, step.style)?;
     let mut conn = connect(step, ctx).await?;
     let schema = ctx.databases.schema(&step.database);
@@ -141,7 +161,7 @@ async fn run(step: &Migrate, ctx: &StepContext<'_>, applied: &mut Vec<String>) -
         Ok(()) => {
             let result = locked(step, schema, &local, &mut conn, applied).await;
             let released = lock::release(&mut conn, &step.database).await;
-            result.and_then(|detail| released.map(|()| detail))
+            result.and_then(|detail| released.map(|()| detail).map_err(Failure::new))
         }
         Err(e) => Err(e),
     };
@@ -157,32 +177,36 @@ async fn locked(
     local: &[LocalMigration],
     conn: &mut PgConnection,
     done: &mut Vec<String>,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let ledger = Ledger::new(step.style, &step.database, schema);
     let applied = ledger.load(conn).await?;
     let comparison = Comparison::new(local, &applied);
     if step.check {
         return match comparison.problems() {
             problems if problems.is_empty() => Ok(up_to_date(local.len())),
-            problems => Err(format!(
+            problems => Err(Failure::new(format!(
                 "database `{}` is not up to date with `{}`: {}",
                 step.database,
                 step.dir.display(),
                 problems.join("; ")
-            )),
+            ))),
         };
     }
     if let Some(name) = comparison.failed.first() {
-        return Err(format!(
-            "migration `{name}` failed earlier and is not rolled back in database `{}`\nhint: fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {name}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again",
+        return Err(Failure::new(format!(
+            "migration `{name}` failed earlier and is not rolled back in database `{}`",
             step.database
-        ));
+        ))
+        .with_hint(format!(
+            "fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {name}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again"
+        )));
     }
     if step.style == MigrationStyle::Plain && !comparison.drifted.is_empty() {
-        return Err(format!(
-            "applied migration(s) edited since: {} (checksum differs from `deployctl_migrations`)\nhint: restore the applied files and put the change in a new migration",
+        return Err(Failure::new(format!(
+            "applied migration(s) edited since: {} (checksum differs from `deployctl_migrations`)",
             ticked(&comparison.drifted)
-        ));
+        ))
+        .with_hint("restore the applied files and put the change in a new migration"));
     }
     ledger.ensure_table(conn).await?;
     apply::apply_all(&ledger, conn, &comparison.pending, done).await?;
@@ -195,7 +219,7 @@ async fn locked(
 /// The dry-run probe: what applying would do, read-only (no lock taken, no table created).
 /// `Err` when the step would fail now (a failed row, plain-style drift, or a `check` that
 /// is not up to date).
-pub(crate) async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, String> {
+async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, Failure> {
     let local = source::read(&step.dir, step.style)?;
     let options = ctx.databases.options(&step.database)?.application_name("deployctl");
     let mut conn = PgConnection::connect_with(&options)
@@ -211,14 +235,20 @@ pub(crate) async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<Strin
         return if problems.is_empty() {
             Ok(up_to_date(local.len()))
         } else {
-            Err(problems.join("; "))
+            Err(Failure::new(problems.join("; ")))
         };
     }
     if !comparison.failed.is_empty() {
-        return Err(format!("failed and not rolled back: {}", ticked(&comparison.failed)));
+        return Err(Failure::new(format!(
+            "failed and not rolled back: {}",
+            ticked(&comparison.failed)
+        )));
     }
     if step.style == MigrationStyle::Plain && !comparison.drifted.is_empty() {
-        return Err(format!("edited after being applied: {}", ticked(&comparison.drifted)));
+        return Err(Failure::new(format!(
+            "edited after being applied: {}",
+            ticked(&comparison.drifted)
+        )));
     }
     let pending: Vec<&str> = comparison.pending.iter().map(|m| m.name.as_str()).collect();
     Ok(match pending.len() {

@@ -18,21 +18,59 @@ use futures_util::future::join_all;
 use tokio::time::Instant;
 
 use super::http::probe;
-use super::live::{Escalation, Live, report};
-use super::{StepContext, StepOutcome};
-use crate::event::{Event, Sample};
+use super::kind::Kind;
+use super::{Live, StepContext, StepOutcome};
+use crate::event::{Escalation, Event, Sample};
+use crate::runbook::Runbook;
 use crate::runbook::duration::format as dur;
-use crate::runbook::model::Monitor;
+use crate::runbook::model::{Hold, Monitor, Rule};
 use rules::{Judgement, RuleState};
 
 /// Part of each interval kept free after the probes' own limit.
 const MARGIN: Duration = Duration::from_millis(100);
 
-pub(super) async fn run(
-    monitor: &Monitor,
-    ctx: &StepContext<'_>,
-    live: &Live<'_>,
-) -> (StepOutcome, Option<Escalation>) {
+impl Kind for Monitor {
+    fn describe(&self, _runbook: &Runbook) -> String {
+        let rules: Vec<String> = self.rollback_when.iter().map(describe_rule).collect();
+        let rules = if rules.is_empty() {
+            "no rollback rules".into()
+        } else {
+            format!("roll back when {}", rules.join(" or "))
+        };
+        format!(
+            "watch {} probe(s) every {} for {}; {rules}",
+            self.probes.len(),
+            dur(self.interval),
+            dur(self.duration)
+        )
+    }
+
+    async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        match ctx.live {
+            Some(live) => run(self, ctx, live).await,
+            None => ctx.fail("a monitor needs the run's progress channel to journal its windows"),
+        }
+    }
+}
+
+/// A rule as plans show it: `error_rate > 0.05 for 5m`.
+fn describe_rule(r: &Rule) -> String {
+    let metric = serde_json::to_value(r.metric)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match r.hold {
+        Hold::For(d) => format!("{metric} > {} for {}", r.above, dur(d)),
+        Hold::Consecutive(n) => format!("{metric} > {} in {n} windows in a row", r.above),
+    }
+}
+
+/// How many windows a monitor watches: its duration in whole intervals, at least one.
+pub fn monitor_windows(monitor: &Monitor) -> u32 {
+    window_count(monitor.duration, monitor.interval.max(Duration::from_millis(1)))
+}
+
+async fn run(monitor: &Monitor, ctx: &StepContext<'_>, live: &Live<'_>) -> StepOutcome {
     let interval = monitor.interval.max(Duration::from_millis(1));
     let windows = window_count(monitor.duration, interval);
     let probe_limit = interval
@@ -74,47 +112,41 @@ pub(super) async fn run(
         }
         let (readings, judgement) = rules::judge(&mut rules, number, &figures, monitor.on_no_data);
         let first_error = figures.first_error.clone();
-        report(
-            live,
-            Event::MonitorSample {
-                step: ctx.step_id.to_string(),
-                sample: Sample {
-                    window: number,
-                    count: figures.count,
-                    errors: figures.errors,
-                    error_rate: figures.error_rate,
-                    p50_ms: figures.p50_ms,
-                    p95_ms: figures.p95_ms,
-                    p99_ms: figures.p99_ms,
-                    rules: readings,
-                    first_error: first_error.clone(),
-                },
+        live.report(Event::MonitorSample {
+            step: ctx.step_id.to_string(),
+            sample: Sample {
+                window: number,
+                count: figures.count,
+                errors: figures.errors,
+                error_rate: figures.error_rate,
+                p50_ms: figures.p50_ms,
+                p95_ms: figures.p95_ms,
+                p99_ms: figures.p99_ms,
+                rules: readings,
+                first_error: first_error.clone(),
             },
-        );
+        });
         match judgement {
             Judgement::Fine => {}
             Judgement::Holds { rule, windows } => {
-                report(
-                    live,
-                    Event::TriggerFired {
-                        step: ctx.step_id.to_string(),
-                        rule: rule.clone(),
-                        windows: windows.clone(),
-                    },
-                );
+                live.report(Event::TriggerFired {
+                    step: ctx.step_id.to_string(),
+                    rule: rule.clone(),
+                    windows: windows.clone(),
+                });
                 let shown: Vec<String> = windows.iter().map(u32::to_string).collect();
                 let mut reason = format!("rollback rule `{rule}` held over window(s) {}", shown.join(", "));
                 if let Some(e) = first_error {
                     reason.push_str(&format!("; last window's first error: {e}"));
                 }
-                return (StepOutcome::Failed { reason, output: None }, Some(Escalation::Rollback));
+                return escalated(reason, Escalation::Rollback);
             }
             Judgement::NoData { rule } => {
                 let reason = format!(
                     "window {number} had no data for rule `{rule}` (on_no_data: pause){}",
                     first_error.map(|e| format!(": {e}")).unwrap_or_default()
                 );
-                return (StepOutcome::Failed { reason, output: None }, Some(Escalation::Pause));
+                return escalated(reason, Escalation::Pause);
             }
         }
     }
@@ -123,17 +155,24 @@ pub(super) async fn run(
         "{windows} windows over {}: {errors} errors in {probes} probes, {p99}; no rule held",
         dur(monitor.duration)
     );
-    (
-        StepOutcome::Done {
-            detail: Some(detail),
-            output: None,
-        },
-        None,
-    )
+    StepOutcome::Done {
+        detail: Some(detail),
+        output: None,
+    }
+}
+
+/// A failed watch that asks the engine for more than its `on_failure`.
+fn escalated(reason: String, escalation: Escalation) -> StepOutcome {
+    StepOutcome::Failed {
+        reason,
+        hint: None,
+        output: None,
+        escalation: Some(escalation),
+    }
 }
 
 /// Windows in a watch: the duration in whole intervals, at least one.
-pub(crate) fn window_count(duration: Duration, interval: Duration) -> u32 {
+fn window_count(duration: Duration, interval: Duration) -> u32 {
     let ratio = duration.as_secs_f64() / interval.as_secs_f64();
     let n = (ratio - 1e-9).ceil().max(1.0);
     if n >= f64::from(u32::MAX) { u32::MAX } else { n as u32 }

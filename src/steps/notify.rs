@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::http::describe_error;
-use super::{Step, StepContext, StepOutcome};
+use super::kind::Kind;
+use super::{StepContext, StepOutcome};
+use crate::runbook::Runbook;
 use crate::runbook::model::Notify;
 
 /// The JSON body of every webhook POST.
@@ -66,7 +68,11 @@ fn origin(url: &str) -> String {
     }
 }
 
-impl Step for Notify {
+impl Kind for Notify {
+    fn describe(&self, _runbook: &Runbook) -> String {
+        format!("POST {}", self.webhook.display())
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let payload = NotifyPayload {
             contacts: Vec::new(),
@@ -86,10 +92,9 @@ impl Step for Notify {
                 detail: Some(format!("posted to {}", ctx.redactor.mask(&origin(&url)))),
                 output: None,
             },
-            Err(reason) if self.required => StepOutcome::Failed {
-                reason: format!("webhook failed: {}", ctx.redactor.mask(&reason)),
-                output: None,
-            },
+            Err(reason) if self.required => {
+                StepOutcome::failed(format!("webhook failed: {}", ctx.redactor.mask(&reason)))
+            }
             Err(reason) => StepOutcome::Done {
                 detail: Some(format!("webhook failed (not required): {}", ctx.redactor.mask(&reason))),
                 output: None,
@@ -153,10 +158,10 @@ mod tests {
         let outcome = Fixture::new().run(&notify(&server.url("/hook/T0K3N"), true)).await;
         assert_eq!(
             outcome,
-            StepOutcome::Failed {
-                reason: format!("webhook failed: POST {}/…: answered 500, expected 2xx", server.url("")),
-                output: None
-            }
+            StepOutcome::failed(format!(
+                "webhook failed: POST {}/…: answered 500, expected 2xx",
+                server.url("")
+            ))
         );
     }
 

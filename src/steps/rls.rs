@@ -28,7 +28,9 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use sqlx::postgres::PgConnectOptions;
 
-use super::{Step, StepContext, StepOutcome, sql_error};
+use super::kind::Kind;
+use super::{Failure, StepContext, StepOutcome, sql_error};
+use crate::runbook::Runbook;
 use crate::runbook::model::Rls;
 
 /// What the checks found: failed assertions, notes on what could not be checked, how
@@ -51,7 +53,23 @@ impl Findings {
     }
 }
 
-impl Step for Rls {
+impl Kind for Rls {
+    fn describe(&self, _runbook: &Runbook) -> String {
+        let tables: Vec<&str> = self.tables.iter().map(|t| t.name.as_str()).collect();
+        format!(
+            "database {} as role {}: {} × {} tenants",
+            self.database,
+            self.role,
+            tables.join(", "),
+            self.tenants.len()
+        )
+    }
+
+    /// The catalog checks in a read-only transaction; no tenant row is touched.
+    async fn probe(&self, ctx: &StepContext<'_>) -> Option<Result<String, Failure>> {
+        Some(probe(self, ctx).await.map_err(Failure::new))
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
             Ok(found) => found,
@@ -74,18 +92,18 @@ impl Step for Rls {
         };
         if !findings.failed.is_empty() {
             // Notes ride along: "not checked" matters most when other assertions fail.
-            let mut reason = findings
+            let reason = findings
                 .failed
                 .iter()
                 .chain(&findings.notes)
                 .cloned()
                 .collect::<Vec<_>>()
                 .join("; ");
-            if let Some(hint) = findings.hint {
-                reason.push_str("\nhint: ");
-                reason.push_str(hint);
-            }
-            return ctx.fail(reason);
+            let failure = Failure::new(reason);
+            return ctx.fail(match findings.hint {
+                Some(hint) => failure.with_hint(hint),
+                None => failure,
+            });
         }
         let mut detail = format!(
             "{} × {}: {} assertions hold",
@@ -106,7 +124,7 @@ impl Step for Rls {
 
 /// The dry-run probe: the catalog checks only (RLS enabled and forced, policies for every
 /// command, a safe role), in a read-only transaction; no tenant row is touched.
-pub(crate) async fn probe(rls: &Rls, ctx: &StepContext<'_>) -> Result<String, String> {
+async fn probe(rls: &Rls, ctx: &StepContext<'_>) -> Result<String, String> {
     let pool = ctx.databases.pool(&rls.database, Duration::from_secs(5)).await?;
     let where_ = format!(
         "database `{}` ({})",

@@ -18,13 +18,14 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::time::Instant;
 
-use super::live::{Live, report};
+use super::kind::Kind;
 use super::process::{ProcessGroup, io_reason, sh};
 use super::shell::{describe, one_line};
-use super::{Excerpt, StepContext, StepOutcome};
+use super::{Excerpt, Live, StepContext, StepOutcome};
 use crate::event::{Event, ServiceResult};
+use crate::runbook::Runbook;
 use crate::runbook::duration::format as dur;
-use crate::runbook::model::{RollingRestart, Service};
+use crate::runbook::model::{Batch, RollingRestart, Service};
 
 /// Fastest and slowest health polling, whatever `health_timeout` says.
 const POLL_MIN: Duration = Duration::from_millis(50);
@@ -39,7 +40,29 @@ struct Verdict {
     reason: Option<String>,
 }
 
-pub(super) async fn run(step: &RollingRestart, ctx: &StepContext<'_>, live: &Live<'_>) -> StepOutcome {
+impl Kind for RollingRestart {
+    fn describe(&self, _runbook: &Runbook) -> String {
+        let batches = match &self.batch {
+            Batch::Count(n) => format!("{n} at a time"),
+            Batch::Percent(p) => format!("{p}% at a time"),
+            Batch::Ramp(sizes) => format!("batches of {sizes:?}"),
+        };
+        format!(
+            "restart {} ({batches}, healthy within {})",
+            self.services.join(", "),
+            dur(self.health_timeout)
+        )
+    }
+
+    async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        match ctx.live {
+            Some(live) => run(self, ctx, live).await,
+            None => ctx.fail("a rolling restart needs the run's services and progress channel"),
+        }
+    }
+}
+
+async fn run(step: &RollingRestart, ctx: &StepContext<'_>, live: &Live<'_>) -> StepOutcome {
     let sizes = step.batch.sizes(step.services.len());
     let mut rest = step.services.as_slice();
     let (mut healthy, mut failed) = (Vec::new(), Vec::<Verdict>::new());
@@ -60,10 +83,7 @@ pub(super) async fn run(step: &RollingRestart, ctx: &StepContext<'_>, live: &Liv
         }
         if failed.len() > step.max_failed as usize {
             let untouched: Vec<&str> = rest.iter().map(String::as_str).collect();
-            return StepOutcome::Failed {
-                reason: over_budget(step, number, &failed, &untouched),
-                output: None,
-            };
+            return StepOutcome::failed(over_budget(step, number, &failed, &untouched));
         }
     }
     let mut detail = format!("{} restarted and healthy", count(healthy.len(), "service"));
@@ -120,17 +140,14 @@ async fn restart_one(step: &RollingRestart, name: &str, batch: u32, ctx: &StepCo
         },
     };
     let reason = reason.map(|r| ctx.redactor.mask(&r).into_owned());
-    report(
-        live,
-        Event::ServiceRestarted {
-            step: ctx.step_id.to_string(),
-            service: name.to_string(),
-            batch,
-            result,
-            reason: reason.clone(),
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        },
-    );
+    live.report(Event::ServiceRestarted {
+        step: ctx.step_id.to_string(),
+        service: name.to_string(),
+        batch,
+        result,
+        reason: reason.clone(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
     Verdict {
         service: name.to_string(),
         result,

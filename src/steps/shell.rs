@@ -11,14 +11,34 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
+use super::kind::{Kind, Verdict, rel_path};
 use super::process::{ProcessGroup, io_reason, sh};
-use super::{Excerpt, Step, StepContext, StepOutcome};
+use super::{Excerpt, StepContext, StepOutcome};
+use crate::runbook::Runbook;
 use crate::runbook::model::Shell;
 
 /// How much of the command a message shows.
 const SHOWN_CHARS: usize = 80;
 
-impl Step for Shell {
+impl Kind for Shell {
+    fn describe(&self, runbook: &Runbook) -> String {
+        let cwd = rel_path(&self.cwd, &runbook.workdir);
+        let exit = if self.expect_exit != 0 {
+            format!(" (expect exit {})", self.expect_exit)
+        } else {
+            String::new()
+        };
+        if cwd == "." {
+            format!("$ {}{exit}", self.run.display())
+        } else {
+            format!("$ {} (in {cwd}){exit}", self.run.display())
+        }
+    }
+
+    fn verdict(&self) -> Verdict {
+        Verdict::Opaque
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let run = self.run.render(ctx.run_id);
         let shown = ctx.redactor.mask(&one_line(&run)).into_owned();
@@ -30,10 +50,7 @@ impl Step for Shell {
             Ok(group) => group,
             Err(e) => {
                 let reason = format!("cannot start `sh` in `{}`: {}", self.cwd.display(), io_reason(&e));
-                return StepOutcome::Failed {
-                    reason: ctx.redactor.mask(&reason).into_owned(),
-                    output: None,
-                };
+                return StepOutcome::failed(ctx.redactor.mask(&reason).into_owned());
             }
         };
         let mut excerpt = Excerpt::new();
@@ -44,14 +61,12 @@ impl Step for Shell {
                 detail: Some(format!("exited with status {}", self.expect_exit)),
                 output,
             },
-            Ok(status) => StepOutcome::Failed {
-                reason: format!("`{shown}` {}", describe(status, self.expect_exit)),
-                output,
-            },
-            Err(e) => StepOutcome::Failed {
-                reason: format!("`{shown}`: cannot wait for it: {}", io_reason(&e)),
-                output,
-            },
+            Ok(status) => {
+                StepOutcome::failed_with_output(format!("`{shown}` {}", describe(status, self.expect_exit)), output)
+            }
+            Err(e) => {
+                StepOutcome::failed_with_output(format!("`{shown}`: cannot wait for it: {}", io_reason(&e)), output)
+            }
         }
     }
 }
@@ -117,10 +132,10 @@ mod tests {
         let outcome = run(&shell("echo partial; exit 3")).await;
         assert_eq!(
             outcome,
-            StepOutcome::Failed {
-                reason: "`echo partial; exit 3` exited with status 3 (expected 0)".into(),
-                output: Some("partial\n".into()),
-            }
+            StepOutcome::failed_with_output(
+                "`echo partial; exit 3` exited with status 3 (expected 0)",
+                Some("partial\n".into())
+            )
         );
     }
 
@@ -173,10 +188,7 @@ mod tests {
         step.cwd = PathBuf::from("/nonexistent/deployctl-test");
         assert_eq!(
             run(&step).await,
-            StepOutcome::Failed {
-                reason: "cannot start `sh` in `/nonexistent/deployctl-test`: No such file or directory".into(),
-                output: None,
-            }
+            StepOutcome::failed("cannot start `sh` in `/nonexistent/deployctl-test`: No such file or directory")
         );
     }
 
@@ -206,10 +218,10 @@ mod tests {
         let outcome = fixture.run(&shell("echo token=canary-s3cret; exit 1")).await;
         assert_eq!(
             outcome,
-            StepOutcome::Failed {
-                reason: "`echo token=***; exit 1` exited with status 1 (expected 0)".into(),
-                output: Some("token=***\n".into()),
-            }
+            StepOutcome::failed_with_output(
+                "`echo token=***; exit 1` exited with status 1 (expected 0)",
+                Some("token=***\n".into())
+            )
         );
     }
 

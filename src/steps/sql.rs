@@ -8,13 +8,32 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{Column, Postgres, Row, TypeInfo};
 
-use super::{Step, StepContext, StepOutcome, sql_error};
+use super::kind::Kind;
+use super::{Failure, StepContext, StepOutcome, sql_error};
+use crate::runbook::Runbook;
 use crate::runbook::model::{SqlCheck, SqlParam};
 
 /// Rows read at most; enough for any `expect.rows` a runbook means.
 const MAX_ROWS: usize = 10_000;
 
-impl Step for SqlCheck {
+impl Kind for SqlCheck {
+    fn describe(&self, _runbook: &Runbook) -> String {
+        describe_sql(self)
+    }
+
+    /// Its database answers `select 1` (its own query might write).
+    async fn probe(&self, ctx: &StepContext<'_>) -> Option<Result<String, Failure>> {
+        let db = &self.database;
+        let answered = async {
+            let pool = ctx.databases.pool(db, std::time::Duration::from_secs(5)).await?;
+            sqlx::query("select 1").execute(&pool).await.map_err(|e| sql_error(&e))
+        };
+        Some(match answered.await {
+            Ok(_) => Ok(format!("database `{db}` answered `select 1`")),
+            Err(reason) => Err(Failure::new(reason)),
+        })
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
             Ok(found) => found,
@@ -32,6 +51,27 @@ impl Step for SqlCheck {
             Err(reason) => ctx.fail(format!("{where_}: {reason}")),
         }
     }
+}
+
+/// A query and its expectations in one line, for plans.
+pub(crate) fn describe_sql(q: &SqlCheck) -> String {
+    let query: String = q.query.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut expect = Vec::new();
+    if let Some(rows) = q.expect.rows {
+        expect.push(format!("rows = {rows}"));
+    }
+    if let Some(v) = &q.expect.value {
+        expect.push(format!("value = {v}"));
+    }
+    if let Some(e) = q.expect.empty {
+        expect.push(if e { "empty".into() } else { "not empty".into() });
+    }
+    let expect = if expect.is_empty() {
+        String::new()
+    } else {
+        format!(" → {}", expect.join(", "))
+    };
+    format!("database {}: {query}{expect}", q.database)
 }
 
 async fn run(check: &SqlCheck, ctx: &StepContext<'_>, pool: &sqlx::PgPool) -> Result<Vec<PgRow>, sqlx::Error> {

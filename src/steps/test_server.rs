@@ -12,7 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::{Step, StepContext, StepOutcome};
+use super::kind::Kind;
+use super::{StepContext, StepOutcome};
 use crate::redact::Redactor;
 
 /// One request as received.
@@ -208,11 +209,14 @@ impl Fixture {
             http: &self.http,
             databases: &self.databases,
             timeout,
+
+            clock: crate::clock::Clock::system(),
+            live: None,
         }
     }
 
     /// Runs one attempt with a 10s limit.
-    pub async fn run(&self, step: &impl Step) -> StepOutcome {
+    pub async fn run(&self, step: &impl Kind) -> StepOutcome {
         step.execute(&self.ctx(Duration::from_secs(10))).await
     }
 }

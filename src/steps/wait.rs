@@ -9,15 +9,26 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::http::check;
-use super::{Step, StepContext, StepOutcome};
+use super::http::{check, describe_check};
+use super::kind::Kind;
+use super::{StepContext, StepOutcome};
+use crate::runbook::Runbook;
 use crate::runbook::duration;
 use crate::runbook::model::{Check, Wait};
 
 /// The shortest interval between polls, whatever the runbook says.
 const MIN_EVERY: Duration = Duration::from_millis(10);
 
-impl Step for Wait {
+impl Kind for Wait {
+    fn describe(&self, _runbook: &Runbook) -> String {
+        match self {
+            Wait::For(d) => format!("sleep {}", duration::format(*d)),
+            Wait::Until { check, every } => {
+                format!("until {} (every {})", describe_check(check), duration::format(*every))
+            }
+        }
+    }
+
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         match self {
             Wait::For(d) => {
@@ -58,14 +69,11 @@ async fn poll(condition: &Check, every: Duration, ctx: &StepContext<'_>) -> Step
                     output,
                 };
             }
-            Ok(StepOutcome::Failed { reason, output }) => (reason, output),
+            Ok(StepOutcome::Failed { reason, output, .. }) => (reason, output),
             Err(_) => (format!("no answer within {}", duration::format(left)), None),
         };
         if Instant::now() + every >= deadline {
-            return StepOutcome::Failed {
-                reason: format!("still failing after {}: {reason}", plural(polls)),
-                output,
-            };
+            return StepOutcome::failed_with_output(format!("still failing after {}: {reason}", plural(polls)), output);
         }
         tokio::time::sleep(every).await;
     }

@@ -22,7 +22,7 @@ use sqlx::{Connection, PgConnection};
 use super::ledger::Ledger;
 use super::source::LocalMigration;
 use crate::runbook::model::MigrationStyle;
-use crate::steps::sql_error;
+use crate::steps::{Failure, sql_error};
 
 /// Applies `pending` in order; `done` receives each name as soon as its file is committed.
 pub(super) async fn apply_all(
@@ -30,7 +30,7 @@ pub(super) async fn apply_all(
     conn: &mut PgConnection,
     pending: &[&LocalMigration],
     done: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     match ledger.style() {
         MigrationStyle::Prisma => apply_prisma(ledger, conn, pending, done).await,
         MigrationStyle::Plain => {
@@ -48,7 +48,7 @@ async fn apply_prisma(
     conn: &mut PgConnection,
     pending: &[&LocalMigration],
     done: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let ids: Vec<String> = pending.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let Some(first) = pending.first() else {
         return Ok(());
@@ -126,7 +126,7 @@ async fn failed(
     migration: &LocalMigration,
     id: &str,
     error: &sqlx::Error,
-) -> String {
+) -> Failure {
     let message = sql_error(error);
     // A file with its own BEGIN leaves the session in an aborted transaction.
     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
@@ -140,15 +140,18 @@ async fn failed(
         Ok(_) => String::new(),
         Err(e) => format!(" (and its `logs` could not be written: {})", sql_error(&e)),
     };
-    format!(
-        "migration `{}` failed in database `{}`: {message}{unlogged}\nhint: fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again",
+    Failure::new(format!(
+        "migration `{}` failed in database `{}`: {message}{unlogged}",
         migration.name,
-        ledger.database(),
+        ledger.database()
+    ))
+    .with_hint(format!(
+        "fix the database by hand, then mark it rolled back (`prisma migrate resolve --rolled-back {}`, or set `rolled_back_at = now()` on its `_prisma_migrations` row) and run again",
         migration.name
-    )
+    ))
 }
 
-async fn apply_plain(ledger: &Ledger<'_>, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), String> {
+async fn apply_plain(ledger: &Ledger<'_>, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), Failure> {
     let failed = |e: sqlx::Error| {
         format!(
             "migration `{}` failed in database `{}`: {}",
@@ -168,5 +171,6 @@ async fn apply_plain(ledger: &Ledger<'_>, conn: &mut PgConnection, migration: &L
     .execute(&mut *tx)
     .await
     .map_err(failed)?;
-    tx.commit().await.map_err(failed)
+    tx.commit().await.map_err(failed)?;
+    Ok(())
 }

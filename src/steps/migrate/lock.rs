@@ -10,7 +10,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use tokio::time::Instant;
 
-use crate::steps::sql_error;
+use crate::steps::{Failure, sql_error};
 
 /// Prisma's advisory lock key.
 pub(super) const KEY: i64 = 72707369;
@@ -18,7 +18,7 @@ pub(super) const KEY: i64 = 72707369;
 const POLL: Duration = Duration::from_millis(100);
 
 /// Takes the lock on this session, waiting up to `timeout`.
-pub(super) async fn acquire(conn: &mut PgConnection, database: &str, timeout: Duration) -> Result<(), String> {
+pub(super) async fn acquire(conn: &mut PgConnection, database: &str, timeout: Duration) -> Result<(), Failure> {
     let deadline = Instant::now() + timeout;
     loop {
         let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
@@ -36,10 +36,13 @@ pub(super) async fn acquire(conn: &mut PgConnection, database: &str, timeout: Du
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!(
-                "timed out after {} waiting for the migration lock (advisory lock {KEY}) on database `{database}`\nhint: another migration holds it; see `SELECT pid, state, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = {KEY})`, or raise `lock_timeout`",
+            return Err(Failure::new(format!(
+                "timed out after {} waiting for the migration lock (advisory lock {KEY}) on database `{database}`",
                 humantime(timeout)
-            ));
+            ))
+            .with_hint(format!(
+                "another migration holds it; see `SELECT pid, state, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = {KEY})`, or raise `lock_timeout`"
+            )));
         }
         tokio::time::sleep(POLL.min(left)).await;
     }

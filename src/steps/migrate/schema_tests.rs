@@ -84,7 +84,7 @@ async fn the_schema_parameter_never_reaches_the_driver_and_the_password_stays_ma
     let mut redactor = Redactor::default();
     redactor.register_url_password(url.as_str());
     let http = reqwest::Client::new();
-    let outcome = crate::steps::Step::execute(&step, &super::tests::context(&redactor, &http, &databases)).await;
+    let outcome = crate::steps::kind::Kind::execute(&step, &super::tests::context(&redactor, &http, &databases)).await;
     let reason = failure(outcome);
     assert!(
         reason.starts_with("cannot connect to database `app` (127.0.0.1:1/"),

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::runbook::migration_dir::{self, DirError};
 use crate::runbook::model::MigrationStyle;
+use crate::steps::Failure;
 
 /// The UTF-8 byte order mark some editors put at the start of a file.
 const BOM: char = '\u{feff}';
@@ -63,12 +64,12 @@ impl LocalMigration {
 
 /// Reads the folder's migrations in name order; a folder that holds none of the step's
 /// style, or a Prisma folder without `migration.sql`, is refused ([`migration_dir`]).
-pub(super) fn read(dir: &Path, style: MigrationStyle) -> Result<Vec<LocalMigration>, String> {
+pub(super) fn read(dir: &Path, style: MigrationStyle) -> Result<Vec<LocalMigration>, Failure> {
     let entries = migration_dir::migrations(dir, style).map_err(|e| match e {
-        DirError::Unreadable(e) => format!("cannot read migrations dir `{}`: {e}", dir.display()),
+        DirError::Unreadable(e) => Failure::new(format!("cannot read migrations dir `{}`: {e}", dir.display())),
         DirError::Layout(layout) => {
             let (message, hint) = layout.describe(&dir.display().to_string(), style);
-            format!("{message}\nhint: {hint}")
+            Failure::new(message).with_hint(hint)
         }
     })?;
     entries
@@ -78,7 +79,8 @@ pub(super) fn read(dir: &Path, style: MigrationStyle) -> Result<Vec<LocalMigrati
                 .map_err(|e| format!("cannot read migration `{}`: {e}", entry.path.display()))?;
             LocalMigration::new(entry.name, &bytes, &entry.path)
         })
-        .collect()
+        .collect::<Result<_, String>>()
+        .map_err(Failure::new)
 }
 
 /// Lowercase hex of the sha256 of `bytes`, as Prisma's `checksum` column holds it.

@@ -10,8 +10,9 @@ use sha2::Digest;
 use crate::redact::Redactor;
 use crate::runbook::model::{Migrate, MigrationStyle, StepKind};
 use crate::runbook::{LoadOptions, load};
+use crate::steps::kind::Kind;
 use crate::steps::scratch::ScratchDb;
-use crate::steps::{Databases, Step, StepContext, StepOutcome};
+use crate::steps::{Databases, StepContext, StepOutcome};
 
 pub(super) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -106,6 +107,9 @@ pub(super) fn context<'a>(
         http,
         databases,
         timeout: Duration::from_secs(60),
+
+        clock: crate::clock::Clock::system(),
+        live: None,
     }
 }
 
@@ -127,7 +131,7 @@ pub(super) fn detail(outcome: StepOutcome) -> StepOutcome {
 
 pub(super) fn failure(outcome: StepOutcome) -> String {
     match outcome {
-        StepOutcome::Failed { reason, .. } => reason,
+        StepOutcome::Failed { reason, hint, .. } => crate::steps::Failure { reason, hint }.text(),
         other => panic!("expected a failure, got {other:?}"),
     }
 }
@@ -441,7 +445,9 @@ async fn probe(db: &TestDb, dir: &Path, style: MigrationStyle, check: bool) -> R
     let (mut step, databases) = db.step(dir, style);
     step.check = check;
     let (redactor, http) = (Redactor::default(), reqwest::Client::new());
-    super::probe(&step, &context(&redactor, &http, &databases)).await
+    super::probe(&step, &context(&redactor, &http, &databases))
+        .await
+        .map_err(|f| f.text())
 }
 
 /// Whether `_prisma_migrations` or `deployctl_migrations` exists: nothing was applied.

@@ -15,7 +15,7 @@ use sqlx::{Connection, PgConnection};
 use super::ledger::Ledger;
 use super::{connect, lock, source};
 use crate::runbook::model::{Migrate, MigrationStyle};
-use crate::steps::{StepContext, StepOutcome, sql_error};
+use crate::steps::{Failure, StepContext, StepOutcome, sql_error};
 
 /// What undoing a plain-style migrate step did, so the undo ledger can journal it and decide
 /// whether the rollback succeeded ([`PlainUndo::is_complete`]).
@@ -64,13 +64,12 @@ impl PlainUndo {
             (None, None) => String::new(),
         };
         let reason = format!(
-            "{why}; still applied: {}; {text}\nhint: revert the migrations still applied by hand, newest first, and delete their rows from `deployctl_migrations`",
+            "{why}; still applied: {}; {text}",
             super::ticked(&self.kept.iter().map(String::as_str).collect::<Vec<_>>())
         );
-        StepOutcome::Failed {
-            reason: ctx.redactor.mask(&reason).into_owned(),
-            output: None,
-        }
+        ctx.fail(Failure::new(reason).with_hint(
+            "revert the migrations still applied by hand, newest first, and delete their rows from `deployctl_migrations`",
+        ))
     }
 }
 
@@ -120,7 +119,7 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
         }
     };
     if let Err(e) = lock::acquire(&mut conn, &step.database, step.lock_timeout).await {
-        stop(&mut undo, 0, Some(e));
+        stop(&mut undo, 0, Some(e.text()));
         let _ = conn.close().await;
         return undo;
     }

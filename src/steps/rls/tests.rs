@@ -8,8 +8,9 @@ use std::time::Duration;
 use crate::redact::Redactor;
 use crate::runbook::model::{Rls, StepKind};
 use crate::runbook::{LoadOptions, load};
+use crate::steps::kind::Kind;
 use crate::steps::scratch::ScratchDb;
-use crate::steps::{Databases, Step, StepContext, StepOutcome};
+use crate::steps::{Databases, StepContext, StepOutcome};
 
 const TENANT_A: &str = "11111111-1111-1111-1111-111111111111";
 const TENANT_B: &str = "22222222-2222-2222-2222-222222222222";
@@ -70,6 +71,9 @@ impl TestDb {
             http: &http,
             databases: &databases,
             timeout: Duration::from_secs(60),
+
+            clock: crate::clock::Clock::system(),
+            live: None,
         };
         step.execute(&ctx).await
     }
@@ -95,7 +99,7 @@ impl TestDb {
 
 fn failure(outcome: StepOutcome) -> String {
     match outcome {
-        StepOutcome::Failed { reason, .. } => reason,
+        StepOutcome::Failed { reason, hint, .. } => crate::steps::Failure { reason, hint }.text(),
         other => panic!("expected a failure, got {other:?}"),
     }
 }

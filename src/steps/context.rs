@@ -1,0 +1,68 @@
+//! What a step gets from the run: identity, the redactor, the shared clients, its time
+//! limit, and for the kinds that report as they go, the progress channel.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::db::Databases;
+use super::outcome::{Failure, StepOutcome};
+use crate::clock::Clock;
+use crate::event::Event;
+use crate::redact::Redactor;
+use crate::runbook::model::Service;
+
+/// What a step needs from the run.
+pub struct StepContext<'a> {
+    /// The run id (fills `${run.id}`).
+    pub run_id: &'a str,
+    /// Runbook name, for payloads.
+    pub runbook: &'a str,
+    /// The step's id, for payloads and messages.
+    pub step_id: &'a str,
+    /// Masks secrets in anything the step reports.
+    pub redactor: &'a Redactor,
+    /// One HTTP client per run (connection reuse).
+    pub http: &'a reqwest::Client,
+    /// One pool per runbook database, shared by the run's steps.
+    pub databases: &'a Databases,
+    /// The step's time limit per attempt (the engine enforces it; steps use it to size
+    /// their own inner timeouts).
+    pub timeout: Duration,
+    /// Now, as the run sees it (`--now` pretends), for names stamped with a time.
+    pub clock: Clock,
+    /// For the kinds that report while they run (`rolling_restart`, `monitor`): where their
+    /// progress goes. `None` in a dry-run probe and in a kind's own unit tests.
+    pub live: Option<&'a Live<'a>>,
+}
+
+impl StepContext<'_> {
+    /// A failed attempt without output, its reason masked: a reason may quote a URL or a
+    /// database error that holds a secret.
+    pub(crate) fn fail(&self, failure: impl Into<Failure>) -> StepOutcome {
+        StepOutcome::failed(failure.into().masked(self.redactor))
+    }
+}
+
+/// What a reporting step needs beyond [`StepContext`].
+pub struct Live<'a> {
+    /// The runbook's services (restart commands, health URLs).
+    pub services: &'a BTreeMap<String, Service>,
+    /// Where restart commands run.
+    pub workdir: &'a Path,
+    /// Where progress goes; the engine journals each event before showing it.
+    pub progress: &'a UnboundedSender<Event>,
+    /// Services of this rolling restart already journaled healthy in this run: a resumed
+    /// restart does not restart them again.
+    pub services_done: &'a BTreeSet<String>,
+}
+
+impl Live<'_> {
+    /// Sends progress; a closed channel means the engine stopped listening (the step is
+    /// being dropped), so there is no one left to tell.
+    pub(super) fn report(&self, event: Event) {
+        let _ = self.progress.send(event);
+    }
+}
