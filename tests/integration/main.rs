@@ -26,6 +26,7 @@ mod peer;
 mod pg_journal;
 mod prisma_peer;
 mod prisma_schema;
+mod prisma_undo;
 mod report;
 mod resume_guards;
 mod rollout;
