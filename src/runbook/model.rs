@@ -12,7 +12,7 @@ use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
 pub use super::interpolate::Template;
-pub use super::raw::{HttpMethod, Metric, MigrationStyle, OnFailure, OnNoData, Overrun, Weekday};
+pub use super::raw::{BackupVerify, HttpMethod, Metric, MigrationStyle, OnFailure, OnNoData, Overrun, Weekday};
 
 /// A valid runbook.
 #[derive(Debug, Clone)]
@@ -314,6 +314,7 @@ pub struct Migrate {
 pub struct Backup {
     pub database: String,
     pub dir: PathBuf,
+    pub verify: BackupVerify,
 }
 
 /// `rls`

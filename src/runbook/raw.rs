@@ -406,6 +406,20 @@ pub enum MigrationStyle {
 pub struct RawBackup {
     pub database: Text,
     pub dir: Text,
+    /// How the dump is proven: `list` (`pg_restore --list`, the default) or `restore` (into
+    /// a scratch database, row counts compared).
+    #[schemars(with = "Option<BackupVerify>")]
+    pub verify: Option<Text>,
+}
+
+/// How a backup proves its dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupVerify {
+    /// `pg_restore --list` reads the archive.
+    List,
+    /// Restored into a scratch database; per-table row counts equal those of the dump's snapshot.
+    Restore,
 }
 
 /// `rls`

@@ -226,9 +226,11 @@ impl Validator<'_> {
         if let Some(k) = &s.backup {
             let database = self.database(&k.value.database, k.pos);
             let dir = self.path(&k.value.dir, k.pos, "backup dir");
+            let verify = self.choice_or(k.value.verify.as_ref(), k.pos, BackupVerify::List);
             return Some(StepKind::Backup(Backup {
                 database: database?,
                 dir: dir?,
+                verify: verify?,
             }));
         }
         if let Some(k) = &s.rls {
