@@ -179,6 +179,7 @@ pub enum StepKind {
     Sql(SqlCheck),
     Migrate(Migrate),
     Backup(Backup),
+    Restore(Restore),
     Rls(Rls),
     Approval(Approval),
     Manual(Manual),
@@ -197,6 +198,7 @@ impl StepKind {
             StepKind::Sql(_) => "sql",
             StepKind::Migrate(_) => "migrate",
             StepKind::Backup(_) => "backup",
+            StepKind::Restore(_) => "restore",
             StepKind::Rls(_) => "rls",
             StepKind::Approval(_) => "approval",
             StepKind::Manual(_) => "manual",
@@ -210,7 +212,7 @@ impl StepKind {
     /// Whether the step changes the targets (as opposed to checking or gating them).
     pub fn changes_things(&self) -> bool {
         match self {
-            StepKind::Shell(_) | StepKind::RollingRestart(_) => true,
+            StepKind::Shell(_) | StepKind::RollingRestart(_) | StepKind::Restore(_) => true,
             StepKind::Migrate(m) => !m.check,
             StepKind::Http(_)
             | StepKind::Sql(_)
@@ -315,6 +317,15 @@ pub struct Backup {
     pub database: String,
     pub dir: PathBuf,
     pub verify: BackupVerify,
+}
+
+/// `restore`: a dump a `backup` step of this run wrote, restored over the database.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct Restore {
+    pub database: String,
+    /// The id of the backup step.
+    pub from: String,
 }
 
 /// `rls`

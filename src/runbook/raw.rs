@@ -246,6 +246,7 @@ pub struct RawStep {
     pub sql: Option<Box<Spanned<RawSql>>>,
     pub migrate: Option<Box<Spanned<RawMigrate>>>,
     pub backup: Option<Box<Spanned<RawBackup>>>,
+    pub restore: Option<Box<Spanned<RawRestore>>>,
     pub rls: Option<Box<Spanned<RawRls>>>,
     pub approval: Option<Box<Spanned<RawApproval>>>,
     pub manual: Option<Box<Spanned<Short<RawManual>>>>,
@@ -410,6 +411,16 @@ pub struct RawBackup {
     /// a scratch database, row counts compared).
     #[schemars(with = "Option<BackupVerify>")]
     pub verify: Option<Text>,
+}
+
+/// `restore`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestore {
+    /// The database to restore (from `databases`).
+    pub database: Text,
+    /// The id of the `backup` step of this run whose dump is restored.
+    pub from: Text,
 }
 
 /// How a backup proves its dump.

@@ -45,11 +45,15 @@ use crate::redact::Redactor;
 use crate::runbook::Runbook;
 use crate::runbook::model::{Backup, BackupVerify};
 
-#[allow(unused_imports)]
 pub(crate) use self::counts::row_counts;
-#[allow(unused_imports)]
 pub(crate) use self::pg::connection_args;
 pub(crate) use self::record::BackupRecord;
+/// For the `restore` kind, which runs the same client programs the same way.
+pub(crate) mod tools {
+    pub(crate) use super::counts::{RowCounts, differences, total};
+    pub(crate) use super::file::digest;
+    pub(crate) use super::pg::{command, describe, run, url_password};
+}
 
 /// The dump program, looked up on `PATH`.
 const PG_DUMP: &str = "pg_dump";

@@ -28,6 +28,7 @@ mod prisma_peer;
 mod prisma_schema;
 mod prisma_undo;
 mod report;
+mod restore;
 mod resume_guards;
 mod rollout;
 mod run;

@@ -4,6 +4,7 @@ mod choice;
 mod context;
 mod monitor;
 mod readiness;
+mod restores;
 mod runbook;
 mod shell;
 mod step;

@@ -24,7 +24,8 @@ pub(super) struct Defaults {
     on_failure: OnFailure,
 }
 
-const KINDS: &str = "shell, http, sql, migrate, backup, rls, approval, manual, wait, notify, rolling_restart, monitor";
+const KINDS: &str =
+    "shell, http, sql, migrate, backup, restore, rls, approval, manual, wait, notify, rolling_restart, monitor";
 
 impl Validator<'_> {
     pub(super) fn defaults(&mut self, raw: Option<&RawDefaults>) -> Defaults {
@@ -181,6 +182,7 @@ impl Validator<'_> {
             ("sql", s.sql.is_some()),
             ("migrate", s.migrate.is_some()),
             ("backup", s.backup.is_some()),
+            ("restore", s.restore.is_some()),
             ("rls", s.rls.is_some()),
             ("approval", s.approval.is_some()),
             ("manual", s.manual.is_some()),
@@ -231,6 +233,14 @@ impl Validator<'_> {
                 database: database?,
                 dir: dir?,
                 verify: verify?,
+            }));
+        }
+        if let Some(k) = &s.restore {
+            let database = self.database(&k.value.database, k.pos);
+            let from = self.plain(&k.value.from, k.pos, "backup step id");
+            return Some(StepKind::Restore(Restore {
+                database: database?,
+                from: from?,
             }));
         }
         if let Some(k) = &s.rls {

@@ -29,7 +29,6 @@ impl BackupRecord {
     }
 
     /// A record read back from a journaled `output`; `None` when it is not one.
-    #[allow(dead_code)]
     pub fn parse(output: &str) -> Option<Self> {
         serde_json::from_str(output.trim()).ok()
     }
