@@ -347,6 +347,19 @@ pub struct RlsTable {
     pub tenant_column: String,
     /// A tenant without rows here is a note, not a failure (isolation not proven).
     pub allow_empty: bool,
+    /// Also checked through the service's HTTP API.
+    pub through: Option<RlsThrough>,
+}
+
+/// `through:` of an rls table: what the service returns to each tenant.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct RlsThrough {
+    pub url: Template,
+    pub tenant_header: String,
+    pub owner_field: String,
+    /// JSON pointer to the array in the response; the whole body when empty.
+    pub items: String,
 }
 
 /// `approval`

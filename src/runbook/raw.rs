@@ -455,6 +455,22 @@ pub struct RawRlsTable {
     /// Accept a listed tenant having no rows in this table, whose isolation then cannot be
     /// shown (reported as "not proven"); without it that fails the step.
     pub allow_empty: Option<bool>,
+    /// Also check what the service returns for each tenant.
+    pub through: Option<Spanned<RawRlsThrough>>,
+}
+
+/// Tenant isolation checked through the service's HTTP API.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRlsThrough {
+    /// The URL that lists the table's items (a JSON array, or the array at `items`).
+    pub url: Text,
+    /// The request header that names the tenant (e.g. `X-User-Id`).
+    pub tenant_header: Text,
+    /// The field of each item that holds its tenant.
+    pub owner_field: Text,
+    /// JSON pointer to the array inside the response (`/items`); the whole body by default.
+    pub items: Option<Text>,
 }
 
 /// `approval`

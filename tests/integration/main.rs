@@ -30,6 +30,7 @@ mod prisma_undo;
 mod report;
 mod restore;
 mod resume_guards;
+mod rls_through;
 mod rollout;
 mod run;
 mod schema;

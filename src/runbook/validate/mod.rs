@@ -5,6 +5,7 @@ mod context;
 mod monitor;
 mod readiness;
 mod restores;
+mod rls_through;
 mod runbook;
 mod shell;
 mod step;
