@@ -365,15 +365,20 @@ fn backup_by_hand(db: &Db, work: &Path) -> Duration {
 }
 
 fn backup_100mb(work: &Path) {
+    if let Err(e) = std::fs::create_dir_all(work) {
+        panic!("cannot create {}: {e}", work.display());
+    }
     let db = Db::create("backup");
     timed(
         psql(&db.url).args([
             "-c",
             "CREATE TABLE big_a (id int PRIMARY KEY, payload text); \
-             INSERT INTO big_a SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 450000) g; \
+             INSERT INTO big_a SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 340000) g; \
              CREATE TABLE big_b (id int PRIMARY KEY, a int REFERENCES big_a, note text); \
-             INSERT INTO big_b SELECT g, g, repeat('n', 80) FROM generate_series(1, 400000) g; \
-             CREATE TABLE small (id int); INSERT INTO small SELECT generate_series(1, 1000); VACUUM ANALYZE",
+             INSERT INTO big_b SELECT g, g, repeat('n', 80) FROM generate_series(1, 300000) g; \
+             CREATE TABLE small (id int); INSERT INTO small SELECT generate_series(1, 1000)",
+            "-c",
+            "VACUUM ANALYZE",
         ]),
         "fill the backup database",
     );
