@@ -59,6 +59,14 @@ impl Findings {
 impl Kind for Rls {
     fn describe(&self, _runbook: &Runbook) -> String {
         let tables: Vec<&str> = self.tables.iter().map(|t| t.name.as_str()).collect();
+        if self.only_through {
+            return format!(
+                "through the service only (database {}): {} × {} tenants",
+                self.database,
+                tables.join(", "),
+                self.tenants.len()
+            );
+        }
         format!(
             "database {} as role {}: {} × {} tenants",
             self.database,
