@@ -118,6 +118,37 @@ pub enum Event {
         /// Why (redacted).
         reason: String,
     },
+    /// A step started a child process group (a `shell` command, a service's `restart`).
+    /// Journaled before the step goes on, so that a resume after deployctl itself was
+    /// killed can tell whether the group still runs, and not start the step beside it.
+    ProcessStarted {
+        /// The step.
+        step: String,
+        /// The group's id (its leader's pid).
+        pgid: i32,
+        /// When the leader started, in clock ticks since boot (`/proc/PID/stat`): tells
+        /// the group from a later process that reused the id. Absent where unreadable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        leader_start: Option<u64>,
+    },
+    /// A started group's leader exited and what it left running is meant to stay (a
+    /// service's `restart` leaves the service up): no longer a step's process. A group the
+    /// step kills when it ends needs no entry: the step's finish says it.
+    ProcessEnded {
+        /// The step.
+        step: String,
+        /// The group's id.
+        pgid: i32,
+    },
+    /// `deployctl unlock --kill-orphans` killed a process group a killed run left behind.
+    OrphanKilled {
+        /// The step that started it.
+        step: String,
+        /// The group's id.
+        pgid: i32,
+        /// Who killed it.
+        by: String,
+    },
     /// One service of a rolling restart was restarted and its health judged. Journaled per
     /// service, so a resumed restart skips the services already up.
     ServiceRestarted {

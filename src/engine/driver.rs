@@ -39,6 +39,9 @@ pub async fn execute<O: Observer>(
 ) -> Result<RunOutcome, RunError> {
     let (latest, history) = read_latest(journal, plan, observer).await?;
     let prior = latest.filter(|run| !run.is_finished());
+    if let Some(run) = &prior {
+        refuse_orphans(run, options, observer)?;
+    }
     if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
         return Err(RunError::RollingBack {
             run_id: run.run_id.clone(),
@@ -75,6 +78,9 @@ pub async fn roll_back<O: Observer>(
             rollback.reason
         )));
     }
+    if !prior.is_finished() {
+        refuse_orphans(&prior, options, observer)?;
+    }
     let mut driver = Driver::open(plan, options, observer, cancel, journal, Some(prior), history)?;
     let reason = format!("requested by {} with `deployctl rollback`", options.operator);
     driver.invocation.announced = true;
@@ -104,6 +110,32 @@ async fn read_latest<O: Observer>(
         });
     }
     Ok((latest, history))
+}
+
+/// Refuses to go on while a process group of the run, left by a deployctl that was
+/// killed, still runs on this host; warns about groups on other hosts.
+fn refuse_orphans<O: Observer>(run: &RunState, options: &RunOptions, observer: &mut O) -> Result<(), RunError> {
+    let (living, elsewhere) = super::orphans::find(run, &super::identity::host());
+    for p in elsewhere {
+        observer.warn(&format!(
+            "step `{}` started process group {} on host {} and the run was cut off: it cannot be checked from here; make sure it has ended",
+            p.step, p.pgid, p.host
+        ));
+    }
+    match living.as_slice() {
+        [] => Ok(()),
+        [first, rest @ ..] => Err(RunError::Orphaned {
+            run_id: run.run_id.clone(),
+            step: first.step.clone(),
+            pgid: first.pgid,
+            since: first.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            more: match rest.len() {
+                0 => String::new(),
+                n => format!(", and {n} more group{}", if n == 1 { "" } else { "s" }),
+            },
+            file: options.runbook_file.clone(),
+        }),
+    }
 }
 
 /// One invocation driving a run.

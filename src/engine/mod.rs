@@ -21,6 +21,7 @@ pub mod identity;
 mod notice;
 mod observer;
 mod options;
+pub(crate) mod orphans;
 mod outcome;
 pub mod plan;
 mod probe;

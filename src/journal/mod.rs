@@ -28,8 +28,8 @@ pub use locked::{Durable, LockedJournal};
 pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION};
 pub use reader::{JournalRead, parse, read};
 pub use state::{
-    ApprovalRecord, ClockRecord, HistoryKind, HistoryRecord, RollbackState, RunState, ServiceRecord, StepState,
-    StepView, WindowRecord, fold, latest_run,
+    ApprovalRecord, ClockRecord, HistoryKind, HistoryRecord, ProcessRecord, RollbackState, RunState, ServiceRecord,
+    StepState, StepView, WindowRecord, fold, latest_run,
 };
 pub use target::JournalTarget;
 pub use writer::JournalWriter;

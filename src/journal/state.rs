@@ -157,6 +157,26 @@ pub struct RunState {
     /// What went on along the way, in order: starts and resumes (with their operators),
     /// failed attempts, interruptions, verify failures, overrides.
     pub history: Vec<HistoryRecord>,
+    /// The host of the latest invocation (the start, or the last resume).
+    pub last_host: String,
+    /// Process groups steps started whose end is not journaled: if deployctl was killed
+    /// while they ran, they may still run, and a resume must not start the step beside them.
+    pub processes: Vec<ProcessRecord>,
+}
+
+/// A step's process group as journaled, not known to have ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessRecord {
+    /// The step that started it.
+    pub step: String,
+    /// The group's id.
+    pub pgid: i32,
+    /// Its leader's start time (ticks since boot), to tell it from a reused id.
+    pub leader_start: Option<u64>,
+    /// The host it runs on: only there can anyone tell whether it still runs.
+    pub host: String,
+    /// When it started.
+    pub at: DateTime<Utc>,
 }
 
 /// Something the evidence report's history lists.
@@ -358,6 +378,8 @@ fn begin(entry: Entry) -> Option<RunState> {
         earlier_plans: Vec::new(),
         operators: vec![operator.clone()],
         operator,
+        last_host: host.clone(),
+        processes: Vec::new(),
         host,
         started_at: entry.at,
         updated_at: entry.at,
@@ -387,16 +409,34 @@ fn apply(s: &mut RunState, entry: Entry) {
     s.updated_at = entry.at;
     super::history::note(s, &entry);
     match entry.event {
-        Event::RunStarted { .. } | Event::Unlocked { .. } | Event::AttemptFailed { .. } => {}
+        Event::RunStarted { .. } | Event::Unlocked { .. } => {}
+        // A failed attempt's group was killed when it ended.
+        Event::AttemptFailed { step, .. } => s.processes.retain(|p| p.step != step),
+        Event::ProcessStarted {
+            step,
+            pgid,
+            leader_start,
+        } => s.processes.push(ProcessRecord {
+            step,
+            pgid,
+            leader_start,
+            host: s.last_host.clone(),
+            at: entry.at,
+        }),
+        Event::ProcessEnded { step, pgid } | Event::OrphanKilled { step, pgid, .. } => {
+            s.processes.retain(|p| !(p.step == step && p.pgid == pgid));
+        }
         Event::RunResumed {
             runbook_sha256,
             operator,
             vars_sha256,
             inputs,
             plan,
+            host,
             ..
         } => {
             s.invocation += 1;
+            s.last_host = host;
             if let Some(digest) = vars_sha256 {
                 s.vars_sha256 = digest;
                 s.inputs = inputs;
@@ -413,6 +453,8 @@ fn apply(s: &mut RunState, entry: Entry) {
         }
         Event::StepStarted { step, attempt } => {
             s.paused = None;
+            // A step starts again only once its earlier groups are known to be gone.
+            s.processes.retain(|p| p.step != step);
             let state = s.steps.entry(step).or_insert_with(|| StepState {
                 view: StepView::Started,
                 attempts: 0,
@@ -455,6 +497,8 @@ fn apply(s: &mut RunState, entry: Entry) {
             undo,
             escalation,
         } => {
+            // The step's groups were killed (or spared, journaled as ended) when it ended.
+            s.processes.retain(|p| p.step != step);
             if let Some(state) = s.steps.get_mut(&step) {
                 // A step is done once: a second `done` (it cannot happen, but a journal is
                 // input) must not list it twice, and a lookup in `completed` would make the

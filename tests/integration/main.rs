@@ -22,6 +22,7 @@ mod journal_safety;
 mod json_lines;
 mod loader_props;
 mod migrations;
+mod orphans;
 mod peer;
 mod pg_journal;
 mod prisma_peer;
