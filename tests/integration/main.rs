@@ -1,5 +1,6 @@
 //! deployctl's integration tests: one binary, a small harness, fixtures as files.
 
+mod architecture;
 mod checklist;
 mod crash;
 mod crash_random;
