@@ -369,6 +369,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::event::ApprovalKind;
     use crate::journal::parse;
 
     fn line(at: &str, event: &str) -> String {
