@@ -312,4 +312,3 @@ fn synthetic(value: String) -> Text {
         offset: None,
     }
 }
-

@@ -1,7 +1,10 @@
 //! Checks a parsed runbook and builds the typed model, collecting every problem.
 
+mod check;
 mod choice;
 mod context;
+mod kind;
+mod kinds;
 mod monitor;
 mod readiness;
 mod runbook;
