@@ -19,13 +19,18 @@ fn modules(dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// A file's text without its `#[cfg(test)]` tail (tests may import anything).
+/// A file's code: without comments (docs may link anywhere) and without its
+/// `#[cfg(test)]` tail (tests may import anything).
 fn code(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("read source");
-    match text.find("#[cfg(test)]") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
+    let text = match text.find("#[cfg(test)]") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The sibling modules a file names through `super::` or `crate::engine::`, including
