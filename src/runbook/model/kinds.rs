@@ -235,4 +235,3 @@ mod tests {
         assert!(Batch::Count(2).sizes(0).is_empty());
     }
 }
-
