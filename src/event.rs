@@ -118,6 +118,30 @@ pub enum Event {
         /// Why (redacted).
         reason: String,
     },
+    /// A migration's transaction was not granted a table lock within the step's
+    /// `lock_timeout` and was rolled back (`lock_not_granted`), or, after such a refusal,
+    /// an attempt applied it (`applied`). A migration applied at its first attempt has no
+    /// such entry: the step's `finished` says it.
+    MigrationAttempt {
+        /// The migrate step.
+        step: String,
+        /// The migration's name.
+        migration: String,
+        /// 1-based attempt.
+        attempt: u32,
+        /// How many attempts it may have (`lock_retries` + 1).
+        attempts: u32,
+        /// What this attempt did.
+        result: MigrationAttemptResult,
+        /// From the attempt's start to its end.
+        duration_ms: u64,
+        /// The database's refusal (redacted); absent when applied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The backoff before the next attempt; absent when applied or on the last one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_in_ms: Option<u64>,
+    },
     /// One service of a rolling restart was restarted and its health judged. Journaled per
     /// service, so a resumed restart skips the services already up.
     ServiceRestarted {
@@ -279,6 +303,16 @@ pub struct UndoEntry {
     /// applied, in the order applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub migrations: Vec<String>,
+}
+
+/// What one attempt of a migration did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationAttemptResult {
+    /// Its locks were granted and it committed.
+    Applied,
+    /// A lock was not granted within `lock_timeout`: rolled back, nothing of it remains.
+    LockNotGranted,
 }
 
 /// How one service of a rolling restart went.

@@ -387,7 +387,10 @@ fn apply(s: &mut RunState, entry: Entry) {
     s.updated_at = entry.at;
     super::history::note(s, &entry);
     match entry.event {
-        Event::RunStarted { .. } | Event::Unlocked { .. } | Event::AttemptFailed { .. } => {}
+        Event::RunStarted { .. }
+        | Event::Unlocked { .. }
+        | Event::AttemptFailed { .. }
+        | Event::MigrationAttempt { .. } => {}
         Event::RunResumed {
             runbook_sha256,
             operator,

@@ -27,6 +27,7 @@ mod apply;
 mod apply_tests;
 mod ledger;
 mod lock;
+mod lock_retry;
 #[cfg(test)]
 mod schema_tests;
 mod source;
@@ -159,7 +160,12 @@ async fn run(step: &Migrate, ctx: &StepContext<'_>, applied: &mut Vec<String>) -
     let schema = ctx.databases.schema(&step.database);
     let result = match lock::acquire(&mut conn, &step.database, step.lock_timeout).await {
         Ok(()) => {
-            let result = locked(step, schema, &local, &mut conn, applied).await;
+            let retry = lock_retry::LockRetry {
+                timeout: step.lock_timeout,
+                retries: step.lock_retries,
+                ctx,
+            };
+            let result = locked(step, schema, &local, &mut conn, applied, &retry).await;
             let released = lock::release(&mut conn, &step.database).await;
             result.and_then(|detail| released.map(|()| detail).map_err(Failure::new))
         }
@@ -177,6 +183,7 @@ async fn locked(
     local: &[LocalMigration],
     conn: &mut PgConnection,
     done: &mut Vec<String>,
+    retry: &lock_retry::LockRetry<'_>,
 ) -> Result<String, Failure> {
     let ledger = Ledger::new(step.style, &step.database, schema);
     let applied = ledger.load(conn).await?;
@@ -209,7 +216,7 @@ async fn locked(
         .with_hint("restore the applied files and put the change in a new migration"));
     }
     ledger.ensure_table(conn).await?;
-    apply::apply_all(&ledger, conn, &comparison.pending, done).await?;
+    apply::apply_all(&ledger, conn, &comparison.pending, done, retry).await?;
     Ok(match done.len() {
         0 => up_to_date(local.len()),
         n => format!("applied {n} migration{}: {}", plural(n), done.join(", ")),

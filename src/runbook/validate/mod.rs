@@ -2,6 +2,7 @@
 
 mod choice;
 mod context;
+mod lint;
 mod monitor;
 mod readiness;
 mod runbook;
