@@ -21,6 +21,7 @@ mod injection;
 mod journal_safety;
 mod json_lines;
 mod loader_props;
+mod lock_retries;
 mod migrations;
 mod peer;
 mod pg_journal;
