@@ -136,9 +136,12 @@ impl Diagnostics {
         self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
-    /// All problems, in file order, errors before warnings at the same place.
+    /// All problems, in file order, errors before warnings at the same place; lint findings
+    /// of migration files after the runbook's, by file.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
-        self.items.sort_by_key(|d| (d.pos, d.severity));
+        // The runbook's own first (`file` None), then each migration file the lint read.
+        self.items
+            .sort_by(|a, b| (&a.file, a.pos, a.severity).cmp(&(&b.file, b.pos, b.severity)));
         self.items.dedup();
         self.items
     }

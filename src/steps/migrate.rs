@@ -27,6 +27,8 @@ mod apply;
 mod apply_tests;
 mod ledger;
 mod lock;
+mod lock_modes;
+mod lock_report;
 mod lock_retry;
 #[cfg(test)]
 mod schema_tests;
@@ -223,20 +225,29 @@ async fn locked(
     })
 }
 
-/// The dry-run probe: what applying would do, read-only (no lock taken, no table created).
+/// The dry-run probe: what applying would do, read-only (no lock taken, no table created),
+/// with the lock report of the pending migrations ([`lock_report`]).
 /// `Err` when the step would fail now (a failed row, plain-style drift, or a `check` that
 /// is not up to date).
 async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, Failure> {
     let local = source::read(&step.dir, step.style)?;
-    let options = ctx.databases.options(&step.database)?.application_name("deployctl");
-    let mut conn = PgConnection::connect_with(&options)
-        .await
-        .map_err(|e| ctx.databases.connect_error(&step.database, &e))?;
+    let mut conn = connect(step, ctx).await?;
     let schema = ctx.databases.schema(&step.database);
     let applied = Ledger::new(step.style, &step.database, schema).load(&mut conn).await;
-    let _ = conn.close().await;
-    let applied = applied?;
+    let applied = match applied {
+        Ok(applied) => applied,
+        Err(e) => {
+            let _ = conn.close().await;
+            return Err(Failure::new(e));
+        }
+    };
     let comparison = Comparison::new(&local, &applied);
+    let locks = if step.check {
+        String::new()
+    } else {
+        lock_report::report(&mut conn, &comparison.pending).await
+    };
+    let _ = conn.close().await;
     let problems = comparison.problems();
     if step.check {
         return if problems.is_empty() {
@@ -260,7 +271,13 @@ async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, Failure>
     let pending: Vec<&str> = comparison.pending.iter().map(|m| m.name.as_str()).collect();
     Ok(match pending.len() {
         0 => up_to_date(local.len()),
-        n => format!("would apply {n} migration{}: {}", plural(n), ticked(&pending)),
+        n => format!(
+            "would apply {n} migration{} (lock_timeout {}, {} retries): {}{locks}",
+            plural(n),
+            crate::runbook::duration::format(step.lock_timeout),
+            step.lock_retries,
+            ticked(&pending)
+        ),
     })
 }
 

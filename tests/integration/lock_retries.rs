@@ -27,13 +27,13 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A session in an open transaction that read `posts` (ACCESS SHARE, held until it ends).
-struct Blocker {
+pub(crate) struct Blocker {
     end: mpsc::Sender<()>,
     thread: JoinHandle<()>,
 }
 
 impl Blocker {
-    fn hold(url: &str) -> Self {
+    pub(crate) fn hold(url: &str) -> Self {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (end, end_rx) = mpsc::channel::<()>();
         let url = url.to_string();
@@ -53,7 +53,7 @@ impl Blocker {
         Blocker { end, thread }
     }
 
-    fn release(self) {
+    pub(crate) fn release(self) {
         let _ = self.end.send(());
         self.thread.join().expect("blocker thread");
     }

@@ -22,6 +22,7 @@ mod journal_safety;
 mod json_lines;
 mod loader_props;
 mod lock_retries;
+mod migrate_lint;
 mod migrations;
 mod peer;
 mod pg_journal;
