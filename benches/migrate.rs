@@ -2,13 +2,19 @@
 //! - 200 small one-table migrations applied by `deployctl run` (a `migrate` step, Prisma
 //!   style) vs. `psql` applying the same files in one session, and vs. the real
 //!   `prisma migrate deploy` (`../shared/tools/prisma-peer`);
-//! - the `rls` check of 20 tables vs. `psql` sending the same statements in one session.
+//! - the `rls` check of 20 tables vs. `psql` sending the same statements in one session;
+//! - "reader stall": the longest wait of a table's readers while an `ALTER TABLE` is stuck
+//!   behind a long transaction, deployctl (`lock_timeout: 1s, lock_retries: 3`) vs. `psql -f`
+//!   (`support/reader_stall.rs`).
 //!
 //! Run: `cargo bench --bench migrate` (needs the PostgreSQL of `scripts/ensure-postgres`,
 //! `psql`, and Node.js + npm for Prisma). Whole runs of each program are timed (start-up,
 //! connection and all), migrations each on a fresh database. The contenders run interleaved,
 //! one after the other in each of 7 rounds (Prisma in 4 of them), so that load from other
 //! processes falls on all of them alike; figures are medians.
+
+#[path = "support/reader_stall.rs"]
+mod reader_stall;
 
 #[path = "../tests/integration/peer.rs"]
 #[allow(dead_code)]
@@ -314,7 +320,17 @@ fn rls_20(work: &Path) {
 fn main() {
     let work = std::env::temp_dir().join(format!("deployctl-bench-migrate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    migrations_200(&work);
-    rls_20(&work);
+    // `cargo bench --bench migrate -- reader-stall` runs that case alone.
+    if !std::env::args().any(|a| a == "reader-stall") {
+        migrations_200(&work);
+        rls_20(&work);
+    }
+    let (psql, deployctl) = reader_stall::measure(&work);
+    report(
+        "reader stall: max read wait, deployctl vs psql -f",
+        psql,
+        deployctl,
+        "about lock_timeout (1 s)",
+    );
     let _ = std::fs::remove_dir_all(&work);
 }

@@ -153,6 +153,30 @@ pub enum Event {
         /// Who killed it.
         by: String,
     },
+    /// A migration's transaction was not granted a table lock within the step's
+    /// `lock_timeout` and was rolled back (`lock_not_granted`), or, after such a refusal,
+    /// an attempt applied it (`applied`). A migration applied at its first attempt has no
+    /// such entry: the step's `finished` says it.
+    MigrationAttempt {
+        /// The migrate step.
+        step: String,
+        /// The migration's name.
+        migration: String,
+        /// 1-based attempt.
+        attempt: u32,
+        /// How many attempts it may have (`lock_retries` + 1).
+        attempts: u32,
+        /// What this attempt did.
+        result: MigrationAttemptResult,
+        /// From the attempt's start to its end.
+        duration_ms: u64,
+        /// The database's refusal (redacted); absent when applied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The backoff before the next attempt; absent when applied or on the last one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_in_ms: Option<u64>,
+    },
     /// One service of a rolling restart was restarted and its health judged. Journaled per
     /// service, so a resumed restart skips the services already up.
     ServiceRestarted {

@@ -42,6 +42,16 @@ pub struct UndoEntry {
     pub migrations: Vec<String>,
 }
 
+/// What one attempt of a migration did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationAttemptResult {
+    /// Its locks were granted and it committed.
+    Applied,
+    /// A lock was not granted within `lock_timeout`: rolled back, nothing of it remains.
+    LockNotGranted,
+}
+
 /// How one service of a rolling restart went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -335,6 +335,11 @@ impl Observer for HumanReporter {
                     one_line(reason)
                 ));
             }
+            Event::MigrationAttempt { .. } => {
+                if let Some(text) = super::migration_attempt::line(&entry.event) {
+                    self.line(&text);
+                }
+            }
             Event::Approval { .. }
             | Event::Unlocked { .. }
             | Event::ProcessStarted { .. }

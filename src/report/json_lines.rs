@@ -43,6 +43,9 @@ pub enum JsonLine<'a> {
         message: String,
         /// What to do about it, when deployctl knows (`null` otherwise).
         hint: Option<String>,
+        /// The lint rule of a migration lint finding (`file` is then the migration).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
     /// `validate`'s verdict on one runbook: `steps` and `warnings` when it loaded, `error`
     /// when it did not.
@@ -171,12 +174,16 @@ impl JsonLine<'_> {
 /// A runbook problem as a `diagnostic` line, its message and hint masked by `redactor`.
 pub fn diagnostic_line(file: &str, d: &Diagnostic, redactor: &Redactor) -> JsonLine<'static> {
     JsonLine::Diagnostic {
-        file: file.to_string(),
+        file: d
+            .file
+            .as_ref()
+            .map_or_else(|| file.to_string(), |f| f.display().to_string()),
         line: d.pos.line,
         col: d.pos.col,
         severity: d.severity.into(),
         message: redactor.mask(&d.message).into_owned(),
         hint: d.hint.as_deref().map(|h| redactor.mask(h).into_owned()),
+        rule: d.rule.clone(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod duration;
 mod forms;
 pub mod interpolate;
+pub(crate) mod lint;
 pub mod load;
 pub mod migration_dir;
 pub mod model;

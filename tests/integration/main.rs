@@ -22,6 +22,8 @@ mod injection;
 mod journal_safety;
 mod json_lines;
 mod loader_props;
+mod lock_retries;
+mod migrate_lint;
 mod migrations;
 mod orphans;
 mod peer;

@@ -79,6 +79,9 @@ pub struct Migrate {
     pub style: MigrationStyle,
     pub check: bool,
     pub lock_timeout: Duration,
+    pub lock_retries: u32,
+    /// squawk rules not reported for this step (`lint.ignore`), as written.
+    pub lint_ignore: Vec<String>,
 }
 
 /// `backup`

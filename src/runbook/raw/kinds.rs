@@ -131,8 +131,23 @@ pub struct RawMigrate {
     pub style: Option<Text>,
     /// Only verify "up to date"; change nothing.
     pub check: Option<bool>,
-    /// How long to wait for the migration advisory lock (default 10s).
+    /// How long each lock is waited for: the migration advisory lock, and PostgreSQL's
+    /// `lock_timeout` in every migration's transaction (default 5s).
     pub lock_timeout: Option<Text>,
+    /// How many times a migration whose lock was not granted is rolled back and tried
+    /// again, with backoff (default 3).
+    pub lock_retries: Option<Spanned<i64>>,
+    /// The squawk lint of the migrations: rules to ignore for this step.
+    pub lint: Option<Spanned<RawLint>>,
+}
+
+/// `migrate.lint`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLint {
+    /// squawk rule names (`require-concurrent-index-creation`) not reported for this step.
+    #[serde(default)]
+    pub ignore: Vec<Text>,
 }
 
 /// Which bookkeeping a migrate step keeps.

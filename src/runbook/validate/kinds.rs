@@ -14,7 +14,11 @@ impl Validator<'_> {
     pub(super) fn migrate(&mut self, raw: &RawMigrate, pos: Pos) -> Option<Migrate> {
         let database = self.database(&raw.database, pos);
         let dir = self.path(&raw.dir, pos, "migrations dir");
-        let lock_timeout = self.optional_duration(raw.lock_timeout.as_ref(), pos, Duration::from_secs(10));
+        let lock_timeout = self.optional_duration(raw.lock_timeout.as_ref(), pos, Duration::from_secs(5));
+        let lock_retries = match &raw.lock_retries {
+            Some(n) => self.int(n, 0, 20, "lock_retries"),
+            None => Some(3),
+        };
         let style = self.choice_or(raw.style.as_ref(), pos, MigrationStyle::Prisma)?;
         // Checked now when the folder can be read; a folder made by an earlier step is
         // checked by the step itself.
@@ -25,12 +29,20 @@ impl Validator<'_> {
             let (message, hint) = layout.describe(&raw.dir.value, style);
             self.error_hint(at(&raw.dir, pos), message, hint);
         }
+        let lint_ignore = self.lint_ignore(raw.lint.as_ref(), pos);
+        if let Some(dir) = &dir
+            && !raw.check.unwrap_or(false)
+        {
+            self.lint_migrations(dir, style, &lint_ignore);
+        }
         Some(Migrate {
             database: database?,
             dir: dir?,
             style,
             check: raw.check.unwrap_or(false),
             lock_timeout: lock_timeout?,
+            lock_retries: lock_retries?,
+            lint_ignore,
         })
     }
 

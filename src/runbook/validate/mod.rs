@@ -5,6 +5,7 @@ mod choice;
 mod context;
 mod kind;
 mod kinds;
+mod lint;
 mod monitor;
 mod readiness;
 mod runbook;
