@@ -187,6 +187,21 @@ pub enum Event {
         host: String,
         /// The runbook digest they approved.
         runbook_sha256: String,
+        /// The approver's SSH signature of the approval statement (`deployctl approve
+        /// --sign`); absent for an unsigned approval.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<ApprovalSignature>,
+    },
+    /// An approval of a gate not yet passed was withdrawn (`deployctl approve --revoke`).
+    ApprovalRevoked {
+        /// The gate.
+        step: String,
+        /// Who withdrew it (the approver or an operator).
+        by: String,
+        /// Why.
+        note: Option<String>,
+        /// Where.
+        host: String,
     },
     /// The run stopped to wait for a person.
     RunPaused {
@@ -414,6 +429,20 @@ pub enum RunStatus {
     RolledBack,
     /// The rollback itself failed (exit 5).
     RollbackFailed,
+}
+
+/// An approval's SSH signature as journaled. Only `sshsig` is trusted: `deployctl verify`
+/// and `run` re-derive the principal and fingerprint from it and the allowed signers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSignature {
+    /// The armored signature (`-----BEGIN SSH SIGNATURE-----`), namespace
+    /// `deployctl-approval`, over the approval statement.
+    pub sshsig: String,
+    /// The principal it verified as when given.
+    pub principal: String,
+    /// The key's `SHA256:` fingerprint.
+    pub fingerprint: String,
 }
 
 /// What an approval allows.

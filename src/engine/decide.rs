@@ -14,7 +14,7 @@
 //! `on_failure: continue`.
 
 use super::action::{Action, Moment};
-use super::approval::{GateState, gate_state, may_rerun};
+use super::approval::{GateState, Rules, gate_state, may_rerun};
 use super::outcome::RunOutcome;
 use super::plan::{Plan, PlanStep};
 use super::window_gate;
@@ -127,8 +127,8 @@ fn ready<'p, 'a>(
     then: String,
 ) -> Action<'p, 'a> {
     let file = at.file.display();
-    let allow_self = plan.loaded.runbook.allow_self_approval;
-    if let Some(gate) = gate_state(step.step(), run, &plan.sha256, at.now, allow_self) {
+    let rules = Rules::of(&plan.loaded.runbook);
+    if let Some(gate) = gate_state(step.step(), run, &plan.sha256, at.now, &rules) {
         return match gate {
             GateState::Approved(reason) => Action::PassGate { step, reason },
             GateState::Waiting(what) => Action::AwaitGate {

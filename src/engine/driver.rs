@@ -384,6 +384,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             note: Some("confirmed at the terminal".to_string()),
             host: self.options.host.clone(),
             runbook_sha256: self.plan.sha256.clone(),
+            signature: None,
         };
         self.rec.record(approval, Durability::Now)?;
         self.pass_gate(step, format!("confirmed by {operator} at the terminal"))?;
@@ -452,7 +453,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             RunOutcome::RolledBack { .. } => Some(Notice::RolledBack),
             RunOutcome::RollbackFailed { step, .. } => Some(Notice::RollbackFailed { step: step.clone() }),
             RunOutcome::Failed { step, .. } => Some(Notice::RunFailed { step: step.clone() }),
-            RunOutcome::Paused { step, .. } => Some(Notice::RunPaused { step: step.clone() }),
+            RunOutcome::Paused { step, .. } => Some(super::request::paused(self.plan.loaded, step)),
             RunOutcome::WindowClosed { .. } => Some(Notice::WindowClosed),
             RunOutcome::Interrupted { step, .. } => Some(Notice::RunInterrupted { step: step.clone() }),
         };

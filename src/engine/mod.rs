@@ -24,7 +24,9 @@ mod options;
 mod outcome;
 pub mod plan;
 mod probe;
+pub mod proof;
 mod recorder;
+mod request;
 mod retry;
 mod rollback_plan;
 #[cfg(test)]
@@ -36,7 +38,7 @@ mod window_gate;
 
 pub use crate::clock::Clock;
 pub use action::{Action, Invocation, Moment};
-pub use approval::{Approver, GateState, gate_state, judge};
+pub use approval::{Approver, GateState, Rules, gate_state, judge, operator_named};
 pub use cancel::Cancel;
 pub use decide::next_action;
 pub use driver::{execute, roll_back};

@@ -110,6 +110,7 @@ fn approval(step: &str, kind: ApprovalKind, by: &str, sha: &str) -> Event {
         note: None,
         host: "vm".into(),
         runbook_sha256: sha.into(),
+        signature: None,
     }
 }
 

@@ -98,6 +98,10 @@ pub struct ApprovalRecord {
     pub host: String,
     pub runbook_sha256: String,
     pub at: DateTime<Utc>,
+    /// The approver's signature, if signed.
+    pub signature: Option<crate::event::ApprovalSignature>,
+    /// Withdrawn (`approve --revoke`): it no longer counts.
+    pub revoked: bool,
 }
 
 /// The latest run, folded.
@@ -279,7 +283,7 @@ impl RunState {
     pub fn approvals_for(&self, step: &str, kind: ApprovalKind, since: Option<DateTime<Utc>>) -> Vec<&ApprovalRecord> {
         self.approvals
             .iter()
-            .filter(|a| a.step == step && a.kind == kind && since.is_none_or(|s| a.at >= s))
+            .filter(|a| a.step == step && a.kind == kind && !a.revoked && since.is_none_or(|s| a.at >= s))
             .collect()
     }
 }
@@ -541,6 +545,7 @@ fn apply(s: &mut RunState, entry: Entry) {
             note,
             host,
             runbook_sha256,
+            signature,
         } => s.approvals.push(ApprovalRecord {
             step,
             kind,
@@ -550,7 +555,18 @@ fn apply(s: &mut RunState, entry: Entry) {
             host,
             runbook_sha256,
             at: entry.at,
+            signature,
+            revoked: false,
         }),
+        Event::ApprovalRevoked { step, .. } => {
+            for a in s
+                .approvals
+                .iter_mut()
+                .filter(|a| a.step == step && a.kind == ApprovalKind::Gate)
+            {
+                a.revoked = true;
+            }
+        }
         Event::RunPaused { step, reason } => s.paused = Some((step, reason)),
         Event::WindowWait { reason, next_opening } => s.window_events.push(WindowRecord::Wait {
             reason,

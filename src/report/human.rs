@@ -336,6 +336,7 @@ impl Observer for HumanReporter {
                 ));
             }
             Event::Approval { .. }
+            | Event::ApprovalRevoked { .. }
             | Event::Unlocked { .. }
             | Event::ClockOverride { .. }
             | Event::AttemptFailed { .. } => {}

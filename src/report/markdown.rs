@@ -156,7 +156,7 @@ fn approvals(out: &mut String, v: &StatusView) {
         return;
     }
     out.push_str(
-        "\n## Approval record\n\n| step | kind | by | role | when | host | note | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "\n## Approval record\n\n| step | kind | by | role | when | host | note | signed by | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for a in &v.approvals {
         let digest = md_code(a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256));
@@ -166,14 +166,16 @@ fn approvals(out: &mut String, v: &StatusView) {
             " (another version of the runbook)"
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
+            "| {} | {}{} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
             cell(&a.step),
             approval_word(a.kind),
+            if a.revoked { " (withdrawn)" } else { "" },
             cell(&a.by),
             cell(a.role.as_deref().unwrap_or("")),
             a.at.format(TIME),
             cell(&a.host),
             cell(a.note.as_deref().unwrap_or("")),
+            cell(&a.signer),
         ));
     }
 }

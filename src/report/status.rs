@@ -232,6 +232,11 @@ pub struct ApprovalView {
     pub host: String,
     pub at: DateTime<Utc>,
     pub runbook_sha256: String,
+    /// `PRINCIPAL (key SHA256:...)` as journaled with its signature, or `unsigned`; a
+    /// report reads the journal alone (`deployctl verify` re-checks the signatures).
+    pub signer: String,
+    /// Withdrawn with `approve --revoke`.
+    pub revoked: bool,
 }
 
 /// Builds the checklist from the fold and the lock.
@@ -331,6 +336,11 @@ fn approval_view(a: &crate::journal::ApprovalRecord) -> ApprovalView {
         host: a.host.clone(),
         at: a.at,
         runbook_sha256: a.runbook_sha256.clone(),
+        signer: a.signature.as_ref().map_or_else(
+            || "unsigned".to_owned(),
+            |s| format!("{} (key {})", s.principal, s.fingerprint),
+        ),
+        revoked: a.revoked,
     }
 }
 

@@ -258,13 +258,13 @@ impl Validator<'_> {
         }
         if let Some(k) = &s.notify {
             let n = &k.value.0;
-            let webhook = self.url(&n.webhook, k.pos, Scope::Steps, "webhook");
+            let target = self.target(n.webhook.as_ref(), n.format.as_ref(), n.email.as_ref(), k.pos);
             let message = match &n.message {
                 Some(m) => Some(self.template(m, k.pos, Scope::Steps)?),
                 None => None,
             };
             return Some(StepKind::Notify(Notify {
-                webhook: webhook?,
+                target: target?,
                 message,
                 required: n.required.unwrap_or(false),
             }));
