@@ -56,6 +56,10 @@ pub enum Event {
         /// written before it existed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inputs: Option<Inputs>,
+        /// The runbook's contacts (`kind: primary, backup B`), so reports name who to call
+        /// from the journal alone. Absent in journals written before it existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        contacts: Vec<String>,
     },
     /// A run was picked up again after it stopped unfinished.
     RunResumed {

@@ -488,6 +488,7 @@ fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
         plan: plan.journaled(),
         window: plan.window.clone(),
         inputs: Some(plan.inputs()),
+        contacts: super::escalation::contacts_for(runbook, super::escalation::Problem::RollbackFailed, None),
     }
 }
 

@@ -138,6 +138,11 @@ pub struct RunState {
     pub approvals: Vec<ApprovalRecord>,
     /// The pause the run is waiting in, if it is paused: (step, reason).
     pub paused: Option<(String, String)>,
+    /// Who approved the gate the run is paused at since it paused (`NAME` or `NAME as
+    /// ROLE`): the next `run` passes it.
+    pub approved_while_paused: Option<String>,
+    /// The runbook's contacts as journaled at the start (`kind: primary, backup B`).
+    pub contacts: Vec<String>,
     /// How it ended, if it did: (status, exit code, when).
     pub finished: Option<(RunStatus, u8, DateTime<Utc>)>,
     /// Set when a signal stopped it last.
@@ -347,6 +352,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         plan,
         window,
         inputs,
+        contacts,
         ..
     } = entry.event
     else {
@@ -369,6 +375,8 @@ fn begin(entry: Entry) -> Option<RunState> {
         steps: HashMap::new(),
         approvals: Vec::new(),
         paused: None,
+        approved_while_paused: None,
+        contacts,
         finished: None,
         interrupted: false,
         completed: Vec::new(),
@@ -546,19 +554,28 @@ fn apply(s: &mut RunState, entry: Entry) {
             host,
             runbook_sha256,
             signature,
-        } => s.approvals.push(ApprovalRecord {
-            step,
-            kind,
-            by,
-            role,
-            note,
-            host,
-            runbook_sha256,
-            at: entry.at,
-            signature,
-            revoked: false,
-        }),
+        } => {
+            if kind == ApprovalKind::Gate && s.paused.as_ref().is_some_and(|(p, _)| *p == step) {
+                let role = role.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
+                s.approved_while_paused = Some(format!("{by}{role}"));
+            }
+            s.approvals.push(ApprovalRecord {
+                step,
+                kind,
+                by,
+                role,
+                note,
+                host,
+                runbook_sha256,
+                at: entry.at,
+                signature,
+                revoked: false,
+            })
+        }
         Event::ApprovalRevoked { step, .. } => {
+            if s.paused.as_ref().is_some_and(|(p, _)| *p == step) {
+                s.approved_while_paused = None;
+            }
             for a in s
                 .approvals
                 .iter_mut()
@@ -567,7 +584,10 @@ fn apply(s: &mut RunState, entry: Entry) {
                 a.revoked = true;
             }
         }
-        Event::RunPaused { step, reason } => s.paused = Some((step, reason)),
+        Event::RunPaused { step, reason } => {
+            s.paused = Some((step, reason));
+            s.approved_while_paused = None;
+        }
         Event::WindowWait { reason, next_opening } => s.window_events.push(WindowRecord::Wait {
             reason,
             next_opening,

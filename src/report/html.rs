@@ -61,6 +61,10 @@ pub fn html(v: &StatusView) -> String {
                 }
                 @if let Some(rb) = &v.rollback { (rollback(rb)) }
                 (history(v))
+                @if !v.contacts.is_empty() {
+                    h2 { "Contacts" }
+                    ul.contacts { @for c in &v.contacts { li { (t(c)) } } }
+                }
                 (approvals(v))
                 (sign_off(v))
                 footer {

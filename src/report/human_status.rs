@@ -134,9 +134,11 @@ fn row(s: &StepLine) -> String {
     let reason = match (&s.reason, s.status) {
         (Some(r), StepMark::Failed | StepMark::Interrupted) => format!("\n      {}", block(r, "      ")),
         (Some(r), StepMark::Done) => format!("  {}", one_line(r)),
-        (_, StepMark::Pending | StepMark::Running | StepMark::Skipped | StepMark::AwaitingApproval) | (None, _) => {
-            String::new()
-        }
+        (
+            _,
+            StepMark::Pending | StepMark::Running | StepMark::Skipped | StepMark::AwaitingApproval | StepMark::Approved,
+        )
+        | (None, _) => String::new(),
     };
     let note = s
         .gate

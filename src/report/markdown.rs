@@ -46,6 +46,7 @@ pub fn markdown(v: &StatusView) -> String {
         }
     }
     history(&mut out, v);
+    contacts(&mut out, v);
     approvals(&mut out, v);
     sign_off(&mut out, v);
     out.push_str(&format!(
@@ -148,6 +149,17 @@ fn fenced<'a>(out: &mut String, lines: impl Iterator<Item = &'a str>) {
         out.push_str(&format!("  {}\n", l.replace("```", "'''")));
     }
     out.push_str("  ```\n");
+}
+
+/// Who to call, as the runbook said when the run started.
+fn contacts(out: &mut String, v: &StatusView) {
+    if v.contacts.is_empty() {
+        return;
+    }
+    out.push_str("\n## Contacts\n\n");
+    for c in &v.contacts {
+        out.push_str(&format!("- {}\n", cell(c)));
+    }
 }
 
 /// Every approval as journaled: who, as what, when, where, why, and what they approved.

@@ -56,6 +56,9 @@ pub struct StatusView {
     pub rollback: Option<RollbackView>,
     /// Everyone who ran or resumed the run, in order of first appearance.
     pub operators: Vec<String>,
+    /// Who to call (`kind: primary, backup B`), as the runbook said when the run started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
     /// What went on along the way: starts and resumes, failed attempts, interruptions,
     /// verify failures, overrides, the rollback.
     pub history: Vec<HistoryView>,
@@ -243,13 +246,18 @@ pub struct ApprovalView {
 pub fn view(run: &RunState, lock: &LockState) -> StatusView {
     let live = matches!(lock, LockState::Held(_));
     let waiting_step = run.paused.as_ref().map(|(s, _)| s.as_str());
+    let approved_step = waiting_step.filter(|_| run.approved_while_paused.is_some());
     let phases: Vec<PhaseView> = run
         .plan
         .iter()
         .map(|p| PhaseView {
             id: p.id.clone(),
             title: p.title.clone(),
-            steps: p.steps.iter().map(|s| step_line(run, s, waiting_step, live)).collect(),
+            steps: p
+                .steps
+                .iter()
+                .map(|s| approved(step_line(run, s, waiting_step, live), approved_step))
+                .collect(),
         })
         .chain(super::evidence::earlier_plan(run, waiting_step, live))
         .collect();
@@ -279,7 +287,13 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         state,
         outcome: String::new(),
         current_phase,
-        waiting: run.paused.as_ref().map(|(_, reason)| reason.clone()),
+        waiting: run
+            .paused
+            .as_ref()
+            .map(|(step, reason)| match &run.approved_while_paused {
+                Some(by) => format!("step `{step}` is approved by {by}: the next `deployctl run` passes it"),
+                None => reason.clone(),
+            }),
         running_as: match lock {
             LockState::Held(h) => Some(h.to_string()),
             _ => None,
@@ -291,6 +305,7 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         approvals: run.approvals.iter().map(approval_view).collect(),
         rollback,
         operators: run.operators.clone(),
+        contacts: run.contacts.clone(),
         history: run
             .history
             .iter()
@@ -305,6 +320,14 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
     };
     v.outcome = outcome(&v);
     v
+}
+
+/// The line of the gate approved since the run paused there: approved, not awaiting.
+fn approved(mut line: StepLine, approved_step: Option<&str>) -> StepLine {
+    if approved_step == Some(line.id.as_str()) {
+        line.status = StepMark::Approved;
+    }
+    line
 }
 
 fn run_state(run: &RunState, phases: &[PhaseView], live: bool) -> RunMark {

@@ -468,3 +468,64 @@ phases:
         .run();
     assert_eq!(again.code, 2, "nothing left to withdraw: {}", again.stderr);
 }
+
+#[test]
+fn reports_name_the_contacts_each_signer_and_an_approved_gate() {
+    let ws = workspace();
+    let with_contacts = RUNBOOK.replace(
+        "phases:",
+        "contacts:\n  business: { primary: \"@pm (Morgan)\", backup: CTO }\n  technical: { primary: \"@devops (Gage)\" }\nphases:",
+    );
+    ws.rewrite(&with_contacts);
+    assert_eq!(
+        ws.deployctl().args(["run", "r.yaml", "--operator", "gage"]).run().code,
+        3
+    );
+    assert_eq!(approve(&ws, "pm", "morgan@example.com", Some("keys/morgan")).code, 0);
+    let morgan = fingerprint(&ws.file("keys/morgan.pub"));
+
+    let human = ws.deployctl().args(["status", "r.yaml"]).run().stdout;
+    assert!(human.contains("[+] pm"), "approved, not awaiting: {human}");
+    assert!(
+        human.contains("step `pm` is approved by morgan@example.com as @pm: the next `deployctl run` passes it"),
+        "{human}"
+    );
+    let markdown = ws
+        .deployctl()
+        .args(["status", "r.yaml", "--format", "markdown"])
+        .run()
+        .stdout;
+    assert!(
+        markdown.contains("## Contacts\n\n- technical: @devops (Gage)\n- business: @pm (Morgan), backup CTO\n"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(&format!("| morgan@example.com (key {morgan}) |")),
+        "{markdown}"
+    );
+    let html = ws
+        .deployctl()
+        .args(["status", "r.yaml", "--format", "html"])
+        .run()
+        .stdout;
+    assert!(html.contains("<li>business: @pm (Morgan), backup CTO</li>"), "{html}");
+    assert!(
+        html.contains(&format!("<td>morgan@example.com (key {morgan})</td>")),
+        "{html}"
+    );
+
+    // A withdrawn approval: awaiting again, and the record says so.
+    let revoked = ws
+        .deployctl()
+        .args(["approve", "r.yaml", "pm", "--by", "gage", "--revoke"])
+        .run();
+    assert_eq!(revoked.code, 0, "an operator may withdraw it: {}", revoked.stderr);
+    let human = ws.deployctl().args(["status", "r.yaml"]).run().stdout;
+    assert!(human.contains("[?] pm"), "{human}");
+    let markdown = ws
+        .deployctl()
+        .args(["status", "r.yaml", "--format", "markdown"])
+        .run()
+        .stdout;
+    assert!(markdown.contains("| gate (withdrawn) |"), "{markdown}");
+}
