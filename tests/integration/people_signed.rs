@@ -81,7 +81,7 @@ fn workspace() -> Workspace {
     key(&ws.file("keys"), "mallory", "");
     std::fs::write(
         ws.file("allowed_signers"),
-        format!("morgan@example.com {morgan}casey@example.com namespaces=\"deployctl-approval\" {casey}"),
+        format!("morgan@example.com,mo {morgan}casey@example.com namespaces=\"deployctl-approval\" {casey}"),
     )
     .expect("allowed_signers");
     ws
@@ -220,7 +220,7 @@ fn unsigned_foreign_key_and_someone_elses_name_are_refused() {
     assert!(
         borrowed
             .stderr
-            .contains("signs as morgan@example.com, not as casey@example.com"),
+            .contains("signs as morgan@example.com, mo, not as casey@example.com"),
         "{}",
         borrowed.stderr
     );
@@ -229,6 +229,10 @@ fn unsigned_foreign_key_and_someone_elses_name_are_refused() {
     assert_eq!(approve(&ws, "pm", "morgan@example.com", Some("keys/morgan")).code, 0);
     let twice = approve(&ws, "cto", "morgan@example.com", Some("keys/morgan"));
     assert_eq!(twice.code, 2, "{}", twice.stderr);
+    // Another name the same key may sign as: the keys are compared, not the names.
+    let alias = approve(&ws, "cto", "mo", Some("keys/morgan"));
+    assert_eq!(alias.code, 2, "{}", alias.stderr);
+    assert!(alias.stderr.contains("already signed `pm` as @pm"), "{}", alias.stderr);
 }
 
 /// A change made to a journaled approval.
@@ -244,7 +248,7 @@ fn tampered_approvals_fail_verify_and_are_refused_by_run() {
     assert_eq!(approve(&ws, "pm", "morgan@example.com", Some("keys/morgan")).code, 0);
     let path = ws.journal_path("signed");
     let original = std::fs::read_to_string(&path).expect("journal");
-    let tampers: [(&str, Tamper); 4] = [
+    let tampers: [(&str, Tamper); 5] = [
         (
             "changed name",
             Box::new(|e| e["event"]["by"] = "Morgan@example.com ".into()),
@@ -254,6 +258,12 @@ fn tampered_approvals_fail_verify_and_are_refused_by_run() {
             Box::new(|e| e["event"]["note"] = "approved with no conditions".into()),
         ),
         ("changed time", Box::new(|e| e["at"] = "2020-01-01T00:00:00Z".into())),
+        (
+            "signature removed",
+            Box::new(|e| {
+                e["event"].as_object_mut().map(|o| o.remove("signature"));
+            }),
+        ),
         (
             "copied to another step",
             Box::new(|e| {
@@ -282,11 +292,12 @@ fn tampered_approvals_fail_verify_and_are_refused_by_run() {
         assert!(verify.stdout.contains("FAILED"), "{what}: {}", verify.stdout);
         let run = ws.deployctl().args(["run", "r.yaml", "--operator", "gage"]).run();
         assert_eq!(run.code, 3, "{what}: {}{}", run.stdout, run.stderr);
-        assert!(
-            run.stderr.contains("does not count: its signature does not verify"),
-            "{what}: {}",
-            run.stderr
-        );
+        let why = if *what == "signature removed" {
+            "does not count: it is not signed and the runbook requires signed approvals"
+        } else {
+            "does not count: its signature does not verify"
+        };
+        assert!(run.stderr.contains(why), "{what}: {}", run.stderr);
         assert!(!ws.file("went").exists());
     }
     // The same signed entry copied into another run of the same runbook.
