@@ -130,6 +130,7 @@ async fn record(
         by,
         sha256: &loaded.sha256,
         allow_self_approval: loaded.runbook.allow_self_approval,
+        approvals: &loaded.runbook.approvals,
         now,
     };
     let (kind, role) = match judge(step, &run, &approver) {

@@ -126,6 +126,9 @@ pub struct Approver<'a> {
     pub sha256: &'a str,
     /// The runbook's `allow_self_approval`.
     pub allow_self_approval: bool,
+    /// The runbook's `approvals:`: an approval whose signature fails does not stand in the
+    /// way of a new one.
+    pub approvals: &'a Approvals,
     /// When.
     pub now: DateTime<Utc>,
 }
@@ -136,6 +139,7 @@ pub fn judge(step: &Step, run: &RunState, who: &Approver<'_>) -> Result<(Approva
     let by = person(who.by)?;
     confusable(&by, run)?;
     let (already, _) = approvals(step, run, who.sha256, who.now);
+    let already = already.filter(|a| discounted(a, &run.run_id, who.approvals).is_none());
     match &step.kind {
         StepKind::Approval(gate) => {
             if let Some(a) = already {

@@ -570,6 +570,7 @@ fn approve_applies_the_same_ttl_and_separation_of_duties() {
         by,
         sha256: &sha,
         allow_self_approval: false,
+        approvals: &loaded.runbook.approvals,
         now,
     };
     let run = journal(&plan, vec![]);

@@ -300,6 +300,29 @@ fn tampered_approvals_fail_verify_and_are_refused_by_run() {
         assert!(run.stderr.contains(why), "{what}: {}", run.stderr);
         assert!(!ws.file("went").exists());
     }
+    // A forged approval does not stand in the way of a real one; verify still reports it.
+    let forged = original.replace("\"note\":\"looks good\"", "\"note\":\"no conditions\"");
+    assert_ne!(forged, original);
+    std::fs::write(&path, &forged).expect("forge");
+    let again = approve(&ws, "pm", "morgan@example.com", Some("keys/morgan"));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let verify = ws.deployctl().args(["verify", "r.yaml"]).run();
+    assert_eq!(verify.code, 1, "{}", verify.stdout);
+    assert!(
+        verify
+            .stdout
+            .contains("2 approvals: 1 signed and verified, 0 unsigned, 1 failed"),
+        "{}",
+        verify.stdout
+    );
+    let run = ws.deployctl().args(["run", "r.yaml", "--operator", "gage"]).run();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("awaits approval by role cto"),
+        "passed pm: {}",
+        run.stderr
+    );
+
     // The same signed entry copied into another run of the same runbook.
     std::fs::write(&path, &original).expect("restore");
     let other = workspace();
