@@ -189,6 +189,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_slack_format_posts_a_text_field() {
+        let server = TestServer::start().await;
+        server.reply(200, "ok");
+        let mut step = notify(&server.url("/hook"), true);
+        step.target = Target::Webhook {
+            url: Template::literal(&server.url("/hook")),
+            format: NotifyFormat::Slack,
+        };
+        let outcome = Fixture::new().run(&step).await;
+        assert!(matches!(outcome, StepOutcome::Done { .. }), "{outcome:?}");
+        let requests = server.requests();
+        let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap_or_default();
+        assert_eq!(body, serde_json::json!({ "text": "deploying with canary-s3cret" }));
+    }
+
+    #[tokio::test]
     async fn required_failure_fails() {
         let server = TestServer::start().await;
         server.reply(500, "oops");
