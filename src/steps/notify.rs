@@ -194,7 +194,7 @@ mod tests {
         server.reply(200, "ok");
         let mut step = notify(&server.url("/hook"), true);
         step.target = Target::Webhook {
-            url: Template::literal(&server.url("/hook")),
+            url: Template::literal(server.url("/hook")),
             format: NotifyFormat::Slack,
         };
         let outcome = Fixture::new().run(&step).await;
