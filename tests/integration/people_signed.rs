@@ -391,6 +391,30 @@ fn deployctl_verify_accepts_a_signature_made_by_ssh_keygen_itself() {
         "{}",
         verify.stdout
     );
+
+    // A signature made for git (another namespace) cannot pass as an approval.
+    entry["event"]["step"] = "cto".into();
+    entry["event"]["role"] = "cto".into();
+    entry["event"]["by"] = "casey@example.com".into();
+    let key = ws.file("keys/casey");
+    let git = keygen(
+        &["-q", "-Y", "sign", "-n", "git", "-f", key.to_str().unwrap_or("")],
+        Some(&statement(&entry)),
+    );
+    assert!(git.status.success(), "{}", String::from_utf8_lossy(&git.stderr));
+    entry["event"]["signature"]["sshsig"] = String::from_utf8_lossy(&git.stdout).into_owned().into();
+    let mut journal = std::fs::read_to_string(ws.journal_path("signed")).expect("journal");
+    journal.push_str(&format!("{entry}\n"));
+    std::fs::write(ws.journal_path("signed"), journal).expect("write");
+    let verify = ws.deployctl().args(["verify", "r.yaml"]).run();
+    assert_eq!(verify.code, 1, "{}", verify.stdout);
+    assert!(
+        verify
+            .stdout
+            .contains("signed in namespace `git`, not `deployctl-approval`"),
+        "{}",
+        verify.stdout
+    );
 }
 
 #[test]
