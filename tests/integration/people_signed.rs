@@ -587,3 +587,42 @@ fn reports_name_the_contacts_each_signer_and_an_approved_gate() {
         .stdout;
     assert!(markdown.contains("| gate (withdrawn) |"), "{markdown}");
 }
+
+#[test]
+fn signed_approvals_verify_from_a_postgresql_journal() {
+    let ws = workspace();
+    let db = crate::db::TestDb::create();
+    let with = |args: &[&str]| ws.deployctl().env("DEPLOYCTL_JOURNAL", &db.url).args(args).run();
+    assert_eq!(with(&["run", "r.yaml", "--operator", "gage"]).code, 3);
+    let sign = [
+        "approve",
+        "r.yaml",
+        "pm",
+        "--by",
+        "morgan@example.com",
+        "--note",
+        "ok",
+        "--sign",
+        "keys/morgan",
+    ];
+    assert_eq!(with(&sign).code, 0);
+    let cto = [
+        "approve",
+        "r.yaml",
+        "cto",
+        "--by",
+        "casey@example.com",
+        "--sign",
+        "keys/casey",
+    ];
+    assert_eq!(with(&cto).code, 0);
+    let verify = with(&["verify", "r.yaml"]);
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    assert!(
+        verify.stdout.contains("2 approvals: 2 signed and verified"),
+        "{}",
+        verify.stdout
+    );
+    let run = with(&["run", "r.yaml", "--operator", "gage"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
