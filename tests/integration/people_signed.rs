@@ -545,6 +545,11 @@ fn reports_name_the_contacts_each_signer_and_an_approved_gate() {
     let human = ws.deployctl().args(["status", "r.yaml"]).run().stdout;
     assert!(human.contains("[+] pm"), "approved, not awaiting: {human}");
     assert!(
+        human.contains("gate pm: morgan@example.com as @pm on ")
+            && human.contains(&format!(", signed by morgan@example.com (key {morgan})")),
+        "{human}"
+    );
+    assert!(
         human.contains("step `pm` is approved by morgan@example.com as @pm: the next `deployctl run` passes it"),
         "{human}"
     );
