@@ -43,6 +43,8 @@ pub struct Email {
     pub to: Vec<String>,
     /// Subject line, when the runbook gives one.
     pub subject: Option<Template>,
+    /// A certificate authority to trust besides the public ones.
+    pub ca: Option<PathBuf>,
 }
 
 /// A run-level channel and the events it hears.

@@ -196,6 +196,9 @@ pub struct RawEmail {
     pub to: Vec<Text>,
     /// Subject line (default: the runbook title and the event).
     pub subject: Option<Text>,
+    /// PEM file of a certificate authority to trust besides the public ones (a mail relay
+    /// with a private CA), relative to the workdir.
+    pub ca: Option<Text>,
 }
 
 /// Body format of a webhook POST.

@@ -189,3 +189,77 @@ phases:
     assert!(out.stderr.contains("unknown notify format `teams`"), "{}", out.stderr);
     assert!(!out.stderr.contains("pw-in-clear"), "{}", out.stderr);
 }
+
+/// A self-signed certificate for 127.0.0.1 (`openssl`), its key, in `dir`.
+fn certificate(dir: &std::path::Path) -> (String, String) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (cert.display().to_string(), key.display().to_string())
+}
+
+fn tls_runbook(url: &str, ca: Option<&str>) -> String {
+    let ca = ca.map(|c| format!(", ca: \"{c}\"")).unwrap_or_default();
+    format!(
+        r#"deployctl: 1
+name: mail
+phases:
+  - id: p
+    steps:
+      - id: tell
+        notify: {{ email: {{ smtp: "{url}", from: "d@example.com", to: ["a@example.com"]{ca} }}, message: hi, required: true }}
+"#
+    )
+}
+
+#[test]
+fn starttls_and_implicit_tls_deliver_with_the_relays_ca_and_refuse_without_it() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = certificate(certs.path());
+    for (scheme, extra) in [("smtp", None), ("smtps", Some("--implicit-tls"))] {
+        let mut options = vec!["--tls", cert.as_str(), key.as_str()];
+        options.extend(extra);
+        let smtp = TestSmtp::start_with(&options);
+        let url = match scheme {
+            "smtps" => format!("smtps://127.0.0.1:{}", smtp.port),
+            _ => format!("smtp://127.0.0.1:{}?tls=required", smtp.port),
+        };
+        let untrusted = Workspace::new(&tls_runbook(&url, None));
+        let out = untrusted.deployctl().args(["run", "r.yaml"]).run();
+        assert_eq!(
+            out.code, 1,
+            "{scheme}: a certificate no one vouches for: {}",
+            out.stdout
+        );
+        assert!(smtp.mails().is_empty(), "{scheme}");
+        let trusted = Workspace::new(&tls_runbook(&url, Some(&cert)));
+        let out = trusted.deployctl().args(["run", "r.yaml"]).run();
+        assert_eq!(out.code, 0, "{scheme}: {}{}", out.stdout, out.stderr);
+        let mails = smtp.wait_for(1);
+        assert_eq!(mails.len(), 1, "{scheme}");
+        assert_eq!(mails[0].body.trim(), "hi");
+    }
+}

@@ -37,12 +37,17 @@ pub struct TestSmtp {
 impl TestSmtp {
     /// Starts it, with `auth` (`user:password`) required when given.
     pub fn start(auth: Option<&str>) -> Self {
+        match auth {
+            Some(auth) => Self::start_with(&["--auth", auth]),
+            None => Self::start_with(&[]),
+        }
+    }
+
+    /// Starts it with `scripts/smtp-sink` options (`--tls CERT KEY`, `--implicit-tls`).
+    pub fn start_with(options: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cmd = Command::new("python3");
-        cmd.arg(repo().join("scripts/smtp-sink")).arg(dir.path());
-        if let Some(auth) = auth {
-            cmd.args(["--auth", auth]);
-        }
+        cmd.arg(repo().join("scripts/smtp-sink")).arg(dir.path()).args(options);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -75,12 +75,17 @@ impl Validator<'_> {
             Some(s) => Some(self.template(s, raw.pos, Scope::Steps)?),
             None => None,
         };
+        let ca = match &e.ca {
+            Some(ca) => Some(self.path(ca, raw.pos, "ca")?),
+            None => None,
+        };
         (to.len() == e.to.len() && !to.is_empty()).then_some(())?;
         Some(Email {
             smtp: smtp?,
             from: from?,
             to,
             subject,
+            ca,
         })
     }
 

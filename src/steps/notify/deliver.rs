@@ -46,6 +46,7 @@ pub async fn deliver(
                 to: &email.to,
                 subject: &subject,
                 body: &text(payload),
+                ca: email.ca.as_deref(),
             };
             send(&mail, timeout).await?;
             Ok(format!("mailed to {}", email.to.join(", ")))
