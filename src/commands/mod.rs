@@ -5,6 +5,7 @@ pub mod approve;
 mod conclude;
 pub mod journal;
 mod journal_path;
+mod kill_orphans;
 mod revoke;
 pub mod rollback;
 pub mod run;

@@ -338,6 +338,9 @@ impl Observer for HumanReporter {
             Event::Approval { .. }
             | Event::ApprovalRevoked { .. }
             | Event::Unlocked { .. }
+            | Event::ProcessStarted { .. }
+            | Event::ProcessEnded { .. }
+            | Event::OrphanKilled { .. }
             | Event::ClockOverride { .. }
             | Event::AttemptFailed { .. } => {}
         }

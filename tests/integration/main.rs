@@ -1,5 +1,6 @@
 //! deployctl's integration tests: one binary, a small harness, fixtures as files.
 
+mod architecture;
 mod checklist;
 mod crash;
 mod crash_random;
@@ -22,6 +23,7 @@ mod journal_safety;
 mod json_lines;
 mod loader_props;
 mod migrations;
+mod orphans;
 mod peer;
 mod people_notify;
 mod people_signed;

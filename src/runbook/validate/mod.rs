@@ -1,13 +1,17 @@
 //! Checks a parsed runbook and builds the typed model, collecting every problem.
 
 mod channel;
+mod check;
 mod choice;
 mod context;
+mod kind;
+mod kinds;
 mod monitor;
 mod readiness;
 mod runbook;
 mod shell;
 mod step;
+mod window;
 
 pub use context::Inputs;
 pub use runbook::validate;
