@@ -147,7 +147,7 @@ pub enum Wait {
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub struct Notify {
-    pub webhook: Template,
+    pub target: super::Target,
     pub message: Option<Template>,
     pub required: bool,
 }

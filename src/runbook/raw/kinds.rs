@@ -239,7 +239,12 @@ pub struct RawWait {
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
     /// URL that receives a JSON POST.
-    pub webhook: Text,
+    pub webhook: Option<Text>,
+    /// Body of the POST: `generic` or `slack`.
+    #[schemars(with = "Option<super::NotifyFormat>")]
+    pub format: Option<Text>,
+    /// Send an e-mail (with the message as its body).
+    pub email: Option<Spanned<super::RawEmail>>,
     /// Text included in the payload.
     pub message: Option<Text>,
     /// Fail the step when the webhook does not answer 2xx.
@@ -250,7 +255,9 @@ impl ShortForm for RawNotify {
     const SHORT_MEANING: &'static str = "a webhook URL";
     fn from_short(text: String) -> Self {
         RawNotify {
-            webhook: synthetic(text),
+            webhook: Some(synthetic(text)),
+            format: None,
+            email: None,
             message: None,
             required: None,
         }

@@ -119,13 +119,13 @@ impl Validator<'_> {
     }
 
     fn notify(&mut self, raw: &RawNotify, pos: Pos) -> Option<Notify> {
-        let webhook = self.url(&raw.webhook, pos, Scope::Steps, "webhook");
+        let target = self.target(raw.webhook.as_ref(), raw.format.as_ref(), raw.email.as_ref(), pos);
         let message = match &raw.message {
             Some(m) => Some(self.template(m, pos, Scope::Steps)?),
             None => None,
         };
         Some(Notify {
-            webhook: webhook?,
+            target: target?,
             message,
             required: raw.required.unwrap_or(false),
         })

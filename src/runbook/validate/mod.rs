@@ -1,5 +1,6 @@
 //! Checks a parsed runbook and builds the typed model, collecting every problem.
 
+mod channel;
 mod check;
 mod choice;
 mod context;
