@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 pub use super::channel::{Approvals, Channel, Email, Target};
 pub use super::interpolate::Template;
 pub use super::raw::{
-    HttpMethod, Metric, MigrationStyle, NotifyEvent, NotifyFormat, OnFailure, OnNoData, Overrun, Weekday,
+    BackupVerify, HttpMethod, Metric, MigrationStyle, NotifyEvent, NotifyFormat, OnFailure, OnNoData, Overrun, Weekday,
 };
 
 mod kinds;
@@ -190,6 +190,7 @@ pub enum StepKind {
     Sql(SqlCheck),
     Migrate(Migrate),
     Backup(Backup),
+    Restore(Restore),
     Rls(Rls),
     Approval(Approval),
     Manual(Manual),
@@ -208,6 +209,7 @@ impl StepKind {
             StepKind::Sql(_) => "sql",
             StepKind::Migrate(_) => "migrate",
             StepKind::Backup(_) => "backup",
+            StepKind::Restore(_) => "restore",
             StepKind::Rls(_) => "rls",
             StepKind::Approval(_) => "approval",
             StepKind::Manual(_) => "manual",
@@ -221,7 +223,7 @@ impl StepKind {
     /// Whether the step changes the targets (as opposed to checking or gating them).
     pub fn changes_things(&self) -> bool {
         match self {
-            StepKind::Shell(_) | StepKind::RollingRestart(_) => true,
+            StepKind::Shell(_) | StepKind::RollingRestart(_) | StepKind::Restore(_) => true,
             StepKind::Migrate(m) => !m.check,
             StepKind::Http(_)
             | StepKind::Sql(_)

@@ -256,6 +256,7 @@ pub struct RawStep {
     pub sql: Option<Box<Spanned<RawSql>>>,
     pub migrate: Option<Box<Spanned<RawMigrate>>>,
     pub backup: Option<Box<Spanned<RawBackup>>>,
+    pub restore: Option<Box<Spanned<RawRestore>>>,
     pub rls: Option<Box<Spanned<RawRls>>>,
     pub approval: Option<Box<Spanned<RawApproval>>>,
     pub manual: Option<Box<Spanned<Short<RawManual>>>>,

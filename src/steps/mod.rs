@@ -20,6 +20,7 @@ mod monitor;
 mod notify;
 mod outcome;
 mod process;
+mod restore;
 mod rls;
 mod rolling_restart;
 #[cfg(test)]

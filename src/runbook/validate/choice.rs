@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use super::context::{Validator, at};
 use crate::runbook::diagnostic::Pos;
 use crate::runbook::model::{
-    HttpMethod, Metric, MigrationStyle, NotifyEvent, NotifyFormat, OnFailure, OnNoData, Overrun, Weekday,
+    BackupVerify, HttpMethod, Metric, MigrationStyle, NotifyEvent, NotifyFormat, OnFailure, OnNoData, Overrun, Weekday,
 };
 use crate::runbook::raw::Text;
 
@@ -39,6 +39,7 @@ choice!(
     ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 );
 choice!(MigrationStyle, "migration style", ["prisma", "plain"]);
+choice!(BackupVerify, "backup verify", ["list", "restore"]);
 choice!(OnNoData, "on_no_data", ["fail", "pause", "ignore"]);
 choice!(Metric, "metric", ["error_rate", "p50_ms", "p95_ms", "p99_ms"]);
 choice!(NotifyFormat, "notify format", ["generic", "slack"]);

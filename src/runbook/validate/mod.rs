@@ -9,6 +9,8 @@ mod kinds;
 mod lint;
 mod monitor;
 mod readiness;
+mod restores;
+mod rls_through;
 mod runbook;
 mod shell;
 mod step;
