@@ -23,7 +23,7 @@ use super::retry::delay_before;
 use crate::event::{Event, ServiceResult, StepStatus, UndoEntry};
 use crate::runbook::Loaded;
 use crate::runbook::duration::format as dur;
-use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, execute, own_undo, revert};
+use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, StepStarts, execute, own_undo, revert};
 
 /// How the attempts of a step ended (all journaled).
 pub(super) enum Attempted {
@@ -185,11 +185,18 @@ async fn attempt_once<O: Observer>(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run_id = rec.run_id().to_string();
     let services_done = services_done(rec, &planned.id);
+    let starts = step_starts(rec);
+    let baseline = rec
+        .run()
+        .and_then(|r| r.step(&planned.id))
+        .and_then(|s| s.baseline.clone());
     let live = Live {
         services: &parts.loaded.runbook.services,
         workdir: &parts.loaded.runbook.workdir,
         progress: &tx,
         services_done: &services_done,
+        baseline: baseline.as_ref(),
+        starts: &starts,
     };
     let ctx = StepContext {
         live: Some(&live),
@@ -247,6 +254,15 @@ fn services_done<O: Observer>(rec: &Recorder<'_, O>, step: &str) -> BTreeSet<Str
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// When each step of the run first started, as journaled.
+fn step_starts<O: Observer>(rec: &Recorder<'_, O>) -> StepStarts {
+    let starts = rec
+        .run()
+        .map(|run| run.steps.iter().map(|(id, s)| (id.clone(), s.started_at)).collect())
+        .unwrap_or_default();
+    StepStarts::new(starts)
 }
 
 /// The undo a completed forward step puts on the ledger: its `undo:`, else its kind's own.

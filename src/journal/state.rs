@@ -60,6 +60,8 @@ pub struct StepState {
     pub samples: Vec<(DateTime<Utc>, Sample)>,
     /// Monitor: the rule that held and the windows that tripped it.
     pub trigger: Option<(String, Vec<u32>, DateTime<Utc>)>,
+    /// Monitor: its queries' baseline, once measured (journaled once, reused on resume).
+    pub baseline: Option<crate::event::Baseline>,
 }
 
 /// One service of a rolling restart as journaled.
@@ -432,6 +434,7 @@ fn apply(s: &mut RunState, entry: Entry) {
                 services: Vec::new(),
                 samples: Vec::new(),
                 trigger: None,
+                baseline: None,
             });
             if state.view != StepView::Started || attempt <= state.attempts_this_try {
                 // A new try: after a finish (a retry), or a start over after a crash cut
@@ -500,6 +503,11 @@ fn apply(s: &mut RunState, entry: Entry) {
         Event::MonitorSample { step, sample } => {
             if let Some(state) = s.steps.get_mut(&step) {
                 state.samples.push((entry.at, sample));
+            }
+        }
+        Event::BaselineMeasured { step, baseline } => {
+            if let Some(state) = s.steps.get_mut(&step) {
+                state.baseline = Some(baseline);
             }
         }
         Event::TriggerFired { step, rule, windows } => {

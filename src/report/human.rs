@@ -276,6 +276,14 @@ impl Observer for HumanReporter {
                     self.line(&format!("        first error: {}", one_line(e)));
                 }
             }
+            Event::BaselineMeasured { step, baseline } => {
+                if !self.quiet {
+                    self.line(&format!(
+                        "      {}",
+                        one_line(&crate::report::baseline_line(step, baseline))
+                    ));
+                }
+            }
             Event::TriggerFired { step, rule, windows } => {
                 self.stop_spinner();
                 let shown: Vec<String> = windows.iter().map(|w| format!("w{w}")).collect();

@@ -20,3 +20,4 @@ pub mod trend;
 
 pub use human::HumanReporter;
 pub use json::JsonReporter;
+pub use trend::baseline_line;

@@ -12,6 +12,9 @@ use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
 pub use super::interpolate::Template;
+pub use super::model_prometheus::{
+    Baseline, Compare, Margin, MetricQuery, PromSource, Query, QueryExpect, QueryTest, Threshold,
+};
 pub use super::raw::{HttpMethod, Metric, MigrationStyle, OnFailure, OnNoData, Overrun, Weekday};
 
 /// A valid runbook.
@@ -33,6 +36,8 @@ pub struct Runbook {
     pub databases: BTreeMap<String, Database>,
     /// Services by name.
     pub services: BTreeMap<String, Service>,
+    /// Prometheus servers by name.
+    pub prometheus: BTreeMap<String, PromSource>,
     /// The deployment window, if any.
     pub window: Option<Window>,
     /// Escalation contacts.
@@ -49,6 +54,18 @@ impl Runbook {
     /// Every step of the forward procedure, with its phase.
     pub fn steps(&self) -> impl Iterator<Item = (&Phase, &Step)> {
         self.phases.iter().flat_map(|p| p.steps.iter().map(move |s| (p, s)))
+    }
+
+    /// The step whose start ends a monitor's baseline window: its `before`, else the
+    /// run's first step that changes things.
+    pub fn baseline_end<'a>(&'a self, baseline: &'a Baseline) -> Option<&'a str> {
+        match &baseline.before {
+            Some(before) => Some(before),
+            None => self
+                .steps()
+                .find(|(_, s)| s.kind.changes_things())
+                .map(|(_, s)| s.id.as_str()),
+        }
     }
 }
 
@@ -186,6 +203,7 @@ pub enum StepKind {
     Notify(Notify),
     RollingRestart(RollingRestart),
     Monitor(Monitor),
+    Query(Query),
 }
 
 impl StepKind {
@@ -204,6 +222,7 @@ impl StepKind {
             StepKind::Notify(_) => "notify",
             StepKind::RollingRestart(_) => "rolling_restart",
             StepKind::Monitor(_) => "monitor",
+            StepKind::Query(_) => "query",
         }
     }
 
@@ -220,7 +239,8 @@ impl StepKind {
             | StepKind::Manual(_)
             | StepKind::Wait(_)
             | StepKind::Notify(_)
-            | StepKind::Monitor(_) => false,
+            | StepKind::Monitor(_)
+            | StepKind::Query(_) => false,
         }
     }
 
@@ -426,6 +446,12 @@ pub struct Monitor {
     pub duration: Duration,
     pub interval: Duration,
     pub probes: Vec<Check>,
+    /// Metrics computed by Prometheus, in name order.
+    pub queries: Vec<MetricQuery>,
+    /// How the queries' values before the change are taken, for baseline rules.
+    pub baseline: Option<Baseline>,
+    /// Watches while the following steps run.
+    pub background: bool,
     pub on_no_data: OnNoData,
     pub rollback_when: Vec<Rule>,
 }
@@ -434,8 +460,9 @@ pub struct Monitor {
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub struct Rule {
-    pub metric: Metric,
-    pub above: f64,
+    /// A probe metric's name (`error_rate`, ...) or a query's.
+    pub metric: String,
+    pub threshold: Threshold,
     pub hold: Hold,
 }
 

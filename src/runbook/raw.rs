@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::forms::{BatchSpec, Short, ShortForm};
+pub use super::raw_prometheus::{RawBaseline, RawCompare, RawMetricQuery, RawPrometheus, RawQuery, RawQueryExpect};
 use super::spanned::Spanned;
 
 /// A string with its position.
@@ -42,6 +43,9 @@ pub struct RawRunbook {
     /// Services referenced by rolling_restart and `${services.NAME.health}`.
     #[serde(default)]
     pub services: BTreeMap<String, Spanned<RawService>>,
+    /// Prometheus servers referenced by name from query steps and monitor queries.
+    #[serde(default)]
+    pub prometheus: BTreeMap<String, Spanned<RawPrometheus>>,
     /// When the run may make changes.
     pub window: Option<Spanned<RawWindow>>,
     /// Who to call, printed on failure and in reports.
@@ -253,6 +257,7 @@ pub struct RawStep {
     pub notify: Option<Box<Spanned<Short<RawNotify>>>>,
     pub rolling_restart: Option<Box<Spanned<RawRollingRestart>>>,
     pub monitor: Option<Box<Spanned<RawMonitor>>>,
+    pub query: Option<Box<Spanned<RawQuery>>>,
 }
 
 /// A read-only check: exactly one of `http` or `sql`.
@@ -515,7 +520,15 @@ pub struct RawRollingRestart {
 pub struct RawMonitor {
     pub duration: Text,
     pub interval: Option<Text>,
-    pub probes: Spanned<Vec<Spanned<RawCheck>>>,
+    #[serde(default)]
+    pub probes: Vec<Spanned<RawCheck>>,
+    /// Metrics computed by Prometheus, by name, usable in `rollback_when`.
+    #[serde(default)]
+    pub queries: BTreeMap<String, Spanned<RawMetricQuery>>,
+    /// Each query's value before the change, for `above_baseline`/`below_baseline` rules.
+    pub baseline: Option<Spanned<RawBaseline>>,
+    /// Watch while the following steps run (the run goes on at once).
+    pub background: Option<bool>,
     #[schemars(with = "Option<OnNoData>")]
     pub on_no_data: Option<Text>,
     #[serde(default)]
@@ -539,9 +552,15 @@ pub enum OnNoData {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct RawRule {
-    #[schemars(with = "Metric")]
+    /// A probe metric (`error_rate`, `p50_ms`, `p95_ms`, `p99_ms`) or a name from `queries`.
     pub metric: Text,
-    pub above: Spanned<f64>,
+    /// Breaches when the value is over this.
+    pub above: Option<Spanned<f64>>,
+    /// Breaches when the value is over the baseline by this: `"10%"` (relative) or a
+    /// number (absolute margin).
+    pub above_baseline: Option<Spanned<serde_json::Value>>,
+    /// Breaches when the value is under the baseline by this (`"10%"` or a number).
+    pub below_baseline: Option<Spanned<serde_json::Value>>,
     #[serde(rename = "for")]
     pub for_: Option<Text>,
     pub consecutive: Option<Spanned<i64>>,

@@ -20,6 +20,8 @@ mod monitor;
 mod notify;
 mod outcome;
 mod process;
+mod prometheus;
+mod query;
 mod rls;
 mod rolling_restart;
 #[cfg(test)]
@@ -34,7 +36,7 @@ mod wait;
 /// PostgreSQL journal needs it too).
 pub(crate) use crate::pg_error::sql_error;
 pub use client::http_client;
-pub use context::{Live, StepContext};
+pub use context::{Live, StepContext, StepStarts};
 pub use db::Databases;
 pub use excerpt::Excerpt;
 pub(crate) use http::check;

@@ -24,7 +24,8 @@ pub(super) struct Defaults {
     on_failure: OnFailure,
 }
 
-const KINDS: &str = "shell, http, sql, migrate, backup, rls, approval, manual, wait, notify, rolling_restart, monitor";
+const KINDS: &str =
+    "shell, http, sql, migrate, backup, rls, approval, manual, wait, notify, rolling_restart, monitor, query";
 
 impl Validator<'_> {
     pub(super) fn defaults(&mut self, raw: Option<&RawDefaults>) -> Defaults {
@@ -188,6 +189,7 @@ impl Validator<'_> {
             ("notify", s.notify.is_some()),
             ("rolling_restart", s.rolling_restart.is_some()),
             ("monitor", s.monitor.is_some()),
+            ("query", s.query.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, here)| here.then_some(name))
@@ -274,6 +276,9 @@ impl Validator<'_> {
         }
         if let Some(k) = &s.monitor {
             return self.monitor(&k.value, k.pos).map(StepKind::Monitor);
+        }
+        if let Some(k) = &s.query {
+            return self.query(&k.value, k.pos).map(StepKind::Query);
         }
         None
     }
