@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::http::probe;
 use super::kind::Kind;
-use super::{Live, StepContext, StepOutcome};
+use super::{Failure, Live, StepContext, StepOutcome};
 use crate::event::{Escalation, Event, Sample};
 use crate::runbook::Runbook;
 use crate::runbook::duration::format as dur;
@@ -65,6 +65,21 @@ impl Kind for Monitor {
             dur(self.interval),
             dur(self.duration)
         )
+    }
+
+    /// A monitor's Prometheus queries are asked once: each must get an answer (whatever
+    /// its value). Probes of services are not sent: the watch itself does that.
+    async fn probe(&self, ctx: &StepContext<'_>) -> Option<Result<String, Failure>> {
+        if self.queries.is_empty() {
+            return None;
+        }
+        for q in &self.queries {
+            let promql = q.promql.render(ctx.run_id);
+            if let Err(e) = crate::steps::prometheus::instant(&q.source, &promql, ctx).await {
+                return Some(Err(Failure::new(format!("query `{}`: {e}", q.name))));
+            }
+        }
+        Some(Ok(format!("prometheus answered its {} queries", self.queries.len())))
     }
 
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {

@@ -26,6 +26,8 @@ mod peer;
 mod pg_journal;
 mod prisma_peer;
 mod prisma_schema;
+mod prom_server;
+mod prometheus;
 mod report;
 mod resume_guards;
 mod rollout;
