@@ -11,6 +11,7 @@
 mod action;
 mod approval;
 mod attempt;
+mod background;
 mod cancel;
 
 mod decide;

@@ -43,5 +43,6 @@ pub(crate) use http::check;
 pub use kind::{Verdict, describe, execute, has_own_undo, own_undo, probe, revert, verdict};
 pub use migrate::{PlainUndo, applied_migrations, undo_plain};
 pub use monitor::monitor_windows;
+pub(crate) use monitor::watch;
 pub use notify::{NotifyPayload, post_json};
 pub use outcome::{Failure, StepOutcome};

@@ -90,6 +90,11 @@ impl Kind for Monitor {
     }
 }
 
+/// Runs a monitor's watch to its end (a background monitor's task calls it directly).
+pub(crate) async fn watch(monitor: &Monitor, ctx: &StepContext<'_>) -> StepOutcome {
+    monitor.execute(ctx).await
+}
+
 /// A rule as plans show it: `error_rate > 0.05 for 5m`.
 fn describe_rule(r: &Rule) -> String {
     let threshold = match r.threshold {

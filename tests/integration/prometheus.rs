@@ -266,3 +266,88 @@ fn a_monitor_without_prometheus_has_no_data_and_fails_closed() {
         "{windows:?} after {with_data} windows with data"
     );
 }
+
+const BACKGROUND: &str = r#"  - id: deploy
+    steps:
+      - id: live-watch
+        monitor:
+          background: true
+          duration: 120s
+          interval: 1s
+          queries:
+            error_rate: { prometheus: prod, promql: 'max(demo_error_ratio)' }
+          rollback_when:
+            - { metric: error_rate, above: 0.05, consecutive: 2 }
+      - { id: long, shell: "echo $$ > long.pid; exec sleep 120" }
+      - { id: after, shell: "touch after-ran" }
+rollback:
+  steps:
+    - { id: restore, shell: "touch restored" }
+"#;
+
+#[test]
+fn a_background_monitor_interrupts_the_step_in_flight_and_rolls_back() {
+    let exp = exporter(0.0, 100.0);
+    let prom = TestPrometheus::start(&[exp.port], "");
+    prom.wait_for("demo_error_ratio", |v| v == 0.0);
+    let ws = Workspace::new(&runbook(&prom, BACKGROUND));
+    let child = ws.spawn_run_with_env(&[("PROM_TOKEN", TOKEN)]);
+    until(30, "the long step runs and two calm windows are journaled", || {
+        ws.file("long.pid").exists() && samples(&ws).len() >= 2
+    });
+    let pid: i32 = std::fs::read_to_string(ws.file("long.pid"))
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or_default();
+    assert!(pid > 0 && crate::harness::alive(pid));
+    set(&exp, 0.5, 100.0);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let finished = ws.events("prom", "step_finished");
+    let of = |id: &str| finished.iter().find(|e| e["step"] == id).cloned().unwrap_or_default();
+    assert_eq!(of("long")["status"], "interrupted", "{finished:?}");
+    assert!(
+        of("long")["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("background monitor")
+    );
+    assert_eq!(of("live-watch")["status"], "failed");
+    assert_eq!(of("live-watch")["escalation"], "rollback");
+    assert_eq!(of("restore")["status"], "done");
+    assert!(!ws.file("after-ran").exists(), "the run did not go on past the trip");
+    assert!(ws.file("restored").exists());
+    assert!(
+        crate::harness::eventually(5, || !crate::harness::alive(pid)),
+        "the long step's process group was killed"
+    );
+    let rollback = ws.events("prom", "rollback_started");
+    assert_eq!(rollback[0]["cause"], "trigger");
+    // The trip came while `long` ran: its start precedes the trigger, its end follows it.
+    let journal = ws.journal("prom");
+    let index = |pred: &dyn Fn(&serde_json::Value) -> bool| journal.iter().position(|e| pred(&e["event"]));
+    let fired = index(&|e| e["type"] == "trigger_fired");
+    let long_end = index(&|e| e["type"] == "step_finished" && e["step"] == "long");
+    assert!(fired < long_end, "{fired:?} {long_end:?}");
+}
+
+#[test]
+fn a_calm_background_monitor_stops_when_the_run_finishes() {
+    let exp = exporter(0.0, 100.0);
+    let prom = TestPrometheus::start(&[exp.port], "");
+    prom.wait_for("demo_error_ratio", |v| v == 0.0);
+    let calm = BACKGROUND.replace("exec sleep 120", "sleep 3");
+    let ws = Workspace::new(&runbook(&prom, &calm));
+    let out = ws.deployctl().env("PROM_TOKEN", TOKEN).args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(ws.file("after-ran").exists());
+    let finished = ws.events("prom", "step_finished");
+    let watch = finished
+        .iter()
+        .find(|e| e["step"] == "live-watch")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(watch["status"], "done", "{finished:?}");
+    assert!(!samples(&ws).is_empty(), "it watched while `long` ran");
+}
