@@ -102,6 +102,9 @@ impl HumanReporter {
         let Some(series) = self.trends.get(step).filter(|s| s.len() > 1) else {
             return String::new();
         };
+        if sample.count == 0 && !sample.queries.is_empty() {
+            return String::new(); // a query-only watch: its line shows the values
+        }
         let limit = |metric: &str| {
             sample
                 .rules
@@ -280,7 +283,7 @@ impl Observer for HumanReporter {
                 if !self.quiet {
                     self.line(&format!(
                         "      {}",
-                        one_line(&crate::report::baseline_line(step, baseline))
+                        one_line(&crate::report::baseline_line(Some(step), baseline))
                     ));
                 }
             }

@@ -160,6 +160,9 @@ pub struct MonitorView {
     /// The rule that held, and the windows that tripped it.
     pub trigger: Option<TriggerView>,
     pub samples: Vec<Sample>,
+    /// The Prometheus queries' values before the change, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::event::Baseline>,
 }
 
 /// A `rollback_when` rule as the samples carry it.
@@ -170,6 +173,9 @@ pub struct RuleView {
     /// error_rate | p99_ms | ... (the rule's first word)
     pub metric: String,
     pub above: f64,
+    /// For a baseline rule: the baseline its threshold was computed from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
 }
 
 /// A rule that held.
@@ -381,7 +387,7 @@ fn services(state: &StepState) -> Vec<ServiceLine> {
 }
 
 fn monitor_view(state: &StepState) -> Option<MonitorView> {
-    if state.samples.is_empty() && state.trigger.is_none() {
+    if state.samples.is_empty() && state.trigger.is_none() && state.baseline.is_none() {
         return None;
     }
     // A monitor re-run after a crash starts again at window 1: show the latest watch.
@@ -393,19 +399,21 @@ fn monitor_view(state: &StepState) -> Option<MonitorView> {
             .filter_map(f)
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
     };
-    let rules = samples
-        .first()
-        .map(|s| {
-            s.rules
-                .iter()
-                .map(|r| RuleView {
-                    rule: r.rule.clone(),
-                    metric: r.rule.split_whitespace().next().unwrap_or_default().to_string(),
-                    above: r.above,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Every rule read in some window (a baseline rule is read only once its baseline is
+    // known), with its latest threshold.
+    let mut rules: Vec<RuleView> = Vec::new();
+    for r in samples.iter().flat_map(|s| &s.rules) {
+        let view = RuleView {
+            rule: r.rule.clone(),
+            metric: r.rule.split_whitespace().next().unwrap_or_default().to_string(),
+            above: r.above,
+            baseline: r.baseline,
+        };
+        match rules.iter_mut().find(|v| v.rule == r.rule) {
+            Some(known) => *known = view,
+            None => rules.push(view),
+        }
+    }
     Some(MonitorView {
         windows: samples.len(),
         probes: samples.iter().map(|s| u64::from(s.count)).sum(),
@@ -419,5 +427,6 @@ fn monitor_view(state: &StepState) -> Option<MonitorView> {
             at: *at,
         }),
         samples,
+        baseline: state.baseline.clone(),
     })
 }

@@ -41,7 +41,19 @@ pub fn window_line(sample: &Sample) -> String {
         1 => "1 error".to_string(),
         n => format!("{n} errors"),
     };
-    let mut line = format!("w{}  {} probes, {errors}", sample.window, sample.count);
+    let mut line = if sample.count == 0 && !sample.queries.is_empty() {
+        let values: Vec<String> = sample
+            .queries
+            .iter()
+            .map(|(name, v)| match v {
+                Some(v) => format!("{name}={}", show_value(name, *v, 0)),
+                None => format!("{name}=no data"),
+            })
+            .collect();
+        format!("w{}  {}", sample.window, values.join(" "))
+    } else {
+        format!("w{}  {} probes, {errors}", sample.window, sample.count)
+    };
     for reading in &sample.rules {
         line.push_str("  ");
         line.push_str(&reading_text(reading));
@@ -95,8 +107,9 @@ pub fn show_value(metric: &str, v: f64, digits: usize) -> String {
     }
 }
 
-/// `baseline of `watch` (30m before `migrate`): error_rate 0.2%, p99_ms 120ms`.
-pub fn baseline_line(step: &str, baseline: &crate::event::Baseline) -> String {
+/// `baseline of `watch` (30m before `migrate`): error_rate 0.2%, p99_ms 120ms` (without
+/// ` of `watch`` when no step is given).
+pub fn baseline_line(step: Option<&str>, baseline: &crate::event::Baseline) -> String {
     let minutes = (baseline.to - baseline.from).num_seconds();
     let span = crate::runbook::duration::format(std::time::Duration::from_secs(minutes.max(0) as u64));
     let values: Vec<String> = baseline
@@ -107,8 +120,9 @@ pub fn baseline_line(step: &str, baseline: &crate::event::Baseline) -> String {
             None => format!("{name} no data"),
         })
         .collect();
+    let of = step.map_or_else(String::new, |s| format!(" of `{s}`"));
     format!(
-        "baseline of `{step}` ({span} before `{}`): {}",
+        "baseline{of} ({span} before `{}`): {}",
         baseline.before,
         values.join(", ")
     )

@@ -267,7 +267,10 @@ impl Totals {
 
     fn detail(&self, windows: u32, monitor: &Monitor) -> String {
         let seen = if monitor.probes.is_empty() {
-            format!("{} prometheus queries each window", monitor.queries.len())
+            match monitor.queries.len() {
+                1 => "1 prometheus query each window".to_string(),
+                n => format!("{n} prometheus queries each window"),
+            }
         } else {
             let p99 = self
                 .worst_p99

@@ -215,10 +215,39 @@ fn a_baseline_rule_holds_only_relative_to_the_value_before_the_change() {
         );
         let last = samples(&ws).last().cloned().unwrap_or_default();
         assert_eq!(last["sample"]["rules"][0]["baseline"], before, "{last}");
+        assert_status_shows_the_baseline(&ws, before);
         out.status.code()
     };
     assert_eq!(code(100.0), Some(0), "140 is within 50% of 100");
     assert_eq!(code(50.0), Some(4), "140 is more than 50% over 50");
+}
+
+/// `status` in every format shows the baseline beside each evaluation; the HTML chart
+/// draws it as a line.
+fn assert_status_shows_the_baseline(ws: &Workspace, before: f64) {
+    let status = |format: &str| ws.deployctl().args(["status", "r.yaml", "--format", format]).run();
+    let human = status("human");
+    let shown = format!("baseline (3s before `change`): p99_ms {before}ms");
+    assert!(human.stdout.contains(&shown), "{}", human.stdout);
+    assert!(
+        human.stdout.contains(&format!("(baseline {before}ms)")),
+        "{}",
+        human.stdout
+    );
+    let markdown = status("markdown");
+    assert!(
+        markdown.stdout.contains(&format!("(baseline {before}ms)")),
+        "{}",
+        markdown.stdout
+    );
+    let html = status("html");
+    assert!(
+        html.stdout
+            .contains(&format!("class=\"baseline\" data-baseline=\"{before}\"")),
+        "{}",
+        html.stdout
+    );
+    assert!(html.stdout.contains("data-metric=\"p99_ms\""));
 }
 
 #[test]
