@@ -236,11 +236,20 @@ impl Validator<'_> {
     fn margin(&mut self, raw: &Spanned<serde_json::Value>) -> Option<Margin> {
         let margin = match &raw.value {
             serde_json::Value::Number(n) => n.as_f64().map(Margin::Absolute),
-            serde_json::Value::String(s) => s
-                .trim()
-                .strip_suffix('%')
-                .and_then(|p| p.trim().parse::<f64>().ok())
-                .map(Margin::Percent),
+            serde_json::Value::String(s) => {
+                // A margin may come from a variable: `above_baseline: "${vars.latency_margin}"`.
+                let text = Spanned {
+                    value: s.clone(),
+                    pos: raw.pos,
+                    offset: raw.offset,
+                };
+                let resolved = self.plain(&text, raw.pos, "baseline margin")?;
+                let resolved = resolved.trim();
+                match resolved.strip_suffix('%') {
+                    Some(p) => p.trim().parse::<f64>().ok().map(Margin::Percent),
+                    None => resolved.parse::<f64>().ok().map(Margin::Absolute),
+                }
+            }
             _ => None,
         };
         match margin {
