@@ -204,6 +204,14 @@ pub enum Event {
         /// What the window saw.
         sample: Sample,
     },
+    /// A monitor measured its queries' values before the change (its `baseline`): journaled
+    /// once per run, and reused when the run resumes.
+    BaselineMeasured {
+        /// The monitor step.
+        step: String,
+        /// What was measured.
+        baseline: Baseline,
+    },
     /// A monitor rule held: the rollback starts next.
     TriggerFired {
         /// The monitor step.

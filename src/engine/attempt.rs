@@ -14,16 +14,17 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::background::{Background, Heard};
 use super::cancel::Cancel;
 use super::observer::Observer;
 use super::outcome::RunError;
 use super::plan::{PlanStep, Work};
 use super::recorder::{Durability, Recorder};
 use super::retry::delay_before;
-use crate::event::{Escalation, Event, ServiceResult, StepStatus, UndoEntry};
+use crate::event::{Event, ServiceResult, StepStatus, UndoEntry};
 use crate::runbook::Loaded;
 use crate::runbook::duration::format as dur;
-use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, execute, own_undo, revert};
+use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, StepStarts, execute, own_undo, revert};
 
 /// How the attempts of a step ended (all journaled).
 pub(super) enum Attempted {
@@ -36,6 +37,9 @@ pub(super) enum Attempted {
     },
     /// A signal stopped it.
     Interrupted,
+    /// A background monitor's rule held while it ran: it was stopped and journaled as
+    /// interrupted; the rollback comes next.
+    Tripped,
 }
 
 /// Whether a completed step puts its undo on the ledger.
@@ -59,6 +63,8 @@ pub(super) struct StepParts<'a> {
     pub cancel: Cancel,
     /// Now, as the run sees it.
     pub clock: crate::clock::Clock,
+    /// When the run's steps first started (a monitor's baseline ends at one of them).
+    pub starts: Arc<StepStarts>,
 }
 
 impl StepParts<'_> {
@@ -84,7 +90,9 @@ pub(super) async fn attempts<O: Observer>(
     parts: &StepParts<'_>,
     planned: &PlanStep<'_>,
     direction: Direction,
+    background: &mut Background,
 ) -> Result<Attempted, RunError> {
+    let step = planned.step();
     let check = planned.is_check();
     let started = Instant::now();
     let max = planned.retries + 1;
@@ -95,35 +103,87 @@ pub(super) async fn attempts<O: Observer>(
         let durability = if check { Durability::Soon } else { Durability::Now };
         let id = planned.id.clone();
         rec.record(Event::StepStarted { step: id, attempt }, durability)?;
-        let outcome = attempt_once(rec, parts, planned).await?;
-        let finish = Finish {
-            planned,
-            attempt,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            durability: if check {
-                Durability::Soon
-            } else {
-                Durability::BeforeNext
-            },
+        if let Ok(mut starts) = parts.starts.lock() {
+            starts.entry(planned.id.clone()).or_insert_with(|| parts.clock.now());
+        }
+        let outcome = attempt_once(rec, parts, planned, background).await?;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let finish = |status, reason, output, escalation| Event::StepFinished {
+            step: planned.id.clone(),
+            status,
+            attempts: attempt,
+            duration_ms,
+            reason,
+            output,
+            undo: None,
+            escalation,
         };
-        let Some(outcome) = outcome else {
-            return finish.interrupted(rec, format!("stopped by {}", parts.cancel.signal()));
+        let ended = if check {
+            Durability::Soon
+        } else {
+            Durability::BeforeNext
+        };
+        let outcome = match outcome {
+            Ran::Signal => {
+                let reason = format!("stopped by {}", parts.cancel.signal());
+                rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
+                return Ok(Attempted::Interrupted);
+            }
+            Ran::Tripped => {
+                let reason = "stopped: a background monitor's rollback rule held".to_string();
+                rec.record(
+                    finish(StepStatus::Interrupted, Some(reason), None, None),
+                    Durability::Now,
+                )?;
+                return Ok(Attempted::Tripped);
+            }
+            Ran::Outcome(result) => result,
         };
         match outcome {
-            StepOutcome::Done { detail, output } => return finish.done(rec, direction, detail, output),
+            StepOutcome::Done { detail, output } => {
+                let undo = match direction {
+                    Direction::Forward => ledger_entry(planned, output.as_deref()),
+                    Direction::Rollback => None,
+                };
+                let mut done = finish(StepStatus::Done, detail, output, None);
+                if let Event::StepFinished { undo: slot, .. } = &mut done {
+                    *slot = undo;
+                }
+                rec.record(done, ended)?;
+                return Ok(Attempted::Done);
+            }
             StepOutcome::Failed {
                 reason,
                 hint,
                 output,
                 escalation,
             } if escalation.is_some() || attempt >= max => {
-                return finish.failed(rec, Failure { reason, hint }.text(), output, escalation);
+                let text = Failure { reason, hint }.text();
+                let event = finish(StepStatus::Failed, Some(text.clone()), output, escalation);
+                rec.record(event, ended)?;
+                return Ok(Attempted::Failed { reason: text });
             }
             StepOutcome::Failed { reason, hint, .. } => {
                 let reason = Failure { reason, hint }.text();
-                if !finish.retry_after(rec, parts, reason, max).await? {
-                    let reason = format!("stopped by {} between attempts", parts.cancel.signal());
-                    return finish.interrupted(rec, reason);
+                let failed = Event::AttemptFailed {
+                    step: planned.id.clone(),
+                    attempt,
+                    reason: reason.clone(),
+                };
+                rec.record(failed, ended)?;
+                let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
+                rec.observer().warn(&format!(
+                    "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
+                    planned.id,
+                    dur(delay)
+                ));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = parts.cancel.cancelled() => {
+                        let reason = format!("stopped by {} between attempts", parts.cancel.signal());
+                        rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
+                        return Ok(Attempted::Interrupted);
+                    }
                 }
                 attempt += 1;
             }
@@ -131,118 +191,41 @@ pub(super) async fn attempts<O: Observer>(
     }
 }
 
-/// How one attempt of a step ended, journaled.
-struct Finish<'p, 'a> {
-    planned: &'p PlanStep<'a>,
-    attempt: u32,
-    duration_ms: u64,
-    durability: Durability,
+/// How one attempt ended.
+enum Ran {
+    Outcome(StepOutcome),
+    /// A signal interrupted it.
+    Signal,
+    /// A background monitor's rule held.
+    Tripped,
 }
 
-impl Finish<'_, '_> {
-    fn event(&self, status: StepStatus, reason: Option<String>, output: Option<String>) -> Event {
-        Event::StepFinished {
-            step: self.planned.id.clone(),
-            status,
-            attempts: self.attempt,
-            duration_ms: self.duration_ms,
-            reason,
-            output,
-            undo: None,
-            escalation: None,
-        }
-    }
-
-    fn interrupted<O: Observer>(&self, rec: &mut Recorder<'_, O>, reason: String) -> Result<Attempted, RunError> {
-        rec.record(self.event(StepStatus::Interrupted, Some(reason), None), self.durability)?;
-        Ok(Attempted::Interrupted)
-    }
-
-    /// Done; a forward step puts its undo on the ledger.
-    fn done<O: Observer>(
-        &self,
-        rec: &mut Recorder<'_, O>,
-        direction: Direction,
-        detail: Option<String>,
-        output: Option<String>,
-    ) -> Result<Attempted, RunError> {
-        let undo = match direction {
-            Direction::Forward => ledger_entry(self.planned, output.as_deref()),
-            Direction::Rollback => None,
-        };
-        let mut done = self.event(StepStatus::Done, detail, output);
-        if let Event::StepFinished { undo: slot, .. } = &mut done {
-            *slot = undo;
-        }
-        rec.record(done, self.durability)?;
-        Ok(Attempted::Done)
-    }
-
-    /// Failed for good: out of attempts, or the step asked the engine for more.
-    fn failed<O: Observer>(
-        &self,
-        rec: &mut Recorder<'_, O>,
-        reason: String,
-        output: Option<String>,
-        escalation: Option<Escalation>,
-    ) -> Result<Attempted, RunError> {
-        let mut event = self.event(StepStatus::Failed, Some(reason.clone()), output);
-        if let Event::StepFinished { escalation: slot, .. } = &mut event {
-            *slot = escalation;
-        }
-        rec.record(event, self.durability)?;
-        Ok(Attempted::Failed { reason })
-    }
-
-    /// Journals the failed attempt and waits out the retry delay; `false` when a signal
-    /// came first.
-    async fn retry_after<O: Observer>(
-        &self,
-        rec: &mut Recorder<'_, O>,
-        parts: &StepParts<'_>,
-        reason: String,
-        max: u32,
-    ) -> Result<bool, RunError> {
-        let (planned, attempt) = (self.planned, self.attempt);
-        let failed = Event::AttemptFailed {
-            step: planned.id.clone(),
-            attempt,
-            reason: reason.clone(),
-        };
-        rec.record(failed, self.durability)?;
-        let step = planned.step();
-        let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
-        rec.observer().warn(&format!(
-            "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
-            planned.id,
-            dur(delay)
-        ));
-        Ok(tokio::select! {
-            _ = tokio::time::sleep(delay) => true,
-            _ = parts.cancel.cancelled() => false,
-        })
-    }
-}
-
-/// One attempt under the step's timeout; `None` when a signal interrupted it.
+/// One attempt under the step's timeout, journaling what background monitors report.
 async fn attempt_once<O: Observer>(
     rec: &mut Recorder<'_, O>,
     parts: &StepParts<'_>,
     planned: &PlanStep<'_>,
-) -> Result<Option<StepOutcome>, RunError> {
+    background: &mut Background,
+) -> Result<Ran, RunError> {
     if parts.cancel.is_cancelled() {
-        return Ok(None);
+        return Ok(Ran::Signal);
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run_id = rec.run_id().to_string();
     let services_done = services_done(rec, &planned.id);
     let outputs = done_outputs(rec);
+    let baseline = rec
+        .run()
+        .and_then(|r| r.step(&planned.id))
+        .and_then(|s| s.baseline.clone());
     let live = Live {
         outputs: &outputs,
         services: &parts.loaded.runbook.services,
         workdir: &parts.loaded.runbook.workdir,
         progress: &tx,
         services_done: &services_done,
+        baseline: baseline.as_ref(),
+        starts: &parts.starts,
     };
     let ctx = StepContext {
         live: Some(&live),
@@ -259,10 +242,15 @@ async fn attempt_once<O: Observer>(
         tokio::select! {
             biased;
             Some(event) = rx.recv() => rec.record(event, Durability::Now)?,
-            result = &mut work => break Some(result.unwrap_or_else(|_| {
+            Some(note) = background.next() => {
+                if background.record(rec, note)? == Heard::Tripped {
+                    break Ran::Tripped;
+                }
+            }
+            result = &mut work => break Ran::Outcome(result.unwrap_or_else(|_| {
                 StepOutcome::failed(format!("timed out after {}", dur(planned.timeout)))
             })),
-            _ = parts.cancel.cancelled() => break None,
+            _ = parts.cancel.cancelled() => break Ran::Signal,
             _ = sleep_until(due), if due.is_some() => rec.settle()?,
         }
     };
@@ -313,6 +301,14 @@ fn services_done<O: Observer>(rec: &Recorder<'_, O>, step: &str) -> BTreeSet<Str
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// When each step of the run first started, as journaled.
+pub(super) fn step_starts(run: Option<&crate::journal::RunState>) -> StepStarts {
+    let starts = run
+        .map(|run| run.steps.iter().map(|(id, s)| (id.clone(), s.started_at)).collect())
+        .unwrap_or_default();
+    StepStarts::new(starts)
 }
 
 /// The undo a completed forward step puts on the ledger: its `undo:`, else its kind's own.

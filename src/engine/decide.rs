@@ -44,7 +44,7 @@ pub fn next_action<'p, 'a>(plan: &'p Plan<'a>, run: &RunState, at: &Moment<'_>) 
         return window_gate::at_start(window, plan, run, at);
     }
     for step in plan.steps() {
-        if run.is_done(&step.id) {
+        if run.is_done(&step.id) || at.watching.contains(&step.id) {
             continue;
         }
         if run.finished_now(&step.id) {

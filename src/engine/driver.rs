@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::action::{Action, Invocation, Moment};
 use super::attempt::{Attempted, Direction, StepParts, attempts};
+use super::background::{Background, Heard};
 use super::cancel::Cancel;
 use super::decide::next_action;
 use super::feasibility::History;
@@ -36,6 +37,7 @@ pub(super) struct Driver<'r, 'p, 'a, O: Observer> {
     webhooks: Webhooks<'a>,
     history: History,
     invocation: Invocation,
+    background: Background,
 }
 
 impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
@@ -67,6 +69,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             Some(prior) => resumed(plan, prior, options)?,
             None => started(plan, options),
         };
+        let starts = Arc::new(super::attempt::step_starts(prior.as_ref()));
         let mut rec = Recorder::new(journal, observer, clock, run_id.clone(), prior);
         rec.record(event, Durability::Now)?;
         if clock.is_pretended() {
@@ -82,6 +85,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             databases: Arc::new(Databases::new(&loaded.runbook, &run_id)),
             cancel,
             clock,
+            starts,
         };
         Ok(Driver {
             plan,
@@ -91,6 +95,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             webhooks: Webhooks::new(loaded, http, run_id),
             history,
             invocation: Invocation::default(),
+            background: Background::new(),
         })
     }
 
@@ -104,6 +109,9 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
     /// The loop: decide, act, until an action ends the invocation.
     pub(super) async fn drive(&mut self) -> Result<RunOutcome, RunError> {
         loop {
+            if self.background.drain(&mut self.rec)? == Heard::Tripped {
+                self.tell(&Notice::TriggerFired { step: self.tripped() }).await?;
+            }
             let Some(run) = self.rec.run() else {
                 return Err(RunError::Internal("the driver lost its run state"));
             };
@@ -114,6 +122,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
                 file: &self.options.runbook_file,
                 history: &self.history,
                 invocation: self.invocation,
+                watching: self.background.watching(),
             };
             if let Some(outcome) = self.perform(next_action(self.plan, run, &moment)).await? {
                 return Ok(outcome);
@@ -164,6 +173,11 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             Action::StartRollback { cause, reason } => self.roll_back(cause, reason).await?,
             Action::Stop(outcome) => return self.stop(outcome).await.map(Some),
             Action::Finish => {
+                self.background.stop(
+                    &mut self.rec,
+                    StepStatus::Done,
+                    "stopped when the run finished; no rule held",
+                )?;
                 let event = Event::RunFinished {
                     status: RunStatus::Done,
                     exit_code: 0,
@@ -192,7 +206,13 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         } else {
             Direction::Forward
         };
-        let attempted = attempts(&mut self.rec, &self.parts, step, direction).await;
+        if let (StepKind::Monitor(m), Direction::Forward) = (&step.step().kind, direction)
+            && m.background
+        {
+            self.background.start(&mut self.rec, &self.parts, step, m)?;
+            return Ok(None);
+        }
+        let attempted = attempts(&mut self.rec, &self.parts, step, direction, &mut self.background).await;
         let attempted = attempted.map_err(|e| match e {
             RunError::Journal(source) if self.parts.cancel.lost_lock() => RunError::LockLost {
                 step: step.id.clone(),
@@ -202,6 +222,10 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         })?;
         match attempted {
             Attempted::Done => Ok(None),
+            Attempted::Tripped => {
+                self.tell(&Notice::TriggerFired { step: self.tripped() }).await?;
+                Ok(None)
+            }
             Attempted::Interrupted => {
                 let outcome = self.interrupted(Some(&step.id))?;
                 self.stop(outcome).await.map(Some)
@@ -319,8 +343,24 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         Ok(None)
     }
 
+    /// The background monitor whose rule held in this invocation, for the webhooks.
+    fn tripped(&self) -> String {
+        let run = self.rec.run();
+        self.plan
+            .steps()
+            .find(|s| {
+                run.and_then(|r| r.step(&s.id))
+                    .is_some_and(|st| st.escalation == Some(Escalation::Rollback))
+                    && run.is_some_and(|r| r.finished_now(&s.id))
+            })
+            .map(|s| s.id.clone())
+            .unwrap_or_default()
+    }
+
     /// Begins the rollback (journaling its steps), or goes on with the one journaled.
     async fn roll_back(&mut self, cause: RollbackCause, reason: String) -> Result<(), RunError> {
+        self.background
+            .stop(&mut self.rec, StepStatus::Interrupted, "stopped: the rollback began")?;
         let Some(run) = self.rec.run() else {
             return Err(RunError::Internal("the driver lost its run state"));
         };
@@ -372,6 +412,11 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
 
     /// Ends the invocation: everything durable and shown, the webhooks told.
     async fn stop(&mut self, outcome: RunOutcome) -> Result<RunOutcome, RunError> {
+        self.background.stop(
+            &mut self.rec,
+            StepStatus::Interrupted,
+            "stopped with the invocation; a resumed run watches again for the rest of its duration",
+        )?;
         self.rec.settle()?;
         for warning in self.webhooks.settle().await {
             self.rec.observer().warn(&warning);

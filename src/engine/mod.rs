@@ -12,6 +12,7 @@
 mod action;
 mod approval;
 mod attempt;
+mod background;
 mod cancel;
 
 mod decide;

@@ -158,6 +158,7 @@ fn decide(plan: &Plan<'_>, run: &RunState, now: DateTime<Utc>, ignore_window: bo
         file: Path::new("r.yaml"),
         history: &history,
         invocation,
+        watching: &[],
     };
     said(&next_action(plan, run, &moment))
 }

@@ -1,6 +1,7 @@
 //! The values events carry: the plan's outline, inputs, statuses, samples, undo entries.
 //! Each is part of the journal format: a change here is a format change.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The inputs of a run by reference (`vars.X`, `env.X`).
@@ -85,9 +86,29 @@ pub struct Sample {
     pub p99_ms: Option<f64>,
     /// Each rule's reading in this window.
     pub rules: Vec<RuleReading>,
+    /// Each Prometheus query's value in this window (absent: no data).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub queries: std::collections::BTreeMap<String, Option<f64>>,
     /// The first failure seen in the window, for the report (redacted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
+}
+
+/// A monitor's queries averaged over the window before the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// The step whose start ends the window.
+    pub before: String,
+    /// The window averaged over.
+    pub from: DateTime<Utc>,
+    #[allow(missing_docs)]
+    pub to: DateTime<Utc>,
+    /// Each query's average (absent: no data in the window, or Prometheus failed).
+    pub values: std::collections::BTreeMap<String, Option<f64>>,
+    /// Why a value is absent, per query (redacted).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub errors: std::collections::BTreeMap<String, String>,
 }
 
 /// A rule's reading in one monitor window.
@@ -98,8 +119,14 @@ pub struct RuleReading {
     pub rule: String,
     /// The metric's value in the window (absent: no data).
     pub value: Option<f64>,
-    /// The threshold it must stay at or under.
+    /// The threshold it must stay at or under (at or over, for a `below_baseline` rule).
     pub above: f64,
+    /// The baseline the threshold was computed from, for a baseline rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    /// A `below_baseline` rule: the value breaches when under the threshold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub below: bool,
     /// Whether this window counts against the rule (over the threshold, or no data under
     /// `on_no_data: fail`).
     pub breach: bool,

@@ -147,6 +147,11 @@ fn apply(s: &mut RunState, entry: Entry) {
                 state.samples.push((at, sample));
             }
         }
+        Event::BaselineMeasured { step, baseline } => {
+            if let Some(state) = s.steps.get_mut(&step) {
+                state.baseline = Some(baseline);
+            }
+        }
         Event::TriggerFired { step, rule, windows } => {
             if let Some(state) = s.steps.get_mut(&step) {
                 state.trigger = Some((rule, windows, at));
@@ -378,6 +383,7 @@ fn step_started(s: &mut RunState, step: String, attempt: u32, at: DateTime<Utc>)
         services: Vec::new(),
         samples: Vec::new(),
         trigger: None,
+        baseline: None,
     });
     if state.view != StepView::Started || attempt <= state.attempts_this_try {
         // A new try: after a finish (a retry), or a start over after a crash cut off the

@@ -61,6 +61,8 @@ pub struct StepState {
     pub samples: Vec<(DateTime<Utc>, Sample)>,
     /// Monitor: the rule that held and the windows that tripped it.
     pub trigger: Option<(String, Vec<u32>, DateTime<Utc>)>,
+    /// Monitor: its queries' baseline, once measured (journaled once, reused on resume).
+    pub baseline: Option<crate::event::Baseline>,
 }
 
 /// The latest run, folded.

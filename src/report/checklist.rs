@@ -179,7 +179,7 @@ fn services(state: &StepState) -> Vec<ServiceLine> {
 }
 
 fn monitor_view(state: &StepState) -> Option<MonitorView> {
-    if state.samples.is_empty() && state.trigger.is_none() {
+    if state.samples.is_empty() && state.trigger.is_none() && state.baseline.is_none() {
         return None;
     }
     // A monitor re-run after a crash starts again at window 1: show the latest watch.
@@ -191,19 +191,21 @@ fn monitor_view(state: &StepState) -> Option<MonitorView> {
             .filter_map(f)
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
     };
-    let rules = samples
-        .first()
-        .map(|s| {
-            s.rules
-                .iter()
-                .map(|r| RuleView {
-                    rule: r.rule.clone(),
-                    metric: r.rule.split_whitespace().next().unwrap_or_default().to_string(),
-                    above: r.above,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Every rule read in some window (a baseline rule is read only once its baseline is
+    // known), with its latest threshold.
+    let mut rules: Vec<RuleView> = Vec::new();
+    for r in samples.iter().flat_map(|s| &s.rules) {
+        let view = RuleView {
+            rule: r.rule.clone(),
+            metric: r.rule.split_whitespace().next().unwrap_or_default().to_string(),
+            above: r.above,
+            baseline: r.baseline,
+        };
+        match rules.iter_mut().find(|v| v.rule == r.rule) {
+            Some(known) => *known = view,
+            None => rules.push(view),
+        }
+    }
     Some(MonitorView {
         windows: samples.len(),
         probes: samples.iter().map(|s| u64::from(s.count)).sum(),
@@ -217,5 +219,6 @@ fn monitor_view(state: &StepState) -> Option<MonitorView> {
             at: *at,
         }),
         samples,
+        baseline: state.baseline.clone(),
     })
 }

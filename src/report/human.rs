@@ -102,6 +102,9 @@ impl HumanReporter {
         let Some(series) = self.trends.get(step).filter(|s| s.len() > 1) else {
             return String::new();
         };
+        if sample.count == 0 && !sample.queries.is_empty() {
+            return String::new(); // a query-only watch: its line shows the values
+        }
         let limit = |metric: &str| {
             sample
                 .rules
@@ -274,6 +277,14 @@ impl Observer for HumanReporter {
                 self.line(&format!("      {}{trend}", one_line(&window_line(sample))));
                 if let (true, Some(e)) = (breach && self.verbose, &sample.first_error) {
                     self.line(&format!("        first error: {}", one_line(e)));
+                }
+            }
+            Event::BaselineMeasured { step, baseline } => {
+                if !self.quiet {
+                    self.line(&format!(
+                        "      {}",
+                        one_line(&crate::report::baseline_line(Some(step), baseline))
+                    ));
                 }
             }
             Event::TriggerFired { step, rule, windows } => {

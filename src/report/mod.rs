@@ -22,3 +22,4 @@ pub mod trend;
 
 pub use human::HumanReporter;
 pub use json::JsonReporter;
+pub use trend::baseline_line;

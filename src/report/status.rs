@@ -163,6 +163,9 @@ pub struct MonitorView {
     /// The rule that held, and the windows that tripped it.
     pub trigger: Option<TriggerView>,
     pub samples: Vec<Sample>,
+    /// The Prometheus queries' values before the change, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::event::Baseline>,
 }
 
 /// A `rollback_when` rule as the samples carry it.
@@ -173,6 +176,9 @@ pub struct RuleView {
     /// error_rate | p99_ms | ... (the rule's first word)
     pub metric: String,
     pub above: f64,
+    /// For a baseline rule: the baseline its threshold was computed from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
 }
 
 /// A rule that held.

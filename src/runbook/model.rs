@@ -13,6 +13,9 @@ use chrono_tz::Tz;
 
 pub use super::channel::{Approvals, Channel, Email, Target};
 pub use super::interpolate::Template;
+pub use super::model_prometheus::{
+    Baseline, Compare, Margin, MetricQuery, PromSource, Query, QueryExpect, QueryTest, Threshold,
+};
 pub use super::raw::{
     BackupVerify, HttpMethod, Metric, MigrationStyle, NotifyEvent, NotifyFormat, OnFailure, OnNoData, Overrun, Weekday,
 };
@@ -40,6 +43,8 @@ pub struct Runbook {
     pub databases: BTreeMap<String, Database>,
     /// Services by name.
     pub services: BTreeMap<String, Service>,
+    /// Prometheus servers by name.
+    pub prometheus: BTreeMap<String, PromSource>,
     /// The deployment window, if any.
     pub window: Option<Window>,
     /// Escalation contacts.
@@ -58,6 +63,18 @@ impl Runbook {
     /// Every step of the forward procedure, with its phase.
     pub fn steps(&self) -> impl Iterator<Item = (&Phase, &Step)> {
         self.phases.iter().flat_map(|p| p.steps.iter().map(move |s| (p, s)))
+    }
+
+    /// The step whose start ends a monitor's baseline window: its `before`, else the
+    /// run's first step that changes things.
+    pub fn baseline_end<'a>(&'a self, baseline: &'a Baseline) -> Option<&'a str> {
+        match &baseline.before {
+            Some(before) => Some(before),
+            None => self
+                .steps()
+                .find(|(_, s)| s.kind.changes_things())
+                .map(|(_, s)| s.id.as_str()),
+        }
     }
 }
 
@@ -198,6 +215,7 @@ pub enum StepKind {
     Notify(Notify),
     RollingRestart(RollingRestart),
     Monitor(Monitor),
+    Query(Query),
 }
 
 impl StepKind {
@@ -217,6 +235,7 @@ impl StepKind {
             StepKind::Notify(_) => "notify",
             StepKind::RollingRestart(_) => "rolling_restart",
             StepKind::Monitor(_) => "monitor",
+            StepKind::Query(_) => "query",
         }
     }
 
@@ -233,7 +252,8 @@ impl StepKind {
             | StepKind::Manual(_)
             | StepKind::Wait(_)
             | StepKind::Notify(_)
-            | StepKind::Monitor(_) => false,
+            | StepKind::Monitor(_)
+            | StepKind::Query(_) => false,
         }
     }
 

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::forms::Short;
+pub use super::raw_prometheus::{RawBaseline, RawCompare, RawMetricQuery, RawPrometheus, RawQuery, RawQueryExpect};
 use super::spanned::Spanned;
 
 mod kinds;
@@ -48,6 +49,9 @@ pub struct RawRunbook {
     /// Services referenced by rolling_restart and `${services.NAME.health}`.
     #[serde(default)]
     pub services: BTreeMap<String, Spanned<RawService>>,
+    /// Prometheus servers referenced by name from query steps and monitor queries.
+    #[serde(default)]
+    pub prometheus: BTreeMap<String, Spanned<RawPrometheus>>,
     /// When the run may make changes.
     pub window: Option<Spanned<RawWindow>>,
     /// Who to call, printed on failure and in reports.
@@ -264,6 +268,7 @@ pub struct RawStep {
     pub notify: Option<Box<Spanned<Short<RawNotify>>>>,
     pub rolling_restart: Option<Box<Spanned<RawRollingRestart>>>,
     pub monitor: Option<Box<Spanned<RawMonitor>>>,
+    pub query: Option<Box<Spanned<RawQuery>>>,
 }
 
 /// A read-only check: exactly one of `http` or `sql`.

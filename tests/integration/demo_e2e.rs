@@ -16,9 +16,11 @@ fn workspace(dir: &Path) {
         "scripts/demo",
         "scripts/demo-db",
         "scripts/demo-services",
+        "scripts/demo-metrics",
         "scripts/ensure-postgres",
         "scripts/ensure-smtp",
         "scripts/demo-receivers",
+        "scripts/ensure-prometheus",
         "runbooks/tech-debt-001.1.yaml",
         "ops/allowed_signers",
     ] {
@@ -165,7 +167,9 @@ fn break_mode_trips_the_monitor_rolls_back_to_v1_and_exits_4() {
         &[
             ("DEMO_BREAK_AFTER", "10s"),
             ("DEMO_SMOKE_INTERVAL", "500ms"),
-            ("DEMO_SMOKE_ERROR_SPAN", "2s"),
+            // The users' error rate in Prometheus sees the break first (a few seconds); the
+            // probes' own rule is the backstop.
+            ("DEMO_SMOKE_ERROR_SPAN", "30s"),
             ("DEMO_WATCH_DURATION", "5s"),
         ],
     );
@@ -191,5 +195,19 @@ fn break_mode_trips_the_monitor_rolls_back_to_v1_and_exits_4() {
     assert!(
         !statuses.iter().any(|(id, s)| id.starts_with("signoff-") && s == "done"),
         "nobody signs off a broken deployment: {statuses:?}"
+    );
+    // The users' error rate in Prometheus tripped it: the background monitor, not a probe.
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).expect("journal");
+    let fired: Vec<Value> = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e["event"].clone())
+        .filter(|e| e["type"] == "trigger_fired")
+        .collect();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["step"], "users-watch", "{fired:?}");
+    assert!(
+        fired[0]["rule"].as_str().is_some_and(|r| r.starts_with("error_rate")),
+        "{fired:?}"
     );
 }

@@ -33,6 +33,8 @@ mod pg_journal;
 mod prisma_peer;
 mod prisma_schema;
 mod prisma_undo;
+mod prom_server;
+mod prometheus;
 mod report;
 mod restore;
 mod resume_guards;

@@ -10,6 +10,7 @@
 //! its password is never printed.
 
 mod fault;
+mod metrics;
 mod routes;
 mod service;
 
@@ -90,6 +91,7 @@ async fn main() -> ExitCode {
         release: cli.release,
         pool: pool.clone(),
         fault,
+        metrics: metrics::Metrics::new(),
     };
     let served = axum::serve(listener, routes::router(Arc::new(app)))
         .with_graceful_shutdown(shutdown())

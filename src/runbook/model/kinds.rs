@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{BackupVerify, HttpMethod, Metric, MigrationStyle, OnNoData, Template};
+use super::{BackupVerify, Baseline, HttpMethod, MetricQuery, MigrationStyle, OnNoData, Template, Threshold};
 
 /// `shell`
 #[derive(Debug, Clone)]
@@ -225,6 +225,12 @@ pub struct Monitor {
     pub duration: Duration,
     pub interval: Duration,
     pub probes: Vec<Check>,
+    /// Metrics computed by Prometheus, in name order.
+    pub queries: Vec<MetricQuery>,
+    /// How the queries' values before the change are taken, for baseline rules.
+    pub baseline: Option<Baseline>,
+    /// Watches while the following steps run.
+    pub background: bool,
     pub on_no_data: OnNoData,
     pub rollback_when: Vec<Rule>,
 }
@@ -233,8 +239,9 @@ pub struct Monitor {
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub struct Rule {
-    pub metric: Metric,
-    pub above: f64,
+    /// A probe metric's name (`error_rate`, ...) or a query's.
+    pub metric: String,
+    pub threshold: Threshold,
     pub hold: Hold,
 }
 

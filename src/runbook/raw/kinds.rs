@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::super::forms::{BatchSpec, ShortForm};
 use super::super::spanned::Spanned;
-use super::{RawCheck, Text};
+use super::{RawBaseline, RawCheck, RawMetricQuery, Text};
 
 /// `shell`
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -323,7 +323,15 @@ pub struct RawRollingRestart {
 pub struct RawMonitor {
     pub duration: Text,
     pub interval: Option<Text>,
-    pub probes: Spanned<Vec<Spanned<RawCheck>>>,
+    #[serde(default)]
+    pub probes: Vec<Spanned<RawCheck>>,
+    /// Metrics computed by Prometheus, by name, usable in `rollback_when`.
+    #[serde(default)]
+    pub queries: BTreeMap<String, Spanned<RawMetricQuery>>,
+    /// Each query's value before the change, for `above_baseline`/`below_baseline` rules.
+    pub baseline: Option<Spanned<RawBaseline>>,
+    /// Watch while the following steps run (the run goes on at once).
+    pub background: Option<bool>,
     #[schemars(with = "Option<OnNoData>")]
     pub on_no_data: Option<Text>,
     #[serde(default)]
@@ -347,9 +355,15 @@ pub enum OnNoData {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct RawRule {
-    #[schemars(with = "Metric")]
+    /// A probe metric (`error_rate`, `p50_ms`, `p95_ms`, `p99_ms`) or a name from `queries`.
     pub metric: Text,
-    pub above: Spanned<f64>,
+    /// Breaches when the value is over this.
+    pub above: Option<Spanned<f64>>,
+    /// Breaches when the value is over the baseline by this: `"10%"` (relative) or a
+    /// number (absolute margin).
+    pub above_baseline: Option<Spanned<serde_json::Value>>,
+    /// Breaches when the value is under the baseline by this (`"10%"` or a number).
+    pub below_baseline: Option<Spanned<serde_json::Value>>,
     #[serde(rename = "for")]
     pub for_: Option<Text>,
     pub consecutive: Option<Spanned<i64>>,

@@ -55,6 +55,9 @@ impl Validator<'_> {
         if let Some(k) = &s.monitor {
             return self.monitor(&k.value, k.pos).map(StepKind::Monitor);
         }
+        if let Some(k) = &s.query {
+            return self.query(&k.value, k.pos).map(StepKind::Query);
+        }
         None
     }
 
@@ -74,6 +77,7 @@ impl Validator<'_> {
             ("notify", s.notify.is_some()),
             ("rolling_restart", s.rolling_restart.is_some()),
             ("monitor", s.monitor.is_some()),
+            ("query", s.query.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, here)| here.then_some(name))

@@ -30,9 +30,10 @@ pub struct Validated {
 /// Checks a parsed runbook and builds its model, collecting every problem.
 pub fn validate(raw: &RawRunbook, source: &Source<'_>, inputs: &Inputs<'_>) -> Validated {
     let mut v = Validator::new(source, inputs);
-    let runbook = v.runbook(raw, inputs);
-    if let Some(runbook) = &runbook {
+    let mut runbook = v.runbook(raw, inputs);
+    if let Some(runbook) = &mut runbook {
         v.readiness(runbook, raw);
+        v.baseline_ends(runbook);
     }
     let failed = v.diagnostics.has_errors();
     Validated {
@@ -70,6 +71,7 @@ impl Validator<'_> {
         self.vars(raw, inputs.var_overrides);
         let databases = self.databases(raw);
         let services = self.targets_services(raw);
+        let prometheus = self.prometheus_sources(raw);
         let window = raw.window.as_ref().and_then(|w| self.window(w));
         let contacts = raw.contacts.as_ref().map(|c| self.contacts(c)).unwrap_or_default();
         let notify: Vec<_> = raw.notify.iter().filter_map(|n| self.channel(n)).collect();
@@ -129,6 +131,7 @@ impl Validator<'_> {
             vars: self.vars.clone(),
             databases,
             services,
+            prometheus,
             window,
             contacts,
             notify,
