@@ -122,7 +122,8 @@ pub struct ImportArgs {
 /// `deployctl status`
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The runbook (its journal is found next to it); or give --journal.
+    /// The runbook (its journal is found next to it); default: the journal written last in
+    /// `./.deployctl/` (or `runbooks/.deployctl/`) here or above, or in --journal.
     pub runbook: Option<PathBuf>,
     /// How to render the checklist.
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
@@ -170,8 +171,12 @@ pub struct UnlockArgs {
 /// `deployctl rollback`
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The runbook of the run to roll back.
-    pub runbook: PathBuf,
+    /// The runbook of the run to roll back (default: the latest run of the journal written
+    /// last in `./.deployctl/` or above, or in `--journal postgres://...`; asks first).
+    pub runbook: Option<PathBuf>,
+    /// Without a runbook: roll back the run found without asking (needed off a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Print the rollback steps in order (done ones ticked); run nothing, write nothing.
     #[arg(long)]
     pub dry_run: bool,

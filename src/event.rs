@@ -56,6 +56,10 @@ pub enum Event {
         /// written before it existed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inputs: Option<Inputs>,
+        /// The runbook file's absolute path, so `rollback` with no runbook argument finds
+        /// it from the journal alone. Absent in journals written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runbook_file: Option<String>,
     },
     /// A run was picked up again after it stopped unfinished.
     RunResumed {

@@ -2,9 +2,12 @@
 
 pub mod approve;
 mod conclude;
+mod confirm;
 pub mod journal;
 mod journal_path;
+mod latest;
 pub mod rollback;
+mod rollback_target;
 pub mod run;
 pub mod schema;
 mod session;
@@ -15,4 +18,4 @@ pub mod validate;
 
 pub use journal_path::{holder, journal_for, print_contacts};
 pub use session::refuse_retired_clock;
-pub use ui::{Ui, environment, load_runbook, report_journal_error, report_load_error};
+pub use ui::{Ui, environment, find_runbook, load_runbook, report_journal_error, report_load_error};

@@ -3,7 +3,8 @@
 //!
 //! It takes the journal lock like `run` (a live run makes it exit 6), refuses a run that was
 //! already rolled back, and resumes a rollback that was cut off without re-running any
-//! rollback step already done.
+//! rollback step already done. Without a runbook it rolls back the latest run of the
+//! journal written last, once confirmed ([`super::rollback_target`]).
 
 use std::collections::BTreeMap;
 
@@ -19,13 +20,21 @@ use crate::report::mark::StepMark;
 
 /// Rolls back the latest run (or prints what that would run).
 pub async fn rollback(ui: &Ui, env: &BTreeMap<String, String>, args: &RollbackArgs) -> Exit {
-    let Some(loaded) = load_runbook(ui, env, &args.runbook) else {
+    let (chosen_ui, runbook) = match &args.runbook {
+        Some(path) => (ui.clone(), path.clone()),
+        None => match super::rollback_target::choose(ui, args).await {
+            Ok(chosen) => chosen,
+            Err(exit) => return exit,
+        },
+    };
+    let ui = &chosen_ui;
+    let Some(loaded) = load_runbook(ui, env, &runbook) else {
         return Exit::Invalid;
     };
     say_clock(ui);
     let plan = Plan::new(&loaded, ProbeMode::Offline);
     if args.dry_run {
-        let journal = journal_for(ui, &args.runbook, &loaded.runbook.name);
+        let journal = journal_for(ui, &runbook, &loaded.runbook.name);
         return dry_run(ui, &plan, &journal).await;
     }
     let overrides = Overrides {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::cli::RunArgs;
 use crate::commands::conclude::conclude;
 use crate::commands::session::{Drive, Overrides, drive, run_options, say_clock};
-use crate::commands::{Ui, load_runbook};
+use crate::commands::{Ui, find_runbook, load_runbook};
 use crate::engine::window::WindowState;
 use crate::engine::{Plan, ProbeMode, probe};
 use crate::exit::Exit;
@@ -15,7 +15,8 @@ use crate::runbook::Loaded;
 
 /// Runs a runbook (or prints its plan with --dry-run).
 pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exit {
-    let Some(loaded) = load_runbook(ui, env, &args.runbook) else {
+    let path = find_runbook(ui, &args.runbook);
+    let Some(loaded) = load_runbook(ui, env, &path) else {
         return Exit::Invalid;
     };
     say_clock(ui);
@@ -23,7 +24,7 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
         return dry_run(ui, &loaded, args).await;
     }
     for d in &loaded.warnings {
-        ui.err(&loaded.redactor.mask(&d.display(&args.runbook).to_string()));
+        ui.err(&loaded.redactor.mask(&d.display(&path).to_string()));
     }
     let plan = Plan::new(&loaded, ProbeMode::Offline);
     let overrides = Overrides {
@@ -47,7 +48,7 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
     if mode == ProbeMode::Online {
         probe(&mut plan, ui.clock).await;
     }
-    let file = args.runbook.display().to_string();
+    let file = loaded.path.display().to_string();
     let window = window_now(ui, loaded);
     if ui.json() {
         for d in &loaded.warnings {
@@ -59,7 +60,7 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
         }
     } else {
         for d in &loaded.warnings {
-            ui.err(&loaded.redactor.mask(&d.display(&args.runbook).to_string()));
+            ui.err(&loaded.redactor.mask(&d.display(&loaded.path).to_string()));
         }
         let text = report::plan::human(&plan, &file);
         ui.out(text.trim_end());

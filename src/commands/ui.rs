@@ -76,6 +76,13 @@ impl Ui {
         }
     }
 
+    /// Writes a remark to stderr (what deployctl chose for the user), unless `--quiet`.
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            self.err(&format!("note: {text}"));
+        }
+    }
+
     /// Writes a problem to stderr, its control characters neutralised.
     pub fn err(&self, text: &str) {
         let mut err = std::io::stderr().lock();
@@ -128,12 +135,30 @@ pub fn load_runbook(
     }
 }
 
+/// `path` when it exists; else `runbooks/PATH` when that exists (said on stderr), as
+/// `deployctl run NAME.yaml` is typed from a repository's root.
+pub fn find_runbook(ui: &Ui, path: &std::path::Path) -> std::path::PathBuf {
+    let beside = std::path::Path::new("runbooks").join(path);
+    if !path.exists() && path.is_relative() && beside.is_file() {
+        ui.note(&format!(
+            "`{}` is not here; using `{}`",
+            path.display(),
+            beside.display()
+        ));
+        return beside;
+    }
+    path.to_path_buf()
+}
+
 /// Prints why a runbook could not be loaded.
 pub fn report_load_error(ui: &Ui, error: &LoadError) {
     match error {
         LoadError::Read { path, source } => {
             ui.err(&format!("{}: cannot read runbook: {source}", path.display()));
-            if source.kind() == std::io::ErrorKind::NotFound {
+            let beside = std::path::Path::new("runbooks").join(path);
+            if source.kind() == std::io::ErrorKind::NotFound && path.is_relative() && beside.is_file() {
+                ui.err(&format!("  hint: `{}` exists: give that path", beside.display()));
+            } else if source.kind() == std::io::ErrorKind::NotFound {
                 ui.err("  hint: check the path; runbooks usually live in runbooks/");
             }
         }

@@ -487,6 +487,9 @@ fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
         plan: plan.journaled(),
         window: plan.window.clone(),
         inputs: Some(plan.inputs()),
+        runbook_file: std::path::absolute(&options.runbook_file)
+            .ok()
+            .map(|p| p.display().to_string()),
     }
 }
 

@@ -64,6 +64,7 @@ fn journal(plan: &Plan<'_>, events: Vec<Event>) -> RunState {
         plan: plan.journaled(),
         window: None,
         inputs: Some(plan.inputs()),
+        runbook_file: None,
     };
     let entries = std::iter::once(started)
         .chain(events)

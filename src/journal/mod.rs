@@ -13,6 +13,7 @@
 
 mod error;
 mod history;
+mod ignore;
 mod lock;
 mod locked;
 mod pg;
@@ -25,7 +26,7 @@ mod writer;
 pub use error::JournalError;
 pub use lock::{Holder, JournalLock, LockState, acquire, clear_stale, inspect, lock_path};
 pub use locked::{Durable, LockedJournal};
-pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION};
+pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION, latest_journal};
 pub use reader::{JournalRead, parse, read};
 pub use state::{
     ApprovalRecord, ClockRecord, HistoryKind, HistoryRecord, RollbackState, RunState, ServiceRecord, StepState,

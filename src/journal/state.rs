@@ -115,6 +115,8 @@ pub struct RunState {
     pub vars_sha256: String,
     /// The inputs that digest covers (absent in journals written before they were).
     pub inputs: Option<Inputs>,
+    /// The runbook file the run started from (absolute; absent in older journals).
+    pub runbook_file: Option<String>,
     /// Plans the run followed before its latest (a resume under `--allow-changed` with a
     /// changed runbook journals the new one), oldest first.
     pub earlier_plans: Vec<Vec<PlannedPhase>>,
@@ -343,6 +345,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         plan,
         window,
         inputs,
+        runbook_file,
         ..
     } = entry.event
     else {
@@ -355,6 +358,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         runbook_sha256,
         vars_sha256,
         inputs,
+        runbook_file,
         earlier_plans: Vec::new(),
         operators: vec![operator.clone()],
         operator,

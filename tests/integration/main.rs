@@ -4,6 +4,7 @@ mod checklist;
 mod crash;
 mod crash_random;
 mod db;
+mod defaults;
 mod demo_e2e;
 mod demo_service;
 mod demo_services;

@@ -270,7 +270,7 @@ fn status_without_a_run_or_target_explains() {
     assert!(out.stderr.contains("no run recorded"), "{}", out.stderr);
     let out = ws.deployctl().args(["status"]).run();
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("which run?"), "{}", out.stderr);
+    assert!(out.stderr.contains("no journal found"), "{}", out.stderr);
 }
 
 #[test]

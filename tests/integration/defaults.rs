@@ -1,0 +1,135 @@
+//! The commands as users type them (issue 18): `status` and `rollback` with no runbook find
+//! the journal written last, `run NAME.yaml` from a repository's root finds
+//! `runbooks/NAME.yaml`, and a `.deployctl/` directory deployctl creates is git-ignored.
+
+use std::path::Path;
+
+use crate::db::TestDb;
+use crate::harness::Deployctl;
+
+const HELLO: &str = "deployctl: 1\nname: hello\nphases: [ { id: p, steps: [ { id: a, shell: \"echo did >> ../did.txt\", undo: { shell: \"echo undid >> ../did.txt\" } } ] } ]\n";
+
+/// A repository: `runbooks/hello.yaml`, and a `src/` to run from below the root.
+fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("runbooks")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("src/deep")).expect("mkdir");
+    std::fs::write(dir.path().join("runbooks/hello.yaml"), HELLO).expect("write");
+    dir
+}
+
+fn deployctl(dir: &Path) -> Deployctl {
+    Deployctl::new().current_dir(dir).env("DEPLOYCTL_OPERATOR", "gage")
+}
+
+#[test]
+fn run_from_the_root_uses_runbooks_and_the_new_journal_directory_is_git_ignored() {
+    let repo = repository();
+    let out = deployctl(repo.path()).args(["run", "hello.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`hello.yaml` is not here; using `runbooks/hello.yaml`"),
+        "{}",
+        out.stderr
+    );
+    let journal_dir = repo.path().join("runbooks/.deployctl");
+    assert!(journal_dir.join("hello.jsonl").is_file());
+    let ignore = std::fs::read_to_string(journal_dir.join(".gitignore")).expect(".gitignore written");
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+    // Another command that does not fall back says where the runbook is.
+    let out = deployctl(repo.path())
+        .args(["approve", "hello.yaml", "a", "--by", "x"])
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("`runbooks/hello.yaml` exists"), "{}", out.stderr);
+}
+
+#[test]
+fn a_journal_directory_that_exists_is_left_as_it_is() {
+    let repo = repository();
+    std::fs::create_dir_all(repo.path().join("runbooks/.deployctl")).expect("mkdir");
+    let out = deployctl(repo.path()).args(["run", "runbooks/hello.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!repo.path().join("runbooks/.deployctl/.gitignore").exists());
+}
+
+#[test]
+fn status_without_a_runbook_shows_the_journal_written_last_here_or_above() {
+    let repo = repository();
+    std::fs::write(repo.path().join("runbooks/other.yaml"), HELLO.replace("hello", "other")).expect("write");
+    for runbook in ["runbooks/other.yaml", "runbooks/hello.yaml"] {
+        let out = deployctl(repo.path()).args(["run", runbook]).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    for dir in [
+        repo.path().to_path_buf(),
+        repo.path().join("runbooks"),
+        repo.path().join("src/deep"),
+    ] {
+        let out = deployctl(&dir).args(["status"]).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.starts_with("hello"), "the latest run: {}", out.stdout);
+        assert!(
+            out.stderr
+                .contains("hello.jsonl` (runbook `hello`), the one written last"),
+            "names its choice: {}",
+            out.stderr
+        );
+    }
+    let out = deployctl(repo.path())
+        .args(["--quiet", "status", "--format", "json"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "--quiet keeps the note away");
+}
+
+#[test]
+fn status_with_no_journal_anywhere_says_what_was_searched() {
+    let repo = repository();
+    let out = deployctl(&repo.path().join("src")).args(["status"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("no journal found"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint: give the runbook"), "{}", out.stderr);
+}
+
+#[test]
+fn rollback_without_a_runbook_needs_yes_off_a_terminal_and_names_the_run() {
+    let repo = repository();
+    let out = deployctl(repo.path()).args(["run", "runbooks/hello.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let did = || std::fs::read_to_string(repo.path().join("did.txt")).unwrap_or_default();
+    let out = deployctl(&repo.path().join("src")).args(["rollback"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("runbook `hello`"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint: add --yes"), "{}", out.stderr);
+    assert_eq!(did(), "did\n", "nothing undone without --yes");
+    let out = deployctl(&repo.path().join("src"))
+        .args(["rollback", "--dry-run"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("a.undo"), "{}", out.stdout);
+    let out = deployctl(&repo.path().join("src")).args(["rollback", "--yes"]).run();
+    assert_eq!(out.code, 4, "a successful rollback exits 4: {}", out.stderr);
+    assert!(out.stderr.contains("hello.yaml"), "names the runbook: {}", out.stderr);
+    assert_eq!(did(), "did\nundid\n");
+}
+
+#[test]
+fn status_and_rollback_without_a_runbook_use_the_postgres_journal_written_last() {
+    let db = TestDb::create();
+    let repo = repository();
+    let pg = |dir: &Path| deployctl(dir).env("DEPLOYCTL_JOURNAL", &db.url);
+    let out = pg(repo.path()).args(["run", "runbooks/hello.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = pg(elsewhere.path()).args(["status"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("hello"), "{}", out.stdout);
+    assert!(out.stderr.contains("#hello"), "names the journal: {}", out.stderr);
+    // The runbook comes from the journal: the run recorded its file.
+    let out = pg(elsewhere.path()).args(["rollback", "--yes"]).run();
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let did = std::fs::read_to_string(repo.path().join("did.txt")).unwrap_or_default();
+    assert_eq!(did, "did\nundid\n");
+}
