@@ -33,7 +33,8 @@ pub struct GlobalArgs {
     /// Sets a runbook variable (repeatable); the runbook must declare it under `vars`.
     #[arg(long = "var", value_name = "KEY=VALUE", global = true, value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// Output style: `human` for people, `json` for one JSON object per line on stdout.
+    /// Output style: `human` for people, `json` for one JSON object per line on stdout,
+    /// `github` for annotations in GitHub Actions (`validate`, `run --dry-run`).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, global = true)]
     pub output: OutputFormat,
     /// Show more (step output with -v).
@@ -59,6 +60,9 @@ pub enum OutputFormat {
     Human,
     /// One JSON object per line.
     Json,
+    /// For GitHub Actions: `validate` and `run --dry-run` print problems and failed probes
+    /// as annotations (workflow commands) on stdout; everything else as `human`.
+    Github,
 }
 
 /// Subcommands.

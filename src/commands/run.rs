@@ -67,6 +67,9 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
         if let Some((_, said)) = &window {
             ui.out(&format!("window: {said}"));
         }
+        if ui.github() {
+            annotate(ui, loaded, &plan, &file);
+        }
     }
     // A probe that failed means a step would fail now: not a clean dry-run.
     if plan.failed_probes() > 0 {
@@ -90,4 +93,17 @@ fn window_now(ui: &Ui, loaded: &Loaded) -> Option<(bool, String)> {
             ),
         ),
     })
+}
+
+/// The dry-run's warnings and failed probes as GitHub annotations.
+fn annotate(ui: &Ui, loaded: &Loaded, plan: &Plan<'_>, file: &str) {
+    for d in &loaded.warnings {
+        ui.data(&report::github::diagnostic(file, d, &loaded.redactor));
+    }
+    for step in plan.all_steps() {
+        if let Some(found) = &step.probe_failed {
+            let title = format!("step {} would likely fail now", step.id);
+            ui.data(&report::github::annotation("error", file, 0, 0, &title, found));
+        }
+    }
 }

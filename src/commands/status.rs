@@ -32,6 +32,11 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
         ui.err(&format!("warning: {w}"));
     }
     let Some(run) = latest_run(read.entries) else {
+        if ui.json() {
+            ui.line(&JsonLine::NoRun {
+                journal: journal.to_string(),
+            });
+        }
         ui.err(&format!("no run recorded in `{journal}` yet"));
         ui.err("  hint: `deployctl run RUNBOOK` starts one");
         return Exit::Success;

@@ -58,6 +58,11 @@ impl Ui {
         self.output == OutputFormat::Json
     }
 
+    /// Whether GitHub Actions annotations were asked for.
+    pub fn github(&self) -> bool {
+        self.output == OutputFormat::Github
+    }
+
     /// Writes text for people to stdout, its control characters neutralised.
     pub fn out(&self, text: &str) {
         stdout::line(&neutralise(text, Breaks::Keep));

@@ -4,6 +4,7 @@
 mod chart;
 pub mod escape;
 mod evidence;
+pub mod github;
 pub mod html;
 pub mod human;
 pub mod human_status;
