@@ -43,7 +43,8 @@ pub struct GlobalArgs {
     /// Show only problems.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// No colors (also when NO_COLOR is set).
+    /// No colour. Colour is shown only on a terminal, never with NO_COLOR set or into a
+    /// pipe; CLICOLOR_FORCE=1 forces it.
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Pretend it is TIME (RFC 3339, e.g. `2026-03-03T02:30:00Z`) for rehearsals and tests;

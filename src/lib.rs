@@ -23,6 +23,7 @@ pub use exit::Exit;
 
 /// Runs one invocation to its outcome. Errors are printed here; `main` only maps the code.
 pub async fn run(cli: Cli) -> Exit {
+    report::paint::init(cli.global.no_color);
     let ui = commands::Ui::new(&cli.global);
     let env = commands::environment();
     if let Some(exit) = commands::refuse_retired_clock(&ui, &env) {

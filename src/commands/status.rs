@@ -49,8 +49,8 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     match args.format {
         StatusFormat::Human if ui.json() => ui.line(&JsonLine::Status(&v)),
         StatusFormat::Human => ui.out(human(&v).trim_end()),
-        StatusFormat::Markdown => ui.out(markdown(&v).trim_end()),
-        StatusFormat::Html => ui.out(html(&v).trim_end()),
+        StatusFormat::Markdown => ui.document(markdown(&v).trim_end()),
+        StatusFormat::Html => ui.document(html(&v).trim_end()),
         StatusFormat::Json => match serde_json::to_string_pretty(&v) {
             Ok(text) => ui.data(&text),
             Err(e) => {

@@ -15,7 +15,7 @@ use crate::exit::Exit;
 use crate::journal::JournalError;
 use crate::report::escape::{Breaks, neutralise};
 use crate::report::json_lines::JsonLine;
-use crate::report::stdout;
+use crate::report::{paint, stdout};
 use crate::runbook::LoadError;
 
 /// Output settings of one invocation.
@@ -65,6 +65,11 @@ impl Ui {
 
     /// Writes text for people to stdout, its control characters neutralised.
     pub fn out(&self, text: &str) {
+        stdout::line(&paint::stdout(&neutralise(text, Breaks::Keep)));
+    }
+
+    /// Writes a document (Markdown, HTML) to stdout, neutralised but never painted.
+    pub fn document(&self, text: &str) {
         stdout::line(&neutralise(text, Breaks::Keep));
     }
 
@@ -91,7 +96,7 @@ impl Ui {
     /// Writes a problem to stderr, its control characters neutralised.
     pub fn err(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{}", neutralise(text, Breaks::Keep));
+        let _ = writeln!(err, "{}", paint::stderr(&neutralise(text, Breaks::Keep)));
     }
 
     /// The command's exit code once its output is written. When stdout failed for a reason

@@ -75,8 +75,8 @@ impl HumanReporter {
     fn line(&self, text: &str) {
         let text = neutralise(text, Breaks::Keep);
         match &self.spinner {
-            Some(pb) => pb.println(text),
-            None => super::stdout::line(&text),
+            Some(pb) => pb.println(super::paint::stderr(&text)),
+            None => super::stdout::line(&super::paint::stdout(&text)),
         }
     }
 
@@ -360,10 +360,10 @@ impl Observer for HumanReporter {
     }
 
     fn warn(&mut self, text: &str) {
-        let text = neutralise(text, Breaks::Keep);
+        let text = super::paint::stderr(&format!("warning: {}", neutralise(text, Breaks::Keep))).into_owned();
         match &self.spinner {
-            Some(pb) => pb.suspend(|| eprintln!("warning: {text}")),
-            None => eprintln!("warning: {text}"),
+            Some(pb) => pb.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod json;
 pub mod json_lines;
 pub mod mark;
 pub mod markdown;
+pub mod paint;
 pub mod plan;
 pub mod status;
 mod status_text;

@@ -1,6 +1,7 @@
 //! deployctl's integration tests: one binary, a small harness, fixtures as files.
 
 mod checklist;
+mod colour;
 mod crash;
 mod crash_random;
 mod db;
