@@ -10,6 +10,7 @@ pub mod human;
 pub mod human_status;
 pub mod json;
 pub mod json_lines;
+mod live;
 pub mod mark;
 pub mod markdown;
 pub mod paint;

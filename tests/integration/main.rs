@@ -22,6 +22,7 @@ mod http_server;
 mod injection;
 mod journal_safety;
 mod json_lines;
+mod live_output;
 mod loader_props;
 mod migrations;
 mod peer;
