@@ -87,6 +87,18 @@ pub enum Command {
     /// Copy a runbook's journal between a file and the journal of --journal (PostgreSQL).
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Print the shell completion script for SHELL (see the README's "Install").
+    Completions(CompletionsArgs),
+    /// Print deployctl's man page (roff), e.g. into `~/.local/share/man/man1/deployctl.1`.
+    Man,
+}
+
+/// `deployctl completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `deployctl journal`

@@ -38,6 +38,8 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Unlock(args) => commands::unlock::unlock(&ui, &args).await,
         Command::Schema => commands::schema::schema(&ui),
         Command::Journal(command) => commands::journal::journal(&ui, &command).await,
+        Command::Completions(args) => commands::completions::completions(&ui, &args),
+        Command::Man => commands::completions::man(&ui),
     };
     ui.finish(exit)
 }

@@ -1,6 +1,7 @@
 //! One file per subcommand: turn command-line input into plain options and call the rest.
 
 pub mod approve;
+pub mod completions;
 mod conclude;
 mod confirm;
 pub mod journal;

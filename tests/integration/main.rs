@@ -2,6 +2,7 @@
 
 mod checklist;
 mod colour;
+mod completions;
 mod crash;
 mod crash_random;
 mod db;
