@@ -14,6 +14,7 @@ mod attempt;
 mod cancel;
 
 mod decide;
+mod depends;
 mod driver;
 pub mod escalation;
 pub mod feasibility;

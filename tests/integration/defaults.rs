@@ -133,3 +133,50 @@ fn status_and_rollback_without_a_runbook_use_the_postgres_journal_written_last()
     let did = std::fs::read_to_string(repo.path().join("did.txt")).unwrap_or_default();
     assert_eq!(did, "did\nundid\n");
 }
+
+#[test]
+fn titles_are_interpolated_secrets_masked_and_the_report_lists_the_inputs() {
+    let ws = crate::harness::Workspace::new(
+        "deployctl: 1\nname: rel\ntitle: \"Release ${vars.release}\"\nvars:\n  release: \"v1.2.3\"\nphases:\n  - id: p\n    steps:\n      - { id: point, title: \"Point instances at release ${vars.release} (${env.DB_PASSWORD})\", shell: \"true\" }\n",
+    );
+    let run = ws
+        .deployctl()
+        .env("DB_PASSWORD", "hunter22x")
+        .args(["run", "r.yaml"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("Point instances at release v1.2.3 (***)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("hunter22x"), "{}", run.stdout);
+    let report = ws.deployctl().args(["status", "r.yaml", "--format", "markdown"]).run();
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert!(report.stdout.starts_with("# Release v1.2.3"), "{}", report.stdout);
+    assert!(report.stdout.contains("## Inputs"), "{}", report.stdout);
+    assert!(
+        report.stdout.contains("- `vars.release` = `v1.2.3`"),
+        "{}",
+        report.stdout
+    );
+    assert!(
+        report
+            .stdout
+            .contains("- `env.DB_PASSWORD` = *(secret, not journaled)*"),
+        "{}",
+        report.stdout
+    );
+    assert!(!report.stdout.contains("hunter22x"));
+    let html = ws.deployctl().args(["status", "r.yaml", "--format", "html"]).run();
+    assert!(html.stdout.contains("v1.2.3"), "the HTML report carries the inputs too");
+
+    ws.rewrite("deployctl: 1\nname: rel\nphases: [ { id: p, steps: [ { id: a, title: \"at ${vars.nope}\", shell: \"true\" } ] } ]\n");
+    let out = ws.deployctl().args(["validate", "r.yaml"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("r.yaml:3:49: unknown variable `nope`"),
+        "{}",
+        out.stderr
+    );
+}

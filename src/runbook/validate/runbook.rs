@@ -111,9 +111,10 @@ impl Validator<'_> {
                 );
             }
             let steps: Vec<_> = p.steps.value.iter().filter_map(|s| self.step(s, &defaults)).collect();
+            let title = p.title.as_ref().map(|t| self.title(t, p.id.pos));
             phases.push(Phase {
                 id: p.id.value.clone(),
-                title: p.title.as_ref().map_or_else(|| p.id.value.clone(), |t| t.value.clone()),
+                title: title.unwrap_or_else(|| p.id.value.clone()),
                 steps,
             });
         }
@@ -124,12 +125,10 @@ impl Validator<'_> {
             .filter_map(|s| self.step(s, &defaults))
             .collect();
 
+        let title = raw.title.as_ref().map(|t| self.title(t, raw.name.pos));
         Some(Runbook {
             name: raw.name.value.clone(),
-            title: raw
-                .title
-                .as_ref()
-                .map_or_else(|| raw.name.value.clone(), |t| t.value.clone()),
+            title: title.unwrap_or_else(|| raw.name.value.clone()),
             description: raw.description.as_ref().map(|d| d.value.clone()),
             workdir: self.workdir.clone(),
             allow_self_approval: raw.allow_self_approval.unwrap_or(false),
