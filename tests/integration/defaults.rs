@@ -180,3 +180,49 @@ fn titles_are_interpolated_secrets_masked_and_the_report_lists_the_inputs() {
         out.stderr
     );
 }
+
+#[test]
+fn validate_and_the_offline_dry_run_warn_about_files_and_folders_that_do_not_exist() {
+    let ws = crate::harness::Workspace::new(
+        r#"deployctl: 1
+name: paths
+databases:
+  app: { url: "postgres://nobody@127.0.0.1:1/app" }
+services:
+  web: { health: "http://127.0.0.1:1/health", restart: "./bin/restart web" }
+phases:
+  - id: p
+    steps:
+      - { id: backup, backup: { database: app, dir: backups } }
+      - { id: migrate, migrate: { database: app, dir: migrations }, undo: { shell: "true" } }
+      - { id: deploy, shell: "scripts/deploy.sh v2", undo: { shell: "true" } }
+      - { id: system, shell: "/bin/true && echo $HOME/x", undo: { shell: "true" } }
+"#,
+    );
+    let out = ws.deployctl().args(["validate", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "warnings only: {}", out.stderr);
+    for expected in [
+        "migrations dir `migrations` does not exist",
+        "the command's program `scripts/deploy.sh` does not exist",
+        "the command's program `./bin/restart` does not exist",
+    ] {
+        assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
+    }
+    assert_eq!(out.stderr.matches("does not exist").count(), 3, "{}", out.stderr);
+    assert_eq!(ws.deployctl().args(["validate", "--strict", "r.yaml"]).run().code, 2);
+    let dry = ws.deployctl().args(["run", "--dry-run", "--offline", "r.yaml"]).run();
+    assert!(
+        dry.stderr.contains("migrations dir `migrations` does not exist"),
+        "{}",
+        dry.stderr
+    );
+
+    std::fs::create_dir_all(ws.file("migrations/20260101000000_init")).expect("mkdir");
+    std::fs::write(ws.file("migrations/20260101000000_init/migration.sql"), "select 1;").expect("write");
+    std::fs::create_dir_all(ws.file("scripts")).expect("mkdir");
+    std::fs::write(ws.file("scripts/deploy.sh"), "#!/bin/sh\n").expect("write");
+    std::fs::create_dir_all(ws.file("bin")).expect("mkdir");
+    std::fs::write(ws.file("bin/restart"), "#!/bin/sh\n").expect("write");
+    let out = ws.deployctl().args(["validate", "--strict", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

@@ -3,6 +3,7 @@
 mod choice;
 mod context;
 mod monitor;
+mod paths;
 mod readiness;
 mod runbook;
 mod shell;

@@ -224,6 +224,10 @@ impl Validator<'_> {
                 &format!("the `restart` command of service `{name}`"),
             );
             let restart = self.template(&svc.value.restart, svc.pos, Scope::Targets);
+            if let Some(restart) = &restart {
+                let workdir = self.workdir.clone();
+                self.warn_missing_script(&restart.display(), &workdir, &svc.value.restart, svc.pos);
+            }
             // Registered even when broken, so steps that use it do not report it as unknown too.
             self.services.insert(name.clone(), health.as_ref().map(|h| h.display()));
             if let (Some(health), Some(restart)) = (health, restart) {
