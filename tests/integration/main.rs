@@ -12,6 +12,7 @@ mod demo_service;
 mod demo_services;
 mod demo_stack;
 mod disk_full;
+mod docs_examples;
 mod dry_run;
 mod duties;
 mod faults;
