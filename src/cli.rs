@@ -222,6 +222,9 @@ pub struct RunArgs {
     /// Run outside the deployment window (journaled with the operator's name).
     #[arg(long)]
     pub ignore_window: bool,
+    /// Start a new run although the latest one finished (asked on a terminal otherwise).
+    #[arg(long)]
+    pub new: bool,
     /// Who runs it (default: DEPLOYCTL_OPERATOR, else the OS user).
     #[arg(long)]
     pub operator: Option<String>,

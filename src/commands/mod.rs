@@ -7,6 +7,7 @@ mod confirm;
 pub mod journal;
 mod journal_path;
 mod latest;
+mod new_run;
 pub mod rollback;
 mod rollback_target;
 pub mod run;

@@ -26,6 +26,9 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
     for d in &loaded.warnings {
         ui.err(&loaded.redactor.mask(&d.display(&path).to_string()));
     }
+    if let Err(exit) = super::new_run::allow_new_run(ui, &loaded, &path, args.new).await {
+        return exit;
+    }
     let plan = Plan::new(&loaded, ProbeMode::Offline);
     let overrides = Overrides {
         allow_changed: args.allow_changed,

@@ -226,3 +226,25 @@ phases:
     let out = ws.deployctl().args(["validate", "--strict", "r.yaml"]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn run_after_a_finished_run_needs_new_off_a_terminal() {
+    let ws = crate::harness::Workspace::new(
+        "deployctl: 1\nname: again\nphases: [ { id: p, steps: [ { id: a, shell: \"echo ran >> ran.log\" } ] } ]\n",
+    );
+    assert_eq!(ws.deployctl().args(["run", "r.yaml"]).run().code, 0);
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("the last run of `again`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ended done at"),
+        "says how and when: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("hint: pass --new"), "{}", out.stderr);
+    assert_eq!(crate::harness::lines(&ws, "ran.log"), ["ran"], "nothing ran");
+    let out = ws.deployctl().args(["run", "--new", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(crate::harness::lines(&ws, "ran.log"), ["ran", "ran"]);
+    assert_eq!(ws.events("again", "run_started").len(), 2);
+}
