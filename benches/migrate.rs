@@ -138,7 +138,7 @@ fn deployctl(dir: &Path, runbook: &str) -> Duration {
     write(&dir.join("r.yaml"), runbook);
     timed(
         Command::new(BIN)
-            .args(["run", "r.yaml"])
+            .args(["run", "--new", "r.yaml"])
             .current_dir(dir)
             .env_remove("DEPLOYCTL_JOURNAL")
             .env("DEPLOYCTL_OPERATOR", "bench"),

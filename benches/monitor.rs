@@ -131,7 +131,7 @@ fn measure(dir: &Path, file: &str, expect: i32) -> Measured {
     let before = children_cpu();
     let started = Instant::now();
     let mut child = match Command::new(BIN)
-        .args(["run", file])
+        .args(["run", "--new", file])
         .current_dir(dir)
         .env("DEPLOYCTL_OPERATOR", "bench")
         .env_remove("DEPLOYCTL_JOURNAL")

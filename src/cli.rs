@@ -33,7 +33,8 @@ pub struct GlobalArgs {
     /// Sets a runbook variable (repeatable); the runbook must declare it under `vars`.
     #[arg(long = "var", value_name = "KEY=VALUE", global = true, value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// Output style: `human` for people, `json` for one JSON object per line on stdout.
+    /// Output style: `human` for people, `json` for one JSON object per line on stdout,
+    /// `github` for annotations in GitHub Actions (`validate`, `run --dry-run`).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, global = true)]
     pub output: OutputFormat,
     /// Show more (step output with -v).
@@ -42,7 +43,8 @@ pub struct GlobalArgs {
     /// Show only problems.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// No colors (also when NO_COLOR is set).
+    /// No colour. Colour is shown only on a terminal, never with NO_COLOR set or into a
+    /// pipe; CLICOLOR_FORCE=1 forces it.
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Pretend it is TIME (RFC 3339, e.g. `2026-03-03T02:30:00Z`) for rehearsals and tests;
@@ -59,6 +61,9 @@ pub enum OutputFormat {
     Human,
     /// One JSON object per line.
     Json,
+    /// For GitHub Actions: `validate` and `run --dry-run` print problems and failed probes
+    /// as annotations (workflow commands) on stdout; everything else as `human`.
+    Github,
 }
 
 /// Subcommands.
@@ -85,6 +90,18 @@ pub enum Command {
     /// Copy a runbook's journal between a file and the journal of --journal (PostgreSQL).
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Print the shell completion script for SHELL (see the README's "Install").
+    Completions(CompletionsArgs),
+    /// Print deployctl's man page (roff), e.g. into `~/.local/share/man/man1/deployctl.1`.
+    Man,
+}
+
+/// `deployctl completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `deployctl journal`
@@ -125,7 +142,8 @@ pub struct ImportArgs {
 /// `deployctl status`
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The runbook (its journal is found next to it); or give --journal.
+    /// The runbook (its journal is found next to it); default: the journal written last in
+    /// `./.deployctl/` (or `runbooks/.deployctl/`) here or above, or in --journal.
     pub runbook: Option<PathBuf>,
     /// How to render the checklist.
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
@@ -192,8 +210,12 @@ pub struct UnlockArgs {
 /// `deployctl rollback`
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The runbook of the run to roll back.
-    pub runbook: PathBuf,
+    /// The runbook of the run to roll back (default: the latest run of the journal written
+    /// last in `./.deployctl/` or above, or in `--journal postgres://...`; asks first).
+    pub runbook: Option<PathBuf>,
+    /// Without a runbook: roll back the run found without asking (needed off a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Print the rollback steps in order (done ones ticked); run nothing, write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -222,6 +244,9 @@ pub struct RunArgs {
     /// Run outside the deployment window (journaled with the operator's name).
     #[arg(long)]
     pub ignore_window: bool,
+    /// Start a new run although the latest one finished (asked on a terminal otherwise).
+    #[arg(long)]
+    pub new: bool,
     /// Who runs it (default: DEPLOYCTL_OPERATOR, else the OS user).
     #[arg(long)]
     pub operator: Option<String>,

@@ -64,6 +64,10 @@ pub enum Event {
         /// from the journal alone. Absent in journals written before it existed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         contacts: Vec<String>,
+        /// The runbook file's absolute path, so `rollback` with no runbook argument finds
+        /// it from the journal alone. Absent in journals written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runbook_file: Option<String>,
     },
     /// A run was picked up again after it stopped unfinished.
     RunResumed {

@@ -24,6 +24,7 @@ pub use exit::Exit;
 
 /// Runs one invocation to its outcome. Errors are printed here; `main` only maps the code.
 pub async fn run(cli: Cli) -> Exit {
+    report::paint::init(cli.global.no_color);
     let ui = commands::Ui::new(&cli.global);
     let env = commands::environment();
     if let Some(exit) = commands::refuse_retired_clock(&ui, &env) {
@@ -39,6 +40,8 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Unlock(args) => commands::unlock::unlock(&ui, &args).await,
         Command::Schema => commands::schema::schema(&ui),
         Command::Journal(command) => commands::journal::journal(&ui, &command).await,
+        Command::Completions(args) => commands::completions::completions(&ui, &args),
+        Command::Man => commands::completions::man(&ui),
     };
     ui.finish(exit)
 }

@@ -16,6 +16,7 @@ use crate::engine::{Approver, Plan, ProbeMode, identity, judge};
 use crate::event::{ApprovalKind, Entry, Event};
 use crate::exit::Exit;
 use crate::journal::{JournalError, LockedJournal, latest_run};
+use crate::report::json_lines::JsonLine;
 use crate::runbook::model::Step;
 
 /// What was recorded: the approval's kind and role, the run, and whether it is rolling back.
@@ -76,6 +77,20 @@ pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs
                 ApprovalKind::Gate => "approved",
                 ApprovalKind::Retry => "allowed a retry of",
             };
+            let next = if done.rolling_back { "rollback" } else { "run" };
+            let next = format!("deployctl {next} {}", args.runbook.display());
+            if ui.json() {
+                ui.line(&JsonLine::Approved {
+                    runbook: loaded.runbook.name.clone(),
+                    step: step.id.clone(),
+                    run_id: done.run_id,
+                    kind: done.kind,
+                    by: by.to_string(),
+                    role: done.role,
+                    next,
+                });
+                return Exit::Success;
+            }
             let role = done.role.map(|r| format!(" as {r}")).unwrap_or_default();
             let signed = done
                 .fingerprint
@@ -85,8 +100,7 @@ pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs
                 "{by}{role} {what} `{}` in run {}{signed}",
                 step.id, done.run_id
             ));
-            let next = if done.rolling_back { "rollback" } else { "run" };
-            ui.out(&format!("  next: deployctl {next} {}", args.runbook.display()));
+            ui.out(&format!("  next: {next}"));
             Exit::Success
         }
         Ok(Err(refusal)) => {

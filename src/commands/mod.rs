@@ -2,12 +2,17 @@
 
 mod approval_signature;
 pub mod approve;
+pub mod completions;
 mod conclude;
+mod confirm;
 pub mod journal;
 mod journal_path;
 mod kill_orphans;
+mod latest;
+mod new_run;
 mod revoke;
 pub mod rollback;
+mod rollback_target;
 pub mod run;
 pub mod schema;
 mod session;
@@ -19,4 +24,4 @@ pub mod verify;
 
 pub use journal_path::{holder, journal_for, print_contacts};
 pub use session::refuse_retired_clock;
-pub use ui::{Ui, environment, load_runbook, report_journal_error, report_load_error};
+pub use ui::{Ui, environment, find_runbook, load_runbook, report_journal_error, report_load_error};

@@ -364,22 +364,26 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         let Some(run) = self.rec.run() else {
             return Err(RunError::Internal("the driver lost its run state"));
         };
-        let reason = match &run.rollback {
-            Some(journaled) => journaled.reason.clone(),
+        // A new rollback is shown by its journaled `rollback_started` and the command's last
+        // words say why: no warning (an operator's own `deployctl rollback` is no surprise).
+        // One resumed journals nothing new, so it is said here.
+        match &run.rollback {
+            Some(journaled) => {
+                let text = format!("resuming the rollback: {}", journaled.reason);
+                self.rec.observer().warn(&text);
+            }
             None => {
                 let steps = rollback_plan(run, self.plan);
                 let by = self.options.operator.clone();
                 let event = Event::RollbackStarted {
                     cause,
-                    reason: reason.clone(),
+                    reason,
                     by,
                     steps,
                 };
                 self.rec.record(event, Durability::Now)?;
-                reason
             }
-        };
-        self.rec.observer().warn(&format!("rolling back: {reason}"));
+        }
         self.tell(&Notice::RollbackStarted).await
     }
 

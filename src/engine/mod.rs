@@ -16,6 +16,7 @@ mod background;
 mod cancel;
 
 mod decide;
+mod depends;
 mod driver;
 pub mod escalation;
 pub mod feasibility;

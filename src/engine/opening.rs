@@ -23,6 +23,9 @@ pub(super) fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
         window: plan.window.clone(),
         inputs: Some(plan.inputs()),
         contacts: super::escalation::contacts_for(runbook, super::escalation::Problem::RollbackFailed, None),
+        runbook_file: std::path::absolute(&options.runbook_file)
+            .ok()
+            .map(|p| p.display().to_string()),
     }
 }
 

@@ -65,6 +65,7 @@ fn journal(plan: &Plan<'_>, events: Vec<Event>) -> RunState {
         window: None,
         inputs: Some(plan.inputs()),
         contacts: Vec::new(),
+        runbook_file: None,
     };
     let entries = std::iter::once(started)
         .chain(events)

@@ -72,6 +72,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         window,
         inputs,
         contacts,
+        runbook_file,
         ..
     } = entry.event
     else {
@@ -84,6 +85,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         runbook_sha256,
         vars_sha256,
         inputs,
+        runbook_file,
         earlier_plans: Vec::new(),
         operators: vec![operator.clone()],
         operator,

@@ -14,6 +14,7 @@
 mod error;
 mod fold;
 mod history;
+mod ignore;
 mod lock;
 mod locked;
 mod pg;
@@ -28,7 +29,7 @@ pub use error::JournalError;
 pub use fold::{fold, latest_run};
 pub use lock::{Holder, JournalLock, LockState, acquire, clear_stale, inspect, lock_path};
 pub use locked::{Durable, LockedJournal};
-pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION};
+pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION, latest_journal};
 pub use reader::{JournalRead, parse, read};
 pub use state::{
     ApprovalRecord, ClockRecord, HistoryKind, HistoryRecord, ProcessRecord, RollbackState, RunState, ServiceRecord,

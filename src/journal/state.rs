@@ -80,6 +80,8 @@ pub struct RunState {
     pub vars_sha256: String,
     /// The inputs that digest covers (absent in journals written before they were).
     pub inputs: Option<Inputs>,
+    /// The runbook file the run started from (absolute; absent in older journals).
+    pub runbook_file: Option<String>,
     /// Plans the run followed before its latest (a resume under `--allow-changed` with a
     /// changed runbook journals the new one), oldest first.
     pub earlier_plans: Vec<Vec<PlannedPhase>>,

@@ -70,6 +70,15 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         approvals: run.approvals.iter().map(approval_view).collect(),
         rollback,
         operators: run.operators.clone(),
+        inputs: run
+            .inputs
+            .iter()
+            .flatten()
+            .map(|(name, input)| InputView {
+                name: name.clone(),
+                value: input.value.clone(),
+            })
+            .collect(),
         contacts: run.contacts.clone(),
         history: run
             .history

@@ -84,6 +84,10 @@ fn header(v: &StatusView) -> Markup {
             dt { "Run" } dd { code { (t(&v.run_id)) } " of runbook " code { (t(&v.runbook)) } }
             dt { "Runbook sha256" } dd { code { (t(&v.runbook_sha256)) } }
             dt { "Inputs sha256" } dd { code { (t(&v.vars_sha256)) } }
+            @for input in &v.inputs {
+                dt { code { (t(&input.name)) } }
+                dd { @if let Some(value) = &input.value { code { (t(value)) } } @else { "(secret, not journaled)" } }
+            }
             dt { "Operator" } dd { (t(&v.operator)) " on " (t(&v.host)) }
             dt { "Window" }
             dd { @if let Some(w) = &v.window { (t(w)) } @else { "none declared" } }

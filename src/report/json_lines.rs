@@ -12,6 +12,9 @@
 //! | `window` | `run --dry-run` | whether the deployment window is open now, in words |
 //! | `plan_summary` | `run --dry-run` | the verdict counts and failed probes; always last |
 //! | `status` | `status --output json` | the run's checklist, the fields of `status --format json` |
+//! | `no_run` | `status --output json` | the journal holds no run yet |
+//! | `approved` | `approve` | the approval recorded: step, run, kind, by, role, next command |
+//! | `rollback_plan` | `rollback --dry-run` | the run, what rollback would do, its steps with marks |
 //! | `unlock` | `unlock` | the journal, and the stale holder cleared (`null` when none) |
 //! | `journal_copied` | `journal export`, `journal import` | how many entries went where |
 //!
@@ -20,8 +23,10 @@
 
 use serde::Serialize;
 
+use super::mark::StepMark;
 use super::status::StatusView;
 use crate::engine::{Plan, PlanStep, ProbeMode};
+use crate::event::ApprovalKind;
 use crate::redact::Redactor;
 use crate::runbook::{Diagnostic, Severity};
 
@@ -124,6 +129,38 @@ pub enum JsonLine<'a> {
         /// The group's id.
         pgid: i32,
     },
+    /// `approve`: the approval journaled.
+    Approved {
+        /// The runbook's name and the step approved.
+        runbook: String,
+        #[allow(missing_docs)]
+        step: String,
+        /// The run it was recorded in.
+        run_id: String,
+        /// `gate` (a gate or a manual confirmation) or `retry` (an interrupted step).
+        kind: ApprovalKind,
+        /// Who approved, and in which role (`null` when the step names none).
+        by: String,
+        #[allow(missing_docs)]
+        role: Option<String>,
+        /// The command that goes on (`deployctl run ...` or `deployctl rollback ...`).
+        next: String,
+    },
+    /// `rollback --dry-run`: what `deployctl rollback` would do, and its steps in order.
+    RollbackPlan {
+        /// The run it would roll back (`null`: no run in the journal).
+        run_id: Option<String>,
+        /// `no_run`, `ready`, `rolling_back` (it would resume) or `rolled_back` (it would
+        /// refuse).
+        state: RollbackWord,
+        /// The steps, each with its `mark` (`done`, `failed`, `interrupted`, `pending`).
+        steps: Vec<RollbackPlanStep>,
+    },
+    /// `status` when the journal holds no run yet.
+    NoRun {
+        /// The journal read.
+        journal: String,
+    },
     /// `journal export` / `journal import`: every entry copied.
     JournalCopied {
         /// Source and destination journals.
@@ -133,6 +170,33 @@ pub enum JsonLine<'a> {
         /// Entries copied.
         entries: usize,
     },
+}
+
+/// Where a run stands for `rollback --dry-run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackWord {
+    /// No run in the journal: only the runbook's `rollback` steps would run.
+    NoRun,
+    /// The latest run can be rolled back.
+    Ready,
+    /// A rollback was cut off: `rollback` resumes it.
+    RollingBack,
+    /// Already rolled back: `rollback` refuses.
+    RolledBack,
+}
+
+/// One step of `rollback --dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RollbackPlanStep {
+    /// Step id, title and kind.
+    pub id: String,
+    #[allow(missing_docs)]
+    pub title: String,
+    #[allow(missing_docs)]
+    pub kind: String,
+    /// Where it stands in this run.
+    pub mark: StepMark,
 }
 
 /// Where a dry-run step sits: a phase, or the runbook's rollback.

@@ -45,6 +45,7 @@ pub fn markdown(v: &StatusView) -> String {
             step(&mut out, s, v.started_at);
         }
     }
+    inputs(&mut out, v);
     history(&mut out, v);
     contacts(&mut out, v);
     approvals(&mut out, v);
@@ -194,6 +195,21 @@ fn approvals(out: &mut String, v: &StatusView) {
 
 /// What went on along the way, when more than the start: failures later retried,
 /// interruptions, resumes and their operators, overrides.
+/// Every input of the run (the release deployed, ...); secrets say so, never their value.
+fn inputs(out: &mut String, v: &StatusView) {
+    if v.inputs.is_empty() {
+        return;
+    }
+    out.push_str("\n## Inputs\n\n");
+    for input in &v.inputs {
+        let value = input
+            .value
+            .as_deref()
+            .map_or("*(secret, not journaled)*".to_string(), |x| format!("`{}`", md_code(x)));
+        out.push_str(&format!("- `{}` = {value}\n", md_code(&input.name)));
+    }
+}
+
 fn history(out: &mut String, v: &StatusView) {
     if !v.eventful() {
         return;

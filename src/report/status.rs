@@ -62,6 +62,19 @@ pub struct StatusView {
     /// What went on along the way: starts and resumes, failed attempts, interruptions,
     /// verify failures, overrides, the rollback.
     pub history: Vec<HistoryView>,
+    /// The run's inputs as journaled (`vars.X`, `env.X`), value `null` for a secret: the
+    /// deployed version is on the report, not only its digest. Empty for older journals.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputView>,
+}
+
+/// One input of the run, for the report's "Inputs" section.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputView {
+    /// `vars.NAME` or `env.NAME`.
+    pub name: String,
+    /// Its resolved value; `None` for a secret (never journaled).
+    pub value: Option<String>,
 }
 
 /// One line of the run's history.

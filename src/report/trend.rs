@@ -134,6 +134,34 @@ fn short(v: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// The most windows a live sparkline shows: the latest, so the line keeps its width.
+const LIVE_WINDOWS: usize = 20;
+
+/// `  err ▁▁▂█  p99 ▁▁▁▁` over a monitor's latest windows (from the second window on), each
+/// scaled to its rule's threshold, so `█` means over it. `series` is each window's error
+/// rate and p99.
+pub fn live_trend(series: &[(Option<f64>, Option<f64>)], sample: &crate::event::Sample) -> String {
+    if series.len() < 2 {
+        return String::new();
+    }
+    let series = &series[series.len().saturating_sub(LIVE_WINDOWS)..];
+    let limit = |metric: &str| {
+        sample
+            .rules
+            .iter()
+            .find(|r| r.rule.starts_with(metric))
+            .map(|r| r.above)
+    };
+    let errors: Vec<Option<f64>> = series.iter().map(|(e, _)| *e).collect();
+    let p99: Vec<Option<f64>> = series.iter().map(|(_, p)| *p).collect();
+    let p99_limit = limit("p99_ms").unwrap_or_else(|| p99.iter().flatten().copied().fold(1.0, f64::max));
+    format!(
+        "  err {}  p99 {}",
+        sparkline(&errors, limit("error_rate").unwrap_or(1.0)),
+        sparkline(&p99, p99_limit)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

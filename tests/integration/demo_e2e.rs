@@ -98,6 +98,14 @@ fn the_seed_runbook_completes_with_approvals_rls_holds_and_every_box_is_ticked()
     );
     assert_eq!(out.status.code(), Some(0), "scripts/demo:\n{}", text(&out));
     let shown = text(&out);
+    // The demo keeps its evidence report and says how to look at what it ran (issue 18).
+    assert!(shown.contains("Kept for you"), "{shown}");
+    let report = shown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("open "))
+        .expect("the report's path is printed");
+    let html = std::fs::read_to_string(report).expect("the HTML report is kept");
+    assert!(html.contains("<html"), "{html}");
     assert!(
         shown.contains("deployctl approve runbooks/tech-debt-001.1.yaml pm-approval --by Morgan"),
         "the approvals are made visibly:\n{shown}"

@@ -2,14 +2,18 @@
 
 mod architecture;
 mod checklist;
+mod colour;
+mod completions;
 mod crash;
 mod crash_random;
 mod db;
+mod defaults;
 mod demo_e2e;
 mod demo_service;
 mod demo_services;
 mod demo_stack;
 mod disk_full;
+mod docs_examples;
 mod dry_run;
 mod duties;
 mod faults;
@@ -21,6 +25,7 @@ mod http_server;
 mod injection;
 mod journal_safety;
 mod json_lines;
+mod live_output;
 mod loader_props;
 mod lock_retries;
 mod migrate_lint;

@@ -209,7 +209,7 @@ fn overrun(policy: &str) -> (Workspace, crate::harness::Outcome) {
     let out = ws
         .deployctl()
         .args(["--now", "2026-03-03T05:59:58.500Z"])
-        .args(["run", "r.yaml"])
+        .args(["run", "--new", "r.yaml"])
         .run();
     (ws, out)
 }

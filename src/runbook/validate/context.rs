@@ -106,6 +106,15 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A title: its references resolved like other strings (the run id shown as
+    /// `${run.id}`), secrets masked. A bad reference is reported, and the text kept.
+    pub(super) fn title(&mut self, text: &Text, parent: Pos) -> String {
+        match self.template(text, parent, Scope::Steps) {
+            Some(t) => self.redactor.mask(&t.display()).into_owned(),
+            None => text.value.clone(),
+        }
+    }
+
     /// A string that is resolved now and may not depend on the run id.
     pub(super) fn plain(&mut self, text: &Text, parent: Pos, what: &str) -> Option<String> {
         let template = self.template(text, parent, Scope::Steps)?;

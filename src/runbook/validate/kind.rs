@@ -41,6 +41,7 @@ impl Validator<'_> {
         if let Some(k) = &s.manual {
             return self
                 .plain(&k.value.0.text, k.pos, "checkbox text")
+                .map(|text| self.redactor.mask(&text).into_owned())
                 .map(|text| StepKind::Manual(Manual { text }));
         }
         if let Some(k) = &s.wait {

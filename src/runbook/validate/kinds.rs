@@ -22,6 +22,9 @@ impl Validator<'_> {
         let style = self.choice_or(raw.style.as_ref(), pos, MigrationStyle::Prisma)?;
         // Checked now when the folder can be read; a folder made by an earlier step is
         // checked by the step itself.
+        if let Some(dir) = &dir {
+            self.warn_missing_dir(dir, &raw.dir, pos, "migrations dir");
+        }
         if let Some(dir) = &dir
             && let Err(crate::runbook::migration_dir::DirError::Layout(layout)) =
                 crate::runbook::migration_dir::migrations(dir, style)

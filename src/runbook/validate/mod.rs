@@ -8,6 +8,7 @@ mod kind;
 mod kinds;
 mod lint;
 mod monitor;
+mod paths;
 mod prometheus;
 mod readiness;
 mod restores;

@@ -105,9 +105,10 @@ impl Validator<'_> {
                 );
             }
             let steps: Vec<_> = p.steps.value.iter().filter_map(|s| self.step(s, &defaults)).collect();
+            let title = p.title.as_ref().map(|t| self.title(t, p.id.pos));
             phases.push(Phase {
                 id: p.id.value.clone(),
-                title: p.title.as_ref().map_or_else(|| p.id.value.clone(), |t| t.value.clone()),
+                title: title.unwrap_or_else(|| p.id.value.clone()),
                 in_window: p.window.unwrap_or(true),
                 steps,
             });
@@ -119,12 +120,10 @@ impl Validator<'_> {
             .filter_map(|s| self.step(s, &defaults))
             .collect();
 
+        let title = raw.title.as_ref().map(|t| self.title(t, raw.name.pos));
         Some(Runbook {
             name: raw.name.value.clone(),
-            title: raw
-                .title
-                .as_ref()
-                .map_or_else(|| raw.name.value.clone(), |t| t.value.clone()),
+            title: title.unwrap_or_else(|| raw.name.value.clone()),
             description: raw.description.as_ref().map(|d| d.value.clone()),
             workdir: self.workdir.clone(),
             allow_self_approval: raw.allow_self_approval.unwrap_or(false),
@@ -222,6 +221,10 @@ impl Validator<'_> {
                 &format!("the `restart` command of service `{name}`"),
             );
             let restart = self.template(&svc.value.restart, svc.pos, Scope::Targets);
+            if let Some(restart) = &restart {
+                let workdir = self.workdir.clone();
+                self.warn_missing_script(&restart.display(), &workdir, &svc.value.restart, svc.pos);
+            }
             // Registered even when broken, so steps that use it do not report it as unknown too.
             self.services.insert(name.clone(), health.as_ref().map(|h| h.display()));
             if let (Some(health), Some(restart)) = (health, restart) {

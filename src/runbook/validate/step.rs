@@ -131,12 +131,13 @@ impl Validator<'_> {
         let verify = s.verify.as_ref().map(|v| self.check(v, "verify"));
         let undo = s.undo.as_ref().map(|u| self.undo(u, id, defaults));
         let on_failure = self.choice_or(s.on_failure.as_ref(), pos, defaults.on_failure);
+        let title = s.title.as_ref().map(|t| self.title(t, pos));
         let kind = self.kind(s, pos, id);
         let kind = kind?;
         let idempotent = s.idempotent.unwrap_or_else(|| kind.idempotent_by_default());
         Some(Step {
             id: id.to_owned(),
-            title: s.title.as_ref().map(|t| t.value.clone()),
+            title,
             line: pos.line,
             timeout: timeout?,
             retries: retries?,
