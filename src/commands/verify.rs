@@ -40,12 +40,22 @@ pub async fn verify(ui: &Ui, env: &BTreeMap<String, String>, args: &VerifyArgs) 
     ui.out(&format!("journal `{journal}`, allowed signers {signers}"));
     let mut tally = Tally::default();
     let mut run = String::new();
-    for (entry, record) in read.entries.iter().filter_map(|e| record(e).map(|r| (e, r))) {
+    for (i, (entry, record)) in read
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| record(e).map(|r| (i, (e, r))))
+    {
         if entry.run_id != run {
             run.clone_from(&entry.run_id);
             ui.out(&format!("run {run}"));
         }
-        ui.out(&line(&record, &run, approvals, &mut tally));
+        let withdrawn = if withdrawn(&read.entries[i..], entry, &record.step) {
+            " (withdrawn)"
+        } else {
+            ""
+        };
+        ui.out(&format!("{}{withdrawn}", line(&record, &run, approvals, &mut tally)));
     }
     let total = tally.verified + tally.unsigned + tally.failed;
     ui.out(&format!(
@@ -57,6 +67,13 @@ pub async fn verify(ui: &Ui, env: &BTreeMap<String, String>, args: &VerifyArgs) 
     } else {
         Exit::Success
     }
+}
+
+/// Whether a later `approval_revoked` of the same run withdrew the approval of `step`.
+fn withdrawn(later: &[Entry], approval: &Entry, step: &str) -> bool {
+    later
+        .iter()
+        .any(|e| e.run_id == approval.run_id && matches!(&e.event, Event::ApprovalRevoked { step: s, .. } if s == step))
 }
 
 /// The approval an entry records, if it records one.

@@ -515,6 +515,14 @@ phases:
         revoked.stdout
     );
     assert_eq!(ws.events("signed", "approval_revoked").len(), 1);
+    let verify = ws.deployctl().args(["verify", "r.yaml"]).run();
+    assert_eq!(verify.code, 0, "unsigned, not failed: {}", verify.stdout);
+    assert!(
+        verify.stdout.contains("  unsigned  `cto` as cto by bob at "),
+        "{}",
+        verify.stdout
+    );
+    assert!(verify.stdout.contains(" (withdrawn)"), "{}", verify.stdout);
     assert_eq!(
         approve(&ws, "pm", "Bob", None).code,
         0,
