@@ -6,6 +6,8 @@
 //! - "reader stall": the longest wait of a table's readers while an `ALTER TABLE` is stuck
 //!   behind a long transaction, deployctl (`lock_timeout: 1s, lock_retries: 3`) vs. `psql -f`
 //!   (`support/reader_stall.rs`).
+//! - `backup` with `verify: restore` of a 100 MB database vs. the same by hand with the same
+//!   tools: `pg_dump`, a scratch database, `pg_restore`, row counts of both with `psql`.
 //!
 //! Run: `cargo bench --bench migrate` (needs the PostgreSQL of `scripts/ensure-postgres`,
 //! `psql`, and Node.js + npm for Prisma). Whole runs of each program are timed (start-up,
@@ -317,13 +319,117 @@ fn rls_20(work: &Path) {
     admin(&format!("DROP ROLE IF EXISTS {ROLE}"));
 }
 
+/// Rounds of the 100 MB backup contenders (each round dumps and restores 100 MB twice).
+const BACKUP_ROUNDS: usize = 3;
+
+/// Row counts of the bench tables by hand, one `psql` session.
+fn count_by_hand(url: &str) -> Duration {
+    timed(
+        psql(url).args([
+            "-c",
+            "SELECT count(*) FROM big_a; SELECT count(*) FROM big_b; SELECT count(*) FROM small",
+            "-o",
+            "/dev/null",
+        ]),
+        "psql counts",
+    )
+}
+
+/// `pg_dump`, a scratch database, `pg_restore` into it, counts of both, the scratch dropped.
+fn backup_by_hand(db: &Db, work: &Path) -> Duration {
+    let file = work.join("hand.dump");
+    let scratch = format!("{}_hand", db.name);
+    let start = Instant::now();
+    timed(
+        Command::new("pg_dump")
+            .args(["--format=custom", "--file"])
+            .arg(&file)
+            .args(["-d", &db.url]),
+        "pg_dump",
+    );
+    count_by_hand(&db.url);
+    admin(&format!("CREATE DATABASE {scratch} TEMPLATE template0"));
+    let scratch_url = db.url.replace(&db.name, &scratch);
+    timed(
+        Command::new("pg_restore")
+            .args([
+                "--exit-on-error",
+                "--single-transaction",
+                "--no-owner",
+                "--no-privileges",
+                "-d",
+                &scratch_url,
+            ])
+            .arg(&file),
+        "pg_restore",
+    );
+    count_by_hand(&scratch_url);
+    admin(&format!("DROP DATABASE {scratch} WITH (FORCE)"));
+    let took = start.elapsed();
+    let _ = std::fs::remove_file(&file);
+    took
+}
+
+fn backup_100mb(work: &Path) {
+    let db = Db::create("backup");
+    timed(
+        psql(&db.url).args([
+            "-c",
+            "CREATE TABLE big_a (id int PRIMARY KEY, payload text); \
+             INSERT INTO big_a SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 450000) g; \
+             CREATE TABLE big_b (id int PRIMARY KEY, a int REFERENCES big_a, note text); \
+             INSERT INTO big_b SELECT g, g, repeat('n', 80) FROM generate_series(1, 400000) g; \
+             CREATE TABLE small (id int); INSERT INTO small SELECT generate_series(1, 1000); VACUUM ANALYZE",
+        ]),
+        "fill the backup database",
+    );
+    let size: String = String::from_utf8_lossy(
+        &psql(&db.url)
+            .args([
+                "-At",
+                "-c",
+                "SELECT pg_size_pretty(pg_database_size(current_database()))",
+            ])
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default(),
+    )
+    .trim()
+    .to_string();
+    println!("backup database: {size}");
+    let runbook = format!(
+        "deployctl: 1\nname: bench\ndatabases:\n  app: {{ url: \"{}\" }}\nphases:\n  - id: p\n    steps:\n      - {{ id: b, timeout: 30m, backup: {{ database: app, dir: backups, verify: restore }} }}\n",
+        db.url
+    );
+    let rounds: Vec<[Duration; 2]> = (0..BACKUP_ROUNDS)
+        .map(|_| {
+            let _ = std::fs::remove_dir_all(work.join("backups"));
+            let hand = backup_by_hand(&db, work);
+            [hand, deployctl(work, &runbook)]
+        })
+        .collect();
+    let [baseline, measured] = medians(&rounds);
+    report(
+        "backup verify: restore, 100 MB vs by hand",
+        baseline,
+        measured,
+        "ratio <= 1.3",
+    );
+}
+
 fn main() {
     let work = std::env::temp_dir().join(format!("deployctl-bench-migrate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
+    if std::env::var("BENCH_MIGRATE_ONLY").as_deref() == Ok("backup") {
+        backup_100mb(&work);
+        let _ = std::fs::remove_dir_all(&work);
+        return;
+    }
     // `cargo bench --bench migrate -- reader-stall` runs that case alone.
     if !std::env::args().any(|a| a == "reader-stall") {
         migrations_200(&work);
         rls_20(&work);
+        backup_100mb(&work);
     }
     let (psql, deployctl) = reader_stall::measure(&work);
     report(

@@ -70,6 +70,9 @@ impl Kind for Rls {
 
     /// The catalog checks in a read-only transaction; no tenant row is touched.
     async fn probe(&self, ctx: &StepContext<'_>) -> Option<Result<String, Failure>> {
+        if self.only_through {
+            return None;
+        }
         Some(probe(self, ctx).await.map_err(Failure::new))
     }
 
@@ -78,6 +81,13 @@ impl Kind for Rls {
             Ok(found) => found,
             Err(reason) => return ctx.fail(reason),
         };
+        if self.only_through {
+            let mut findings = Findings::default();
+            if let Err(reason) = through::check(self, ctx, &pool, &mut findings).await {
+                return ctx.fail(format!("{where_}: {reason}"));
+            }
+            return self.verdict_of(findings, ctx);
+        }
         let options = match ctx.databases.options(&self.database) {
             Ok(o) => o.application_name("deployctl"),
             Err(reason) => return ctx.fail(reason),
@@ -96,6 +106,13 @@ impl Kind for Rls {
         if let Err(reason) = through::check(self, ctx, &pool, &mut findings).await {
             return ctx.fail(format!("{where_}: {reason}"));
         }
+        self.verdict_of(findings, ctx)
+    }
+}
+
+impl Rls {
+    /// The step's outcome from its findings.
+    fn verdict_of(&self, findings: Findings, ctx: &StepContext<'_>) -> StepOutcome {
         if !findings.failed.is_empty() {
             // Notes ride along: "not checked" matters most when other assertions fail.
             let reason = findings

@@ -153,8 +153,9 @@ fn the_seed_runbook_completes_with_approvals_rls_holds_and_every_box_is_ticked()
         assert!(!markdown.contains(unticked), "`{unticked}` in the report:\n{markdown}");
     }
 
-    // The deployed services read under RLS: each user sees only their own rows.
-    stack.services_ok(&["start"]);
+    // The deployed release (v2, with the middleware) reads under RLS: each user sees only
+    // their own rows.
+    stack.start_release("v2");
     for (service, path, column) in ENDPOINTS {
         for user in [TENANT_A, TENANT_B] {
             let seen = owners(stack.port(service), path, column, user);
@@ -218,4 +219,30 @@ fn break_mode_trips_the_monitor_rolls_back_to_v1_and_exits_4() {
         fired[0]["rule"].as_str().is_some_and(|r| r.starts_with("error_rate")),
         "{fired:?}"
     );
+    // The schema went back with the code: each RLS migration's down.sql ran, and through
+    // each service the pre-RLS release v1 served every user exactly their rows again.
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).expect("journal");
+    for id in [
+        "migrate-community.undo",
+        "migrate-marketplace.undo",
+        "migrate-academy.undo",
+        "rollback-tenants-community",
+        "rollback-tenants-marketplace",
+        "rollback-tenants-academy",
+    ] {
+        let done = journal.lines().any(|line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|e| {
+                e["event"]["type"] == "step_finished" && e["event"]["step"] == id && e["event"]["status"] == "done"
+            })
+        });
+        assert!(done, "`{id}` did not finish done after the rollback:\n{}", text(&out));
+    }
+    for db in [&stack.community, &stack.marketplace, &stack.academy] {
+        assert_eq!(
+            db.scalar("SELECT count(*)::text FROM pg_class WHERE relrowsecurity")
+                .as_deref(),
+            Some("0"),
+            "RLS is reverted"
+        );
+    }
 }

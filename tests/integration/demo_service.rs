@@ -13,7 +13,8 @@ use crate::harness::eventually;
 fn every_data_endpoint_returns_only_the_callers_rows_once_rls_is_enabled() {
     let stack = DemoStack::create();
     stack.prepare_databases();
-    stack.services_ok(&["start"]);
+    // v2, the release with the tenant middleware (v1 is the pre-RLS release).
+    stack.start_release("v2");
 
     // Before the RLS migration the application role sees every user's rows: the leak
     // TECH-DEBT-001.1 closes. This proves the isolation below comes from the database.
@@ -43,6 +44,33 @@ fn every_data_endpoint_returns_only_the_callers_rows_once_rls_is_enabled() {
         );
     }
     assert_eq!(SERVICES.len(), ENDPOINTS.len());
+}
+
+/// The pre-RLS release v1 filters by the caller in its own query and never sets the tenant:
+/// before RLS each user sees their rows; under forced RLS it reads nothing while /health
+/// still answers 200 (the reason a rollback must revert the schema with the code).
+#[test]
+fn the_pre_rls_release_serves_each_user_before_rls_and_nothing_under_forced_rls() {
+    let stack = DemoStack::create();
+    stack.prepare_databases();
+    stack.start_release("v1");
+    for (service, path, column) in ENDPOINTS {
+        let seen = owners(stack.port(service), path, column, TENANT_A);
+        assert!(
+            !seen.is_empty() && seen.iter().all(|o| o == TENANT_A),
+            "{service}{path}: {seen:?}"
+        );
+    }
+    stack.enable_rls();
+    for (service, path, column) in ENDPOINTS {
+        assert_eq!(
+            owners(stack.port(service), path, column, TENANT_A),
+            Vec::<String>::new(),
+            "{service}{path} under forced RLS without the middleware"
+        );
+        let (status, _) = get(stack.port(service), "/health", None).expect("health answers");
+        assert_eq!(status, 200, "{service}");
+    }
 }
 
 #[test]

@@ -190,6 +190,20 @@ impl DemoStack {
         text(&out)
     }
 
+    /// `scripts/demo-services start` on `release` (v1 is the pre-RLS release without the
+    /// tenant middleware; v2 carries it).
+    pub fn start_release(&self, release: &str) -> String {
+        let out = Command::new(repo().join("scripts/demo-services"))
+            .arg("start")
+            .envs(self.env())
+            .env("DEMO_RELEASE", release)
+            .stdin(Stdio::null())
+            .output()
+            .expect("scripts/demo-services runs");
+        assert!(out.status.success(), "start on {release} failed:\n{}", text(&out));
+        text(&out)
+    }
+
     /// The pid `scripts/demo-services` recorded for a service.
     pub fn pid(&self, service: &str) -> Option<i32> {
         std::fs::read_to_string(self.state.path().join(format!("{service}.pid")))

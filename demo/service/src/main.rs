@@ -48,6 +48,10 @@ struct Cli {
     /// Fault mode: answer 500 once this many requests have been answered.
     #[arg(long, value_name = "N")]
     fail_after_requests: Option<u64>,
+    /// The release before RLS: no tenant middleware (`app.current_user_id` is never set);
+    /// the data endpoint filters by the caller in its own query, as before RLS.
+    #[arg(long, env = "DEMO_PRE_RLS")]
+    pre_rls: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -80,9 +84,14 @@ async fn main() -> ExitCode {
     };
     let fault = Fault::new(cli.fail_after, cli.fail_after_requests);
     eprintln!(
-        "{} release {} listening on http://{}{}",
+        "{} release {}{} listening on http://{}{}",
         cli.service.name(),
         cli.release,
+        if cli.pre_rls {
+            " (pre-RLS: no tenant middleware)"
+        } else {
+            ""
+        },
         cli.listen,
         fault.describe()
     );
@@ -92,6 +101,7 @@ async fn main() -> ExitCode {
         pool: pool.clone(),
         fault,
         metrics: metrics::Metrics::new(),
+        pre_rls: cli.pre_rls,
     };
     let served = axum::serve(listener, routes::router(Arc::new(app)))
         .with_graceful_shutdown(shutdown())

@@ -40,6 +40,8 @@ pub struct App {
     pub fault: Fault,
     /// What Prometheus scrapes at `/metrics`.
     pub metrics: Metrics,
+    /// The pre-RLS release: no tenant middleware, the query filters by the caller itself.
+    pub pre_rls: bool,
 }
 
 /// `/health`, the service's data endpoint, and `/metrics` (every other answer counted).
@@ -114,12 +116,22 @@ async fn data(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
 }
 
-/// The rows `user` may see, read as the application role under RLS.
+/// The rows `user` may see, read as the application role: under RLS with the tenant set
+/// (the middleware), or, in the pre-RLS release, filtered by the query and the tenant never
+/// set, so forced RLS shows that release nothing.
 async fn rows_for(app: &App, user: &str) -> Result<Value, sqlx::Error> {
     let mut tx = app.pool.begin().await?;
     sqlx::query(&format!("SET LOCAL ROLE {APP_ROLE}"))
         .execute(&mut *tx)
         .await?;
+    if app.pre_rls {
+        let rows: Value = sqlx::query_scalar(&app.service.pre_rls_query())
+            .bind(user)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        return Ok(rows);
+    }
     sqlx::query("select set_config('app.current_user_id', $1, true)")
         .bind(user)
         .execute(&mut *tx)

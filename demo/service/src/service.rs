@@ -36,6 +36,23 @@ impl Service {
         }
     }
 
+    /// The column that names a row's user.
+    pub fn owner_column(self) -> &'static str {
+        match self {
+            Service::Community => "author_id",
+            Service::Marketplace => "seller_id",
+            Service::Academy => "student_id",
+            Service::Business => "owner_id",
+        }
+    }
+
+    /// The pre-RLS release's query: the data query filtered by the caller (`$1`) in SQL,
+    /// as the application did before row-level security.
+    pub fn pre_rls_query(self) -> String {
+        self.data_query()
+            .replacen(") t", &format!(" where {} = $1::uuid) t", self.owner_column()), 1)
+    }
+
     /// The query behind the data endpoint: every row the session may see, as one JSON
     /// array. No tenant filter on purpose: row-level security is what keeps users apart.
     pub fn data_query(self) -> &'static str {

@@ -111,6 +111,8 @@ pub struct Rls {
     pub setting: String,
     pub tenants: Vec<String>,
     pub tables: Vec<RlsTable>,
+    /// Only the `through:` checks run (the database's policies are not asserted).
+    pub only_through: bool,
 }
 
 /// A table the rls check covers.

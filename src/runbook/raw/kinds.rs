@@ -203,6 +203,10 @@ pub struct RawRls {
     pub setting: Text,
     pub tenants: Spanned<Vec<Text>>,
     pub tables: Spanned<Vec<Spanned<RawRlsTable>>>,
+    /// Check only what the service returns (`through:` of every table), not the database's
+    /// policies: after a rollback that reverted RLS, the release before it must still serve
+    /// every tenant exactly its rows.
+    pub only_through: Option<bool>,
 }
 
 /// A table the rls check covers.

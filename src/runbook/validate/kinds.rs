@@ -88,12 +88,21 @@ impl Validator<'_> {
                 });
             }
         }
+        let only_through = raw.only_through.unwrap_or(false);
+        if only_through && tables.iter().any(|t| t.through.is_none()) {
+            self.error_hint(
+                raw.tables.pos,
+                "`only_through: true` but a table has no `through:`",
+                "give every table a `through: { url, tenant_header, owner_field }`",
+            );
+        }
         Some(Rls {
             database: database?,
             role: role?,
             setting: setting?,
             tenants,
             tables,
+            only_through,
         })
     }
 
