@@ -380,3 +380,61 @@ fn a_calm_background_monitor_stops_when_the_run_finishes() {
     assert_eq!(watch["status"], "done", "{finished:?}");
     assert!(!samples(&ws).is_empty(), "it watched while `long` ran");
 }
+
+/// A pause stops the watch (journaled interrupted); the resumed run watches again for the
+/// rest of its duration, then the run finishes with it.
+#[test]
+fn a_resumed_run_watches_again_in_the_background() {
+    let exp = exporter(0.0, 100.0);
+    let prom = TestPrometheus::start(&[exp.port], "");
+    prom.wait_for("demo_error_ratio", |v| v == 0.0);
+    let ws = Workspace::new(&runbook(
+        &prom,
+        r#"  - id: deploy
+    steps:
+      - id: live-watch
+        monitor:
+          background: true
+          duration: 10m
+          interval: 1s
+          queries:
+            error_rate: { prometheus: prod, promql: 'max(demo_error_ratio)' }
+          rollback_when:
+            - { metric: error_rate, above: 0.05, consecutive: 2 }
+      - { id: gate, approval: { role: ops } }
+      - { id: after, shell: "sleep 2; touch after-ran" }
+"#,
+    ));
+    let first = ws.deployctl().env("PROM_TOKEN", TOKEN).args(["run", "r.yaml"]).run();
+    assert_eq!(first.code, 3, "{}\n{}", first.stdout, first.stderr);
+    let finished = ws.events("prom", "step_finished");
+    let watch = finished
+        .iter()
+        .find(|e| e["step"] == "live-watch")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(watch["status"], "interrupted", "{finished:?}");
+    let approve = ws
+        .deployctl()
+        .env("PROM_TOKEN", TOKEN)
+        .args(["approve", "r.yaml", "gate", "--by", "olivia"])
+        .run();
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    let second = ws.deployctl().env("PROM_TOKEN", TOKEN).args(["run", "r.yaml"]).run();
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    assert!(ws.file("after-ran").exists());
+    let starts: Vec<u64> = ws
+        .events("prom", "step_started")
+        .iter()
+        .filter(|e| e["step"] == "live-watch")
+        .filter_map(|e| e["attempt"].as_u64())
+        .collect();
+    assert_eq!(starts, vec![1, 2], "watched again on resume");
+    let last = ws
+        .events("prom", "step_finished")
+        .into_iter()
+        .rfind(|e| e["step"] == "live-watch")
+        .unwrap_or_default();
+    assert_eq!(last["status"], "done", "{last}");
+    assert!(!samples(&ws).is_empty(), "it watched while `after` ran");
+}

@@ -1,5 +1,6 @@
 //! Checks a parsed runbook and builds the typed model, collecting every problem.
 
+mod baseline;
 mod channel;
 mod check;
 mod choice;
