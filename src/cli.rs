@@ -165,6 +165,10 @@ pub struct UnlockArgs {
     /// Who clears it (default: the operator).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Also kill the process groups of steps that a killed run left running on this host
+    /// (journaled); until they end, the run cannot be resumed.
+    #[arg(long)]
+    pub kill_orphans: bool,
 }
 
 /// `deployctl rollback`

@@ -18,6 +18,8 @@ pub fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) 
             match e {
                 // Waiting for a person to finish the rollback, like any other pause.
                 RunError::RollingBack { .. } => Exit::Paused,
+                // Waiting for a step's process from a killed run to end.
+                RunError::Orphaned { .. } => Exit::Paused,
                 RunError::Journal(_)
                 | RunError::Changed { .. }
                 | RunError::NothingToRollBack(_)

@@ -4,6 +4,7 @@ pub mod approve;
 mod conclude;
 pub mod journal;
 mod journal_path;
+mod kill_orphans;
 pub mod rollback;
 pub mod run;
 pub mod schema;

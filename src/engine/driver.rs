@@ -1,12 +1,11 @@
 //! The driver: asks [`next_action`] what to do, does it, journals what happened, and tells
 //! the consumers (the observer, the webhooks), until the run is done or must stop.
 //!
-//! Theory of operation: the journal is read and folded first; an unfinished latest run is
-//! resumed (its digests checked, `run_resumed` journaled), otherwise a new run starts with
-//! the plan's outline in its first entry. Then the loop: the decision function sees the
-//! plan, the run as journaled so far and the moment, and answers one [`Action`]; the driver
-//! performs it with as little logic as it can. Every decision is thus a function of the
-//! journal, which is what makes resume, `status` and `approve` agree with the run.
+//! Theory of operation: [`super::invoke`] reads the journal and opens the driver on the run.
+//! Then the loop: the decision function sees the plan, the run as journaled so far and the
+//! moment, and answers one [`Action`]; the driver performs it with as little logic as it
+//! can. Every decision is thus a function of the journal, which is what makes resume,
+//! `status` and `approve` agree with the run.
 
 use std::sync::Arc;
 
@@ -17,97 +16,19 @@ use super::decide::next_action;
 use super::feasibility::History;
 use super::notice::Notice;
 use super::observer::Observer;
+use super::opening::{resumed, started};
 use super::options::RunOptions;
 use super::outcome::{RunError, RunOutcome};
 use super::plan::{Plan, PlanStep};
 use super::recorder::{Durability, Recorder};
 use super::rollback_plan::rollback_plan;
-use super::unchanged::unchanged;
 use super::webhooks::Webhooks;
-use crate::event::{ApprovalKind, Escalation, Event, JOURNAL_FORMAT, RollbackCause, RunStatus, StepStatus};
-use crate::journal::{LockedJournal, RunState, latest_run};
+use crate::event::{ApprovalKind, Escalation, Event, RollbackCause, RunStatus, StepStatus};
+use crate::journal::{LockedJournal, RunState};
 use crate::runbook::model::{OnFailure, StepKind};
 use crate::steps::{Databases, StepOutcome, check};
-
-/// Runs (or resumes) the plan's runbook in `journal`, whose lock the caller holds.
-pub async fn execute<O: Observer>(
-    plan: &Plan<'_>,
-    options: &RunOptions,
-    observer: &mut O,
-    cancel: Cancel,
-    journal: &mut LockedJournal,
-) -> Result<RunOutcome, RunError> {
-    let (latest, history) = read_latest(journal, plan, observer).await?;
-    let prior = latest.filter(|run| !run.is_finished());
-    if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
-        return Err(RunError::RollingBack {
-            run_id: run.run_id.clone(),
-            reason: run.rollback.as_ref().map(|r| r.reason.clone()).unwrap_or_default(),
-            file: options.runbook_file.clone(),
-        });
-    }
-    let mut driver = Driver::open(plan, options, observer, cancel, journal, prior, history)?;
-    driver.drive().await
-}
-
-/// Runs the rollback procedure of the journal's latest run (`deployctl rollback`), or
-/// finishes one that was cut off. The caller holds the journal's lock.
-pub async fn roll_back<O: Observer>(
-    plan: &Plan<'_>,
-    options: &RunOptions,
-    observer: &mut O,
-    cancel: Cancel,
-    journal: &mut LockedJournal,
-) -> Result<RunOutcome, RunError> {
-    let (latest, history) = read_latest(journal, plan, observer).await?;
-    let Some(prior) = latest else {
-        return Err(RunError::NothingToRollBack(format!(
-            "journal `{}` holds no run of this runbook: there is nothing to roll back",
-            journal.shown()
-        )));
-    };
-    if let (Some(rollback), Some((RunStatus::RolledBack, _, at))) = (&prior.rollback, &prior.finished) {
-        return Err(RunError::NothingToRollBack(format!(
-            "run {} was already rolled back (finished {}; started by {}: {})",
-            prior.run_id,
-            at.format("%Y-%m-%d %H:%M:%S UTC"),
-            rollback.by,
-            rollback.reason
-        )));
-    }
-    let mut driver = Driver::open(plan, options, observer, cancel, journal, Some(prior), history)?;
-    let reason = format!("requested by {} with `deployctl rollback`", options.operator);
-    driver.invocation.announced = true;
-    driver.roll_back(RollbackCause::Command, reason).await?;
-    driver.drive().await
-}
-
-/// The journal's latest run and the durations of past steps, warnings shown. A journal
-/// whose latest run belongs to another runbook is refused: its gates, undo ledger and
-/// steps are not this runbook's.
-async fn read_latest<O: Observer>(
-    locked: &mut LockedJournal,
-    plan: &Plan<'_>,
-    observer: &mut O,
-) -> Result<(Option<RunState>, History), RunError> {
-    let journal = locked.read().await?;
-    for warning in &journal.warnings {
-        observer.warn(warning);
-    }
-    let history = History::from_entries(&journal.entries);
-    let latest = latest_run(journal.entries);
-    if let Some(run) = latest.as_ref().filter(|run| run.runbook != plan.runbook) {
-        return Err(RunError::OtherRunbook {
-            journal: locked.shown(),
-            found: run.runbook.clone(),
-            expected: plan.runbook.clone(),
-        });
-    }
-    Ok((latest, history))
-}
-
 /// One invocation driving a run.
-struct Driver<'r, 'p, 'a, O: Observer> {
+pub(super) struct Driver<'r, 'p, 'a, O: Observer> {
     plan: &'p Plan<'a>,
     options: &'r RunOptions,
     rec: Recorder<'r, O>,
@@ -119,7 +40,7 @@ struct Driver<'r, 'p, 'a, O: Observer> {
 
 impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
     /// Starts a new run, or resumes `prior` (its digests checked).
-    fn open(
+    pub(super) fn open(
         plan: &'p Plan<'a>,
         options: &'r RunOptions,
         observer: &'r mut O,
@@ -173,8 +94,15 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         })
     }
 
+    /// Starts the rollback `deployctl rollback` asked for (the operator knows: it is not
+    /// announced as a warning).
+    pub(super) async fn roll_back_on_request(&mut self, reason: String) -> Result<(), RunError> {
+        self.invocation.announced = true;
+        self.roll_back(RollbackCause::Command, reason).await
+    }
+
     /// The loop: decide, act, until an action ends the invocation.
-    async fn drive(&mut self) -> Result<RunOutcome, RunError> {
+    pub(super) async fn drive(&mut self) -> Result<RunOutcome, RunError> {
         loop {
             let Some(run) = self.rec.run() else {
                 return Err(RunError::Internal("the driver lost its run state"));
@@ -447,16 +375,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         for warning in self.webhooks.settle().await {
             self.rec.observer().warn(&warning);
         }
-        let notice = match &outcome {
-            RunOutcome::Done => None,
-            RunOutcome::RolledBack { .. } => Some(Notice::RolledBack),
-            RunOutcome::RollbackFailed { step, .. } => Some(Notice::RollbackFailed { step: step.clone() }),
-            RunOutcome::Failed { step, .. } => Some(Notice::RunFailed { step: step.clone() }),
-            RunOutcome::Paused { step, .. } => Some(Notice::RunPaused { step: step.clone() }),
-            RunOutcome::WindowClosed { .. } => Some(Notice::WindowClosed),
-            RunOutcome::Interrupted { step, .. } => Some(Notice::RunInterrupted { step: step.clone() }),
-        };
-        if let Some(notice) = notice {
+        if let Some(notice) = Notice::ending(&outcome) {
             self.tell(&notice).await?;
         }
         Ok(outcome)
@@ -470,37 +389,4 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         }
         Ok(())
     }
-}
-
-/// The first entry of a new run.
-fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
-    let runbook = &plan.loaded.runbook;
-    Event::RunStarted {
-        format: JOURNAL_FORMAT,
-        runbook: runbook.name.clone(),
-        title: runbook.title.clone(),
-        runbook_sha256: plan.sha256.clone(),
-        vars_sha256: plan.inputs_digest(),
-        operator: options.operator.clone(),
-        host: options.host.clone(),
-        pid: std::process::id(),
-        plan: plan.journaled(),
-        window: plan.window.clone(),
-        inputs: Some(plan.inputs()),
-    }
-}
-
-/// The entry of an invocation that resumes `prior`, once its runbook and inputs are found
-/// unchanged (or changed under `--allow-changed`: the new ones are journaled with it).
-fn resumed(plan: &Plan<'_>, prior: &RunState, options: &RunOptions) -> Result<Event, RunError> {
-    let changes = unchanged(plan, prior, options)?;
-    Ok(Event::RunResumed {
-        operator: options.operator.clone(),
-        host: options.host.clone(),
-        pid: std::process::id(),
-        runbook_sha256: plan.sha256.clone(),
-        vars_sha256: changes.inputs.then(|| plan.inputs_digest()),
-        inputs: changes.inputs.then(|| plan.inputs()),
-        plan: changes.runbook.then(|| plan.journaled()),
-    })
 }

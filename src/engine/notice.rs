@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::escalation::Problem;
+use super::outcome::RunOutcome;
 
 /// A moment of a run worth telling people about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,6 +48,19 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// What the webhooks hear when an invocation ends this way (nothing for a clean finish).
+    pub(super) fn ending(outcome: &RunOutcome) -> Option<Notice> {
+        match outcome {
+            RunOutcome::Done => None,
+            RunOutcome::RolledBack { .. } => Some(Notice::RolledBack),
+            RunOutcome::RollbackFailed { step, .. } => Some(Notice::RollbackFailed { step: step.clone() }),
+            RunOutcome::Failed { step, .. } => Some(Notice::RunFailed { step: step.clone() }),
+            RunOutcome::Paused { step, .. } => Some(Notice::RunPaused { step: step.clone() }),
+            RunOutcome::WindowClosed { .. } => Some(Notice::WindowClosed),
+            RunOutcome::Interrupted { step, .. } => Some(Notice::RunInterrupted { step: step.clone() }),
+        }
+    }
+
     /// The event name webhooks receive.
     pub fn event(&self) -> &'static str {
         match self {

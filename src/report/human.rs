@@ -342,6 +342,9 @@ impl Observer for HumanReporter {
             }
             Event::Approval { .. }
             | Event::Unlocked { .. }
+            | Event::ProcessStarted { .. }
+            | Event::ProcessEnded { .. }
+            | Event::OrphanKilled { .. }
             | Event::ClockOverride { .. }
             | Event::AttemptFailed { .. } => {}
         }

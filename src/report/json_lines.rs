@@ -115,6 +115,15 @@ pub enum JsonLine<'a> {
         /// The stale holder cleared, `null` when the journal was not locked.
         cleared: Option<String>,
     },
+    /// `unlock --kill-orphans`: a process group a killed run left running, killed.
+    OrphanKilled {
+        /// The run.
+        run_id: String,
+        /// The step that started it.
+        step: String,
+        /// The group's id.
+        pgid: i32,
+    },
     /// `journal export` / `journal import`: every entry copied.
     JournalCopied {
         /// Source and destination journals.

@@ -2,6 +2,7 @@
 //! (human, Markdown, HTML) and for machines (JSON lines, the status view as JSON).
 
 mod chart;
+mod checklist;
 pub mod escape;
 mod evidence;
 pub mod html;

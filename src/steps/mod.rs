@@ -43,3 +43,4 @@ pub use migrate::{PlainUndo, applied_migrations, undo_plain};
 pub use monitor::monitor_windows;
 pub use notify::{NotifyPayload, post_json};
 pub use outcome::{Failure, StepOutcome};
+pub(crate) use process::{group_runs, leader_start};

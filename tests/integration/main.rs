@@ -1,5 +1,6 @@
 //! deployctl's integration tests: one binary, a small harness, fixtures as files.
 
+mod architecture;
 mod checklist;
 mod crash;
 mod crash_random;
@@ -24,6 +25,7 @@ mod loader_props;
 mod lock_retries;
 mod migrate_lint;
 mod migrations;
+mod orphans;
 mod peer;
 mod pg_journal;
 mod prisma_peer;

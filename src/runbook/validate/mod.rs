@@ -1,8 +1,11 @@
 //! Checks a parsed runbook and builds the typed model, collecting every problem.
 
+mod check;
 mod choice;
 mod context;
 mod lint;
+mod kind;
+mod kinds;
 mod monitor;
 mod readiness;
 mod runbook;
