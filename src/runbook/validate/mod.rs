@@ -3,9 +3,9 @@
 mod check;
 mod choice;
 mod context;
-mod lint;
 mod kind;
 mod kinds;
+mod lint;
 mod monitor;
 mod readiness;
 mod runbook;
