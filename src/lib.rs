@@ -5,18 +5,18 @@
 //! The engine decides, reporters render, and only `main` turns the outcome into a status.
 
 pub mod cli;
-pub mod clock;
+pub(crate) mod clock;
 mod commands;
 pub mod engine;
-pub mod event;
+pub(crate) mod event;
 pub mod exit;
 pub mod journal;
-pub mod people;
+pub(crate) mod people;
 mod pg_error;
-pub mod redact;
-pub mod report;
+pub(crate) mod redact;
+pub(crate) mod report;
 pub mod runbook;
-pub mod steps;
+pub(crate) mod steps;
 
 use cli::{Cli, Command};
 pub use exit::Exit;

@@ -20,7 +20,7 @@ use super::outcome::RunError;
 use super::plan::{PlanStep, Work};
 use super::recorder::{Durability, Recorder};
 use super::retry::delay_before;
-use crate::event::{Event, ServiceResult, StepStatus, UndoEntry};
+use crate::event::{Escalation, Event, ServiceResult, StepStatus, UndoEntry};
 use crate::runbook::Loaded;
 use crate::runbook::duration::format as dur;
 use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, execute, own_undo, revert};
@@ -85,7 +85,6 @@ pub(super) async fn attempts<O: Observer>(
     planned: &PlanStep<'_>,
     direction: Direction,
 ) -> Result<Attempted, RunError> {
-    let step = planned.step();
     let check = planned.is_check();
     let started = Instant::now();
     let max = planned.retries + 1;
@@ -97,79 +96,131 @@ pub(super) async fn attempts<O: Observer>(
         let id = planned.id.clone();
         rec.record(Event::StepStarted { step: id, attempt }, durability)?;
         let outcome = attempt_once(rec, parts, planned).await?;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let finish = |status, reason, output, escalation| Event::StepFinished {
-            step: planned.id.clone(),
-            status,
-            attempts: attempt,
-            duration_ms,
-            reason,
-            output,
-            undo: None,
-            escalation,
+        let finish = Finish {
+            planned,
+            attempt,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            durability: if check {
+                Durability::Soon
+            } else {
+                Durability::BeforeNext
+            },
         };
-        let ended = if check {
-            Durability::Soon
-        } else {
-            Durability::BeforeNext
-        };
-        let outcome = match outcome {
-            None => {
-                let reason = format!("stopped by {}", parts.cancel.signal());
-                rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
-                return Ok(Attempted::Interrupted);
-            }
-            Some(result) => result,
+        let Some(outcome) = outcome else {
+            return finish.interrupted(rec, format!("stopped by {}", parts.cancel.signal()));
         };
         match outcome {
-            StepOutcome::Done { detail, output } => {
-                let undo = match direction {
-                    Direction::Forward => ledger_entry(planned, output.as_deref()),
-                    Direction::Rollback => None,
-                };
-                let mut done = finish(StepStatus::Done, detail, output, None);
-                if let Event::StepFinished { undo: slot, .. } = &mut done {
-                    *slot = undo;
-                }
-                rec.record(done, ended)?;
-                return Ok(Attempted::Done);
-            }
+            StepOutcome::Done { detail, output } => return finish.done(rec, direction, detail, output),
             StepOutcome::Failed {
                 reason,
                 hint,
                 output,
                 escalation,
             } if escalation.is_some() || attempt >= max => {
-                let text = Failure { reason, hint }.text();
-                let event = finish(StepStatus::Failed, Some(text.clone()), output, escalation);
-                rec.record(event, ended)?;
-                return Ok(Attempted::Failed { reason: text });
+                return finish.failed(rec, Failure { reason, hint }.text(), output, escalation);
             }
             StepOutcome::Failed { reason, hint, .. } => {
                 let reason = Failure { reason, hint }.text();
-                let failed = Event::AttemptFailed {
-                    step: planned.id.clone(),
-                    attempt,
-                    reason: reason.clone(),
-                };
-                rec.record(failed, ended)?;
-                let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
-                rec.observer().warn(&format!(
-                    "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
-                    planned.id,
-                    dur(delay)
-                ));
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = parts.cancel.cancelled() => {
-                        let reason = format!("stopped by {} between attempts", parts.cancel.signal());
-                        rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
-                        return Ok(Attempted::Interrupted);
-                    }
+                if !finish.retry_after(rec, parts, reason, max).await? {
+                    let reason = format!("stopped by {} between attempts", parts.cancel.signal());
+                    return finish.interrupted(rec, reason);
                 }
                 attempt += 1;
             }
         }
+    }
+}
+
+/// How one attempt of a step ended, journaled.
+struct Finish<'p, 'a> {
+    planned: &'p PlanStep<'a>,
+    attempt: u32,
+    duration_ms: u64,
+    durability: Durability,
+}
+
+impl Finish<'_, '_> {
+    fn event(&self, status: StepStatus, reason: Option<String>, output: Option<String>) -> Event {
+        Event::StepFinished {
+            step: self.planned.id.clone(),
+            status,
+            attempts: self.attempt,
+            duration_ms: self.duration_ms,
+            reason,
+            output,
+            undo: None,
+            escalation: None,
+        }
+    }
+
+    fn interrupted<O: Observer>(&self, rec: &mut Recorder<'_, O>, reason: String) -> Result<Attempted, RunError> {
+        rec.record(self.event(StepStatus::Interrupted, Some(reason), None), self.durability)?;
+        Ok(Attempted::Interrupted)
+    }
+
+    /// Done; a forward step puts its undo on the ledger.
+    fn done<O: Observer>(
+        &self,
+        rec: &mut Recorder<'_, O>,
+        direction: Direction,
+        detail: Option<String>,
+        output: Option<String>,
+    ) -> Result<Attempted, RunError> {
+        let undo = match direction {
+            Direction::Forward => ledger_entry(self.planned, output.as_deref()),
+            Direction::Rollback => None,
+        };
+        let mut done = self.event(StepStatus::Done, detail, output);
+        if let Event::StepFinished { undo: slot, .. } = &mut done {
+            *slot = undo;
+        }
+        rec.record(done, self.durability)?;
+        Ok(Attempted::Done)
+    }
+
+    /// Failed for good: out of attempts, or the step asked the engine for more.
+    fn failed<O: Observer>(
+        &self,
+        rec: &mut Recorder<'_, O>,
+        reason: String,
+        output: Option<String>,
+        escalation: Option<Escalation>,
+    ) -> Result<Attempted, RunError> {
+        let mut event = self.event(StepStatus::Failed, Some(reason.clone()), output);
+        if let Event::StepFinished { escalation: slot, .. } = &mut event {
+            *slot = escalation;
+        }
+        rec.record(event, self.durability)?;
+        Ok(Attempted::Failed { reason })
+    }
+
+    /// Journals the failed attempt and waits out the retry delay; `false` when a signal
+    /// came first.
+    async fn retry_after<O: Observer>(
+        &self,
+        rec: &mut Recorder<'_, O>,
+        parts: &StepParts<'_>,
+        reason: String,
+        max: u32,
+    ) -> Result<bool, RunError> {
+        let (planned, attempt) = (self.planned, self.attempt);
+        let failed = Event::AttemptFailed {
+            step: planned.id.clone(),
+            attempt,
+            reason: reason.clone(),
+        };
+        rec.record(failed, self.durability)?;
+        let step = planned.step();
+        let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
+        rec.observer().warn(&format!(
+            "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
+            planned.id,
+            dur(delay)
+        ));
+        Ok(tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = parts.cancel.cancelled() => false,
+        })
     }
 }
 

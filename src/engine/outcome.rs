@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use crate::event::RollbackCause;
 use crate::journal::JournalError;
 
-/// How a `run` invocation ended. `main` maps it to an exit code in one exhaustive match.
+/// How a `run` invocation ended. `commands::conclude` maps it to an exit code in one
+/// exhaustive match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunOutcome {
     /// Every step done.

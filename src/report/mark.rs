@@ -191,6 +191,7 @@ pub enum WindowEventKind {
 
 impl WindowEventKind {
     /// The JSON word.
+    #[cfg(test)]
     pub fn as_str(self) -> &'static str {
         match self {
             WindowEventKind::Wait => "wait",

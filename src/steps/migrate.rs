@@ -49,7 +49,9 @@ use crate::event::UndoEntry;
 use crate::runbook::Runbook;
 use crate::runbook::model::{Migrate, MigrationStyle};
 
-pub use self::undo::{PlainUndo, undo_plain};
+#[cfg(test)]
+use self::undo::PlainUndo;
+use self::undo::undo_plain;
 
 impl Kind for Migrate {
     fn describe(&self, runbook: &Runbook) -> String {

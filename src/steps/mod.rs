@@ -39,7 +39,8 @@ pub use db::Databases;
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub use kind::{Verdict, describe, execute, has_own_undo, own_undo, probe, revert, verdict};
-pub use migrate::{PlainUndo, applied_migrations, undo_plain};
+#[cfg(test)]
+pub(crate) use migrate::applied_migrations;
 pub use monitor::monitor_windows;
 pub use notify::{NotifyPayload, post_json};
 pub use outcome::{Failure, StepOutcome};

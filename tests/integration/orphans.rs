@@ -97,6 +97,14 @@ fn a_resume_waits_while_the_killed_runs_step_still_runs_and_unlock_kill_orphans_
     assert_eq!(killed.len(), 1);
     assert_eq!(killed[0]["by"], "Dara");
     assert_eq!(killed[0]["pgid"], orphan);
+    let report = ws.deployctl().args(["status", "r.yaml", "--format", "markdown"]).run();
+    assert!(
+        report
+            .stdout
+            .contains(&format!("process group {orphan}, left running by a killed run, killed")),
+        "the evidence report's history names the kill:\n{}",
+        report.stdout
+    );
 
     let done = ws.deployctl().args(["run", "r.yaml"]).run();
     assert_eq!(done.code, 0, "{}", done.stderr);

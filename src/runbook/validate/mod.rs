@@ -11,6 +11,7 @@ mod readiness;
 mod runbook;
 mod shell;
 mod step;
+mod window;
 
 pub use context::Inputs;
 pub use runbook::validate;

@@ -1,5 +1,5 @@
 //! Validation of the runbook's top level: version, name, vars, targets, window, contacts,
-//! phases and the rollback procedure. Steps are in `step.rs`.
+//! phases and the rollback procedure. Steps are in `step.rs`, the window in `window.rs`.
 //!
 //! Order matters only for references: vars resolve first (against the environment), then
 //! databases and services (against vars), then steps (against everything).
@@ -7,18 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use chrono::{NaiveDate, NaiveTime};
-
 use super::context::{Inputs, Validator, at};
 use crate::redact::Redactor;
 use crate::runbook::diagnostic::{Diagnostic, Pos};
 use crate::runbook::interpolate::{EnvUse, Scope};
-use crate::runbook::model::{
-    Contact, Contacts, Database, Freeze, Overrun, Phase, Runbook, Service, Weekday, Window, WindowSlot,
-};
-use crate::runbook::raw::{RawContact, RawContacts, RawRunbook, RawWindow};
+use crate::runbook::model::{Contact, Contacts, Database, Phase, Runbook, Service};
+use crate::runbook::raw::{RawContact, RawContacts, RawRunbook};
 use crate::runbook::source::Source;
-use crate::runbook::spanned::Spanned;
 
 /// The outcome of validating one runbook.
 pub struct Validated {
@@ -232,106 +227,6 @@ impl Validator<'_> {
             }
         }
         out
-    }
-
-    fn window(&mut self, raw: &Spanned<RawWindow>) -> Option<Window> {
-        let w = &raw.value;
-        let timezone = match &w.timezone {
-            None => Some(chrono_tz::UTC),
-            Some(tz) => match tz.value.parse::<chrono_tz::Tz>() {
-                Ok(tz) => Some(tz),
-                Err(_) => {
-                    self.error_hint(
-                        tz.pos,
-                        format!("unknown time zone `{}`", tz.value),
-                        "use an IANA name such as UTC, Europe/Berlin, America/New_York",
-                    );
-                    None
-                }
-            },
-        };
-        if w.allow.is_empty() {
-            self.error_hint(
-                raw.pos,
-                "`window.allow` is empty: the window never opens",
-                "add an opening: { days: [tue], start: \"02:00\", end: \"06:00\" }",
-            );
-        }
-        let mut allow = Vec::new();
-        for slot in &w.allow {
-            let s = &slot.value;
-            if s.days.is_empty() {
-                self.error(slot.pos, "window opening has no `days`");
-            }
-            let start = self.time(&s.start);
-            let end = self.time(&s.end);
-            if let (Some(start), Some(end)) = (start, end) {
-                if start == end {
-                    self.error_hint(
-                        s.end.pos,
-                        format!("window opening starts and ends at `{}`", s.end.value),
-                        "an opening that ends before it starts runs past midnight; equal times open for nothing",
-                    );
-                }
-                let days: Vec<Weekday> = s.days.iter().filter_map(|d| self.choice(d, slot.pos)).collect();
-                allow.push(WindowSlot { days, start, end });
-            }
-        }
-        let mut deny = Vec::new();
-        for freeze in &w.deny {
-            let f = &freeze.value;
-            let from = self.date(&f.from);
-            let to = match &f.to {
-                Some(t) => self.date(t),
-                None => from,
-            };
-            if let (Some(from), Some(to)) = (from, to) {
-                if to < from {
-                    self.error(freeze.pos, format!("freeze ends ({to}) before it starts ({from})"));
-                }
-                deny.push(Freeze {
-                    from,
-                    to,
-                    reason: f.reason.as_ref().map(|r| r.value.clone()),
-                });
-            }
-        }
-        let overrun = self.choice_or(w.overrun.as_ref(), raw.pos, Overrun::Finish);
-        Some(Window {
-            timezone: timezone?,
-            allow,
-            deny,
-            overrun: overrun?,
-        })
-    }
-
-    fn time(&mut self, text: &Spanned<String>) -> Option<NaiveTime> {
-        let ok = text.value.len() == 5 && text.value.as_bytes()[2] == b':';
-        match NaiveTime::parse_from_str(&text.value, "%H:%M") {
-            Ok(t) if ok => Some(t),
-            _ => {
-                self.error_hint(
-                    text.pos,
-                    format!("invalid time `{}`", text.value),
-                    "write 24-hour HH:MM, e.g. \"02:00\" or \"23:30\" (quoted)",
-                );
-                None
-            }
-        }
-    }
-
-    fn date(&mut self, text: &Spanned<String>) -> Option<NaiveDate> {
-        match NaiveDate::parse_from_str(&text.value, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.error_hint(
-                    text.pos,
-                    format!("invalid date `{}`", text.value),
-                    "write YYYY-MM-DD, e.g. \"2026-12-24\"",
-                );
-                None
-            }
-        }
     }
 
     fn contacts(&mut self, raw: &RawContacts) -> Contacts {
