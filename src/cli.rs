@@ -72,6 +72,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Record an approval, a manual confirmation, or a retry of an interrupted step.
     Approve(ApproveArgs),
+    /// Re-verify every approval of the latest run offline: who signed what, with which key
+    /// (exit 1 if any fails).
+    Verify(VerifyArgs),
     /// Roll back the latest run: undo completed steps in reverse, then the runbook's
     /// `rollback` steps (resumes a rollback that was cut off).
     Rollback(RollbackArgs),
@@ -155,6 +158,21 @@ pub struct ApproveArgs {
     /// Why, or on what condition.
     #[arg(long)]
     pub note: Option<String>,
+    /// Sign the approval with this SSH key (a private key file, or a public key whose
+    /// private key is in ssh-agent), by running `ssh-keygen -Y sign`.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// Withdraw the approval of a gate the run has not passed yet (by its approver or an
+    /// operator of the run).
+    #[arg(long, conflicts_with = "sign")]
+    pub revoke: bool,
+}
+
+/// `deployctl verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The runbook whose journal to check (its `approvals.allowed_signers` holds the keys).
+    pub runbook: PathBuf,
 }
 
 /// `deployctl unlock`

@@ -60,6 +60,10 @@ pub enum Event {
         /// written before it existed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inputs: Option<Inputs>,
+        /// The runbook's contacts (`kind: primary, backup B`), so reports name who to call
+        /// from the journal alone. Absent in journals written before it existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        contacts: Vec<String>,
     },
     /// A run was picked up again after it stopped unfinished.
     RunResumed {
@@ -246,6 +250,21 @@ pub enum Event {
         host: String,
         /// The runbook digest they approved.
         runbook_sha256: String,
+        /// The approver's SSH signature of the approval statement (`deployctl approve
+        /// --sign`); absent for an unsigned approval.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<ApprovalSignature>,
+    },
+    /// An approval of a gate not yet passed was withdrawn (`deployctl approve --revoke`).
+    ApprovalRevoked {
+        /// The gate.
+        step: String,
+        /// Who withdrew it (the approver or an operator).
+        by: String,
+        /// Why.
+        note: Option<String>,
+        /// Where.
+        host: String,
     },
     /// The run stopped to wait for a person.
     RunPaused {

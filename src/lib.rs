@@ -16,6 +16,7 @@ mod pg_error;
 pub(crate) mod redact;
 pub(crate) mod report;
 pub mod runbook;
+pub(crate) mod signing;
 pub(crate) mod steps;
 
 use cli::{Cli, Command};
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Validate(args) => commands::validate::validate(&ui, &env, &args),
         Command::Status(args) => commands::status::status(&ui, &args).await,
         Command::Approve(args) => commands::approve::approve(&ui, &env, &args).await,
+        Command::Verify(args) => commands::verify::verify(&ui, &env, &args).await,
         Command::Rollback(args) => commands::rollback::rollback(&ui, &env, &args).await,
         Command::Unlock(args) => commands::unlock::unlock(&ui, &args).await,
         Command::Schema => commands::schema::schema(&ui),

@@ -1,10 +1,12 @@
 //! One file per subcommand: turn command-line input into plain options and call the rest.
 
+mod approval_signature;
 pub mod approve;
 mod conclude;
 pub mod journal;
 mod journal_path;
 mod kill_orphans;
+mod revoke;
 pub mod rollback;
 pub mod run;
 pub mod schema;
@@ -13,6 +15,7 @@ pub mod status;
 mod ui;
 pub mod unlock;
 pub mod validate;
+pub mod verify;
 
 pub use journal_path::{holder, journal_for, print_contacts};
 pub use session::refuse_retired_clock;

@@ -8,7 +8,7 @@
 //! monitor windows) is journaled as it arrives, and unsynced check entries are fsynced
 //! when their time is up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -236,7 +236,9 @@ async fn attempt_once<O: Observer>(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run_id = rec.run_id().to_string();
     let services_done = services_done(rec, &planned.id);
+    let outputs = done_outputs(rec);
     let live = Live {
+        outputs: &outputs,
         services: &parts.loaded.runbook.services,
         workdir: &parts.loaded.runbook.workdir,
         progress: &tx,
@@ -283,6 +285,19 @@ async fn run_work(work: Work<'_>, undo: Option<&UndoEntry>, ctx: &StepContext<'_
         (Work::Revert(forward), Some(undo)) => revert(&forward.kind, undo, ctx).await,
         (Work::Revert(forward), None) => StepOutcome::failed(format!("the journal holds no undo for `{}`", forward.id)),
     }
+}
+
+/// The journaled output of every completed step of this run, by id.
+fn done_outputs<O: Observer>(rec: &Recorder<'_, O>) -> BTreeMap<String, String> {
+    rec.run()
+        .map(|run| {
+            run.steps
+                .iter()
+                .filter(|(id, _)| run.is_done(id))
+                .filter_map(|(id, state)| Some((id.clone(), state.output.clone()?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Services of this rolling restart the journal already shows healthy in this run.

@@ -312,6 +312,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             note: Some("confirmed at the terminal".to_string()),
             host: self.options.host.clone(),
             runbook_sha256: self.plan.sha256.clone(),
+            signature: None,
         };
         self.rec.record(approval, Durability::Now)?;
         self.pass_gate(step, format!("confirmed by {operator} at the terminal"))?;
@@ -375,7 +376,12 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         for warning in self.webhooks.settle().await {
             self.rec.observer().warn(&warning);
         }
-        if let Some(notice) = Notice::ending(&outcome) {
+        // A pause at an approval gate asks the role for it (`approval_requested`).
+        let notice = match &outcome {
+            RunOutcome::Paused { step, .. } => Some(super::request::paused(self.plan.loaded, step)),
+            _ => Notice::ending(&outcome),
+        };
+        if let Some(notice) = notice {
             self.tell(&notice).await?;
         }
         Ok(outcome)

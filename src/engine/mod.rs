@@ -28,7 +28,9 @@ pub(crate) mod orphans;
 mod outcome;
 pub mod plan;
 mod probe;
+pub mod proof;
 mod recorder;
+mod request;
 mod retry;
 mod rollback_plan;
 #[cfg(test)]
@@ -40,7 +42,7 @@ mod window_gate;
 
 pub use crate::clock::Clock;
 pub use action::{Action, Invocation, Moment};
-pub use approval::{Approver, GateState, gate_state, judge};
+pub use approval::{Approver, GateState, Rules, gate_state, judge, operator_named};
 pub use cancel::Cancel;
 pub use decide::next_action;
 pub use invoke::{execute, roll_back};

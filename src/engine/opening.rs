@@ -22,6 +22,7 @@ pub(super) fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
         plan: plan.journaled(),
         window: plan.window.clone(),
         inputs: Some(plan.inputs()),
+        contacts: super::escalation::contacts_for(runbook, super::escalation::Problem::RollbackFailed, None),
     }
 }
 

@@ -64,6 +64,7 @@ fn journal(plan: &Plan<'_>, events: Vec<Event>) -> RunState {
         plan: plan.journaled(),
         window: None,
         inputs: Some(plan.inputs()),
+        contacts: Vec::new(),
     };
     let entries = std::iter::once(started)
         .chain(events)
@@ -110,6 +111,7 @@ fn approval(step: &str, kind: ApprovalKind, by: &str, sha: &str) -> Event {
         note: None,
         host: "vm".into(),
         runbook_sha256: sha.into(),
+        signature: None,
     }
 }
 
@@ -568,6 +570,7 @@ fn approve_applies_the_same_ttl_and_separation_of_duties() {
         by,
         sha256: &sha,
         allow_self_approval: false,
+        approvals: &loaded.runbook.approvals,
         now,
     };
     let run = journal(&plan, vec![]);

@@ -187,6 +187,20 @@ pub enum RunStatus {
     RollbackFailed,
 }
 
+/// An approval's SSH signature as journaled. Only `sshsig` is trusted: `deployctl verify`
+/// and `run` re-derive the principal and fingerprint from it and the allowed signers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSignature {
+    /// The armored signature (`-----BEGIN SSH SIGNATURE-----`), namespace
+    /// `deployctl-approval`, over the approval statement.
+    pub sshsig: String,
+    /// The principal it verified as when given.
+    pub principal: String,
+    /// The key's `SHA256:` fingerprint.
+    pub fingerprint: String,
+}
+
 /// What an approval allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

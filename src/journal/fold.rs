@@ -10,7 +10,7 @@ use super::state::{
     ApprovalRecord, ClockRecord, HistoryKind, HistoryRecord, ProcessRecord, RollbackState, RunState, ServiceRecord,
     StepState, StepView, WindowRecord,
 };
-use crate::event::{Entry, Event, StepStatus};
+use crate::event::{ApprovalKind, Entry, Event, StepStatus};
 
 /// Folds the entries of the latest run (the last `run_started` and what follows with its id).
 /// Takes the entries by value: a fold of 100,000 events should move their text, not copy it.
@@ -71,6 +71,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         plan,
         window,
         inputs,
+        contacts,
         ..
     } = entry.event
     else {
@@ -95,6 +96,8 @@ fn begin(entry: Entry) -> Option<RunState> {
         steps: HashMap::new(),
         approvals: Vec::new(),
         paused: None,
+        approved_while_paused: None,
+        contacts,
         finished: None,
         interrupted: false,
         completed: Vec::new(),
@@ -159,7 +162,11 @@ fn apply(s: &mut RunState, entry: Entry) {
             }
         }
         approval @ Event::Approval { .. } => approved(s, approval, at),
-        Event::RunPaused { step, reason } => s.paused = Some((step, reason)),
+        Event::RunPaused { step, reason } => {
+            s.paused = Some((step, reason));
+            s.approved_while_paused = None;
+        }
+        Event::ApprovalRevoked { step, .. } => revoked(s, &step),
         Event::WindowWait { reason, next_opening } => s.window_events.push(WindowRecord::Wait {
             reason,
             next_opening,
@@ -310,10 +317,15 @@ fn approved(s: &mut RunState, event: Event, at: DateTime<Utc>) {
         note,
         host,
         runbook_sha256,
+        signature,
     } = event
     else {
         return;
     };
+    if kind == ApprovalKind::Gate && s.paused.as_ref().is_some_and(|(p, _)| *p == step) {
+        let role = role.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
+        s.approved_while_paused = Some(format!("{by}{role}"));
+    }
     s.approvals.push(ApprovalRecord {
         step,
         kind,
@@ -323,7 +335,23 @@ fn approved(s: &mut RunState, event: Event, at: DateTime<Utc>) {
         host,
         runbook_sha256,
         at,
+        signature,
+        revoked: false,
     });
+}
+
+/// `approve --revoke`: the gate approvals of `step` so far no longer count.
+fn revoked(s: &mut RunState, step: &str) {
+    if s.paused.as_ref().is_some_and(|(p, _)| p == step) {
+        s.approved_while_paused = None;
+    }
+    for a in s
+        .approvals
+        .iter_mut()
+        .filter(|a| a.step == step && a.kind == ApprovalKind::Gate)
+    {
+        a.revoked = true;
+    }
 }
 
 /// A step (re)started: a new try after a finish or a crash, or a later attempt of its try.

@@ -42,6 +42,10 @@ pub struct ApprovalRecord {
     pub host: String,
     pub runbook_sha256: String,
     pub at: DateTime<Utc>,
+    /// The approver's signature, if signed.
+    pub signature: Option<crate::event::ApprovalSignature>,
+    /// Withdrawn (`approve --revoke`): it no longer counts.
+    pub revoked: bool,
 }
 
 /// A step's process group as journaled, not known to have ended.

@@ -97,6 +97,11 @@ pub struct RunState {
     pub approvals: Vec<ApprovalRecord>,
     /// The pause the run is waiting in, if it is paused: (step, reason).
     pub paused: Option<(String, String)>,
+    /// Who approved the gate the run is paused at since it paused (`NAME` or `NAME as
+    /// ROLE`): the next `run` passes it.
+    pub approved_while_paused: Option<String>,
+    /// The runbook's contacts as journaled at the start (`kind: primary, backup B`).
+    pub contacts: Vec<String>,
     /// How it ended, if it did: (status, exit code, when).
     pub finished: Option<(RunStatus, u8, DateTime<Utc>)>,
     /// Set when a signal stopped it last.
@@ -178,7 +183,7 @@ impl RunState {
     pub fn approvals_for(&self, step: &str, kind: ApprovalKind, since: Option<DateTime<Utc>>) -> Vec<&ApprovalRecord> {
         self.approvals
             .iter()
-            .filter(|a| a.step == step && a.kind == kind && since.is_none_or(|s| a.at >= s))
+            .filter(|a| a.step == step && a.kind == kind && !a.revoked && since.is_none_or(|s| a.at >= s))
             .collect()
     }
 }

@@ -11,13 +11,18 @@ use crate::journal::{LockState, RunState, StepState, StepView};
 pub fn view(run: &RunState, lock: &LockState) -> StatusView {
     let live = matches!(lock, LockState::Held(_));
     let waiting_step = run.paused.as_ref().map(|(s, _)| s.as_str());
+    let approved_step = waiting_step.filter(|_| run.approved_while_paused.is_some());
     let phases: Vec<PhaseView> = run
         .plan
         .iter()
         .map(|p| PhaseView {
             id: p.id.clone(),
             title: p.title.clone(),
-            steps: p.steps.iter().map(|s| step_line(run, s, waiting_step, live)).collect(),
+            steps: p
+                .steps
+                .iter()
+                .map(|s| approved(step_line(run, s, waiting_step, live), approved_step))
+                .collect(),
         })
         .chain(super::evidence::earlier_plan(run, waiting_step, live))
         .collect();
@@ -47,7 +52,13 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         state,
         outcome: String::new(),
         current_phase,
-        waiting: run.paused.as_ref().map(|(_, reason)| reason.clone()),
+        waiting: run
+            .paused
+            .as_ref()
+            .map(|(step, reason)| match &run.approved_while_paused {
+                Some(by) => format!("step `{step}` is approved by {by}: the next `deployctl run` passes it"),
+                None => reason.clone(),
+            }),
         running_as: match lock {
             LockState::Held(h) => Some(h.to_string()),
             _ => None,
@@ -59,6 +70,7 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         approvals: run.approvals.iter().map(approval_view).collect(),
         rollback,
         operators: run.operators.clone(),
+        contacts: run.contacts.clone(),
         history: run
             .history
             .iter()
@@ -73,6 +85,14 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
     };
     v.outcome = outcome(&v);
     v
+}
+
+/// The line of the gate approved since the run paused there: approved, not awaiting.
+fn approved(mut line: StepLine, approved_step: Option<&str>) -> StepLine {
+    if approved_step == Some(line.id.as_str()) {
+        line.status = StepMark::Approved;
+    }
+    line
 }
 
 fn run_state(run: &RunState, phases: &[PhaseView], live: bool) -> RunMark {
@@ -104,6 +124,11 @@ fn approval_view(a: &crate::journal::ApprovalRecord) -> ApprovalView {
         host: a.host.clone(),
         at: a.at,
         runbook_sha256: a.runbook_sha256.clone(),
+        signer: a.signature.as_ref().map_or_else(
+            || "unsigned".to_owned(),
+            |s| format!("{} (key {})", s.principal, s.fingerprint),
+        ),
+        revoked: a.revoked,
     }
 }
 

@@ -341,6 +341,7 @@ impl Observer for HumanReporter {
                 }
             }
             Event::Approval { .. }
+            | Event::ApprovalRevoked { .. }
             | Event::Unlocked { .. }
             | Event::ProcessStarted { .. }
             | Event::ProcessEnded { .. }

@@ -46,6 +46,7 @@ pub fn markdown(v: &StatusView) -> String {
         }
     }
     history(&mut out, v);
+    contacts(&mut out, v);
     approvals(&mut out, v);
     sign_off(&mut out, v);
     out.push_str(&format!(
@@ -150,13 +151,24 @@ fn fenced<'a>(out: &mut String, lines: impl Iterator<Item = &'a str>) {
     out.push_str("  ```\n");
 }
 
+/// Who to call, as the runbook said when the run started.
+fn contacts(out: &mut String, v: &StatusView) {
+    if v.contacts.is_empty() {
+        return;
+    }
+    out.push_str("\n## Contacts\n\n");
+    for c in &v.contacts {
+        out.push_str(&format!("- {}\n", cell(c)));
+    }
+}
+
 /// Every approval as journaled: who, as what, when, where, why, and what they approved.
 fn approvals(out: &mut String, v: &StatusView) {
     if v.approvals.is_empty() {
         return;
     }
     out.push_str(
-        "\n## Approval record\n\n| step | kind | by | role | when | host | note | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "\n## Approval record\n\n| step | kind | by | role | when | host | note | signed by | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for a in &v.approvals {
         let digest = md_code(a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256));
@@ -166,14 +178,16 @@ fn approvals(out: &mut String, v: &StatusView) {
             " (another version of the runbook)"
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
+            "| {} | {}{} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
             cell(&a.step),
             approval_word(a.kind),
+            if a.revoked { " (withdrawn)" } else { "" },
             cell(&a.by),
             cell(a.role.as_deref().unwrap_or("")),
             a.at.format(TIME),
             cell(&a.host),
             cell(a.note.as_deref().unwrap_or("")),
+            cell(&a.signer),
         ));
     }
 }

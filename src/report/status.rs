@@ -56,6 +56,9 @@ pub struct StatusView {
     pub rollback: Option<RollbackView>,
     /// Everyone who ran or resumed the run, in order of first appearance.
     pub operators: Vec<String>,
+    /// Who to call (`kind: primary, backup B`), as the runbook said when the run started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
     /// What went on along the way: starts and resumes, failed attempts, interruptions,
     /// verify failures, overrides, the rollback.
     pub history: Vec<HistoryView>,
@@ -232,4 +235,9 @@ pub struct ApprovalView {
     pub host: String,
     pub at: DateTime<Utc>,
     pub runbook_sha256: String,
+    /// `PRINCIPAL (key SHA256:...)` as journaled with its signature, or `unsigned`; a
+    /// report reads the journal alone (`deployctl verify` re-checks the signatures).
+    pub signer: String,
+    /// Withdrawn with `approve --revoke`.
+    pub revoked: bool,
 }

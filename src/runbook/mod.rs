@@ -5,6 +5,7 @@
 //! problem as a `Diagnostic`, resolving `${...}` references through `interpolate` and
 //! registering secrets with the redactor as it goes.
 
+mod channel;
 pub mod diagnostic;
 pub mod duration;
 mod forms;

@@ -11,8 +11,11 @@ use std::time::Duration;
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
+pub use super::channel::{Approvals, Channel, Email, Target};
 pub use super::interpolate::Template;
-pub use super::raw::{HttpMethod, Metric, MigrationStyle, OnFailure, OnNoData, Overrun, Weekday};
+pub use super::raw::{
+    BackupVerify, HttpMethod, Metric, MigrationStyle, NotifyEvent, NotifyFormat, OnFailure, OnNoData, Overrun, Weekday,
+};
 
 mod kinds;
 
@@ -41,8 +44,10 @@ pub struct Runbook {
     pub window: Option<Window>,
     /// Escalation contacts.
     pub contacts: Contacts,
-    /// Run-level webhooks.
-    pub notify: Vec<Template>,
+    /// Run-level channels (webhooks, e-mail), each with the events it hears.
+    pub notify: Vec<Channel>,
+    /// How approvals are proven (signers, whether a signature is required).
+    pub approvals: Approvals,
     /// Phases in order.
     pub phases: Vec<Phase>,
     /// The runbook's rollback steps.
@@ -132,6 +137,8 @@ pub struct Phase {
     pub id: String,
     /// Title (the id when absent).
     pub title: String,
+    /// Whether its steps wait for the deployment window (`window: false` says no).
+    pub in_window: bool,
     /// Steps in order.
     pub steps: Vec<Step>,
 }
@@ -183,6 +190,7 @@ pub enum StepKind {
     Sql(SqlCheck),
     Migrate(Migrate),
     Backup(Backup),
+    Restore(Restore),
     Rls(Rls),
     Approval(Approval),
     Manual(Manual),
@@ -201,6 +209,7 @@ impl StepKind {
             StepKind::Sql(_) => "sql",
             StepKind::Migrate(_) => "migrate",
             StepKind::Backup(_) => "backup",
+            StepKind::Restore(_) => "restore",
             StepKind::Rls(_) => "rls",
             StepKind::Approval(_) => "approval",
             StepKind::Manual(_) => "manual",
@@ -214,7 +223,7 @@ impl StepKind {
     /// Whether the step changes the targets (as opposed to checking or gating them).
     pub fn changes_things(&self) -> bool {
         match self {
-            StepKind::Shell(_) | StepKind::RollingRestart(_) => true,
+            StepKind::Shell(_) | StepKind::RollingRestart(_) | StepKind::Restore(_) => true,
             StepKind::Migrate(m) => !m.check,
             StepKind::Http(_)
             | StepKind::Sql(_)

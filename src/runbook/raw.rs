@@ -52,9 +52,12 @@ pub struct RawRunbook {
     pub window: Option<Spanned<RawWindow>>,
     /// Who to call, printed on failure and in reports.
     pub contacts: Option<RawContacts>,
-    /// Webhooks told when a run starts, pauses, fails, rolls back or finishes.
+    /// Channels (webhooks, e-mail) told when a run starts, pauses, asks for an approval,
+    /// fails, rolls back or finishes.
     #[serde(default)]
     pub notify: Vec<Spanned<RawWebhook>>,
+    /// How approvals are proven: the allowed signers and whether a signature is required.
+    pub approvals: Option<Spanned<RawApprovals>>,
     /// Step settings that apply unless a step says otherwise.
     pub defaults: Option<RawDefaults>,
     /// The phases, run in order.
@@ -101,12 +104,77 @@ pub struct RawContact {
     pub backup: Option<Text>,
 }
 
-/// A webhook.
+/// A run-level channel: a webhook or an e-mail, and the run events it hears.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWebhook {
     /// URL that receives a JSON POST.
-    pub webhook: Text,
+    pub webhook: Option<Text>,
+    /// Body of the POST: `generic` (deployctl's JSON) or `slack` (a `text` field, for Slack
+    /// and Mattermost incoming webhooks).
+    #[schemars(with = "Option<NotifyFormat>")]
+    pub format: Option<Text>,
+    /// Send an e-mail instead of (or besides) a POST.
+    pub email: Option<Spanned<RawEmail>>,
+    /// The run events this channel hears (default: all of them).
+    #[serde(default)]
+    #[schemars(with = "Vec<NotifyEvent>")]
+    pub events: Vec<Text>,
+}
+
+/// An e-mail sent over SMTP.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmail {
+    /// `smtps://user:password@host:465` (TLS), `smtp://host:587?tls=required` (STARTTLS),
+    /// or plain `smtp://localhost:25` (a relay on this machine only). The password is a secret.
+    pub smtp: Text,
+    /// Sender address.
+    pub from: Text,
+    /// Recipients.
+    pub to: Vec<Text>,
+    /// Subject line (default: the runbook title and the event).
+    pub subject: Option<Text>,
+    /// PEM file of a certificate authority to trust besides the public ones (a mail relay
+    /// with a private CA), relative to the workdir.
+    pub ca: Option<Text>,
+}
+
+/// Body format of a webhook POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyFormat {
+    /// deployctl's JSON payload.
+    Generic,
+    /// `{"text": ...}` as Slack and Mattermost incoming webhooks take it.
+    Slack,
+}
+
+/// A run event a channel can hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum NotifyEvent {
+    RunStarted,
+    RunPaused,
+    ApprovalRequested,
+    RunFailed,
+    RunInterrupted,
+    RunFinished,
+    TriggerFired,
+    RollbackStarted,
+    RolledBack,
+    RollbackFailed,
+}
+
+/// How approvals are proven.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovals {
+    /// OpenSSH allowed-signers file (`ssh-keygen -Y verify -f`), relative to the workdir.
+    pub allowed_signers: Option<Text>,
+    /// Refuse approvals without a valid signature by the named person's key.
+    pub require_signature: Option<bool>,
 }
 
 /// Defaults for every step.
@@ -151,6 +219,9 @@ pub enum OnFailure {
 pub struct RawPhase {
     pub id: Text,
     pub title: Option<Text>,
+    /// `false`: the phase's steps run outside the deployment window (approvals and
+    /// day-before preparation happen days earlier). Default `true`.
+    pub window: Option<bool>,
     pub steps: Spanned<Vec<Spanned<RawStep>>>,
 }
 
@@ -185,6 +256,7 @@ pub struct RawStep {
     pub sql: Option<Box<Spanned<RawSql>>>,
     pub migrate: Option<Box<Spanned<RawMigrate>>>,
     pub backup: Option<Box<Spanned<RawBackup>>>,
+    pub restore: Option<Box<Spanned<RawRestore>>>,
     pub rls: Option<Box<Spanned<RawRls>>>,
     pub approval: Option<Box<Spanned<RawApproval>>>,
     pub manual: Option<Box<Spanned<Short<RawManual>>>>,

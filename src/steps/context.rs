@@ -57,6 +57,9 @@ pub struct Live<'a> {
     /// Services of this rolling restart already journaled healthy in this run: a resumed
     /// restart does not restart them again.
     pub services_done: &'a BTreeSet<String>,
+    /// The journaled `output` of every step of this run that completed, by id (a `restore`
+    /// reads its backup's record here).
+    pub outputs: &'a BTreeMap<String, String>,
 }
 
 impl Live<'_> {

@@ -71,6 +71,7 @@ macro_rules! dispatch {
             StepKind::Sql($k) => $call,
             StepKind::Migrate($k) => $call,
             StepKind::Backup($k) => $call,
+            StepKind::Restore($k) => $call,
             StepKind::Rls($k) => $call,
             StepKind::Approval($k) => $call,
             StepKind::Manual($k) => $call,

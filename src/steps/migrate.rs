@@ -11,8 +11,8 @@
 //! `style: prisma` keeps `_prisma_migrations` exactly as Prisma 6 does on PostgreSQL, so
 //! `prisma migrate status` agrees afterwards. Like `prisma migrate deploy`, applying ignores
 //! edited and locally-missing applied migrations; `check` reports them. `style: plain` keeps
-//! `deployctl_migrations` and refuses to apply on top of an edited applied migration; its
-//! `<name>.down.sql` files are run by [`undo_plain`].
+//! `deployctl_migrations` and refuses to apply on top of an edited applied migration. Down
+//! files (`<name>.down.sql` plain, `<name>/down.sql` prisma) are run by [`undo_plain`].
 //!
 //! A URL's `?schema=NAME` works as in Prisma, for both styles: the bookkeeping table lives in
 //! that schema (created, with the schema, when missing) and the session's `search_path` is
@@ -73,11 +73,11 @@ impl Kind for Migrate {
     }
 
     fn has_own_undo(&self) -> bool {
-        self.style == MigrationStyle::Plain && !self.check
+        !self.check
     }
 
-    /// A plain-style apply whose migrations all have a `<name>.down.sql`: they are
-    /// reverted newest first on rollback.
+    /// An apply whose migrations all have a down file (`<name>.down.sql`, or `down.sql` in
+    /// a Prisma migration's folder): they are reverted newest first on rollback.
     fn own_undo(&self, id: &str, output: Option<&str>) -> Option<UndoEntry> {
         if !self.has_own_undo() {
             return None;
@@ -85,7 +85,7 @@ impl Kind for Migrate {
         let applied = output.and_then(applied_migrations).filter(|a| !a.is_empty())?;
         let all_down = applied
             .iter()
-            .all(|name| self.dir.join(format!("{name}.down.sql")).is_file());
+            .all(|name| source::down_path(&self.dir, name, self.style).is_file());
         all_down.then(|| UndoEntry {
             id: format!("{id}.undo"),
             title: format!(

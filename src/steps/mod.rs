@@ -20,6 +20,7 @@ mod monitor;
 mod notify;
 mod outcome;
 mod process;
+mod restore;
 mod rls;
 mod rolling_restart;
 #[cfg(test)]
@@ -42,6 +43,6 @@ pub use kind::{Verdict, describe, execute, has_own_undo, own_undo, probe, revert
 #[cfg(test)]
 pub(crate) use migrate::applied_migrations;
 pub use monitor::monitor_windows;
-pub use notify::{NotifyPayload, post_json};
+pub use notify::{ApprovalRequest, NotifyPayload, deliver};
 pub use outcome::{Failure, StepOutcome};
 pub(crate) use process::{group_runs, leader_start};

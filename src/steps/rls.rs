@@ -14,6 +14,8 @@
 //! where it was never set (see [`session`]), must show no rows. Every statement that may
 //! fail runs under a SAVEPOINT so an expected error does not abort the transaction. The
 //! transactions are rolled back on every path (and on drop), so the database is unchanged.
+//! A table with `through:` is then checked through the service's HTTP API as well (see
+//! [`through`]).
 //! Identifiers are quoted; tenant values and the setting name are bound parameters.
 
 mod catalog;
@@ -21,6 +23,7 @@ mod probe;
 mod session;
 #[cfg(test)]
 mod tests;
+mod through;
 mod writes;
 
 use std::time::Duration;
@@ -86,10 +89,13 @@ impl Kind for Rls {
         let result = check(self, ctx.timeout, &options, &mut tx).await;
         // Always rolled back: the probes insert, update and delete.
         let rollback = tx.rollback().await;
-        let findings = match (result, rollback) {
+        let mut findings = match (result, rollback) {
             (Err(e), _) | (Ok(_), Err(e)) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
             (Ok(f), Ok(())) => f,
         };
+        if let Err(reason) = through::check(self, ctx, &pool, &mut findings).await {
+            return ctx.fail(format!("{where_}: {reason}"));
+        }
         if !findings.failed.is_empty() {
             // Notes ride along: "not checked" matters most when other assertions fail.
             let reason = findings

@@ -17,7 +17,10 @@ fn workspace(dir: &Path) {
         "scripts/demo-db",
         "scripts/demo-services",
         "scripts/ensure-postgres",
+        "scripts/ensure-smtp",
+        "scripts/demo-receivers",
         "runbooks/tech-debt-001.1.yaml",
+        "ops/allowed_signers",
     ] {
         let to = dir.join(rel);
         std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
@@ -101,6 +104,28 @@ fn the_seed_runbook_completes_with_approvals_rls_holds_and_every_box_is_ticked()
         shown.contains("lock report:") && shown.contains("\"posts\" ACCESS EXCLUSIVE"),
         "the dry-run shows the migrations' lock report:\n{shown}"
     );
+    // The notifications reached their receivers, and every approval verifies.
+    assert!(
+        !shown.contains("was not told") && !shown.contains("failed (not required)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("security-lead@example.com\n    - TECH-DEBT-001.1 RLS - Production Deployment Scheduled"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("morgan@example.com\n    - TECH-DEBT-001.1 RLS - Ready for Production"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("TECH-DEBT-001.1 RLS production deployment starting now"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("approvals: ") && shown.contains(" unsigned, 0 failed"),
+        "{shown}"
+    );
+    assert!(shown.contains("signed by Morgan, key SHA256:"), "{shown}");
 
     let json: Value = serde_json::from_str(&status(dir.path(), "json")).expect("status json");
     assert_eq!(json["state"], "done", "{json:#}");

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{HttpMethod, Metric, MigrationStyle, OnNoData, Template};
+use super::{BackupVerify, HttpMethod, Metric, MigrationStyle, OnNoData, Template};
 
 /// `shell`
 #[derive(Debug, Clone)]
@@ -90,6 +90,16 @@ pub struct Migrate {
 pub struct Backup {
     pub database: String,
     pub dir: PathBuf,
+    pub verify: BackupVerify,
+}
+
+/// `restore`: a dump a `backup` step of this run wrote, restored over the database.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct Restore {
+    pub database: String,
+    /// The id of the backup step.
+    pub from: String,
 }
 
 /// `rls`
@@ -111,6 +121,19 @@ pub struct RlsTable {
     pub tenant_column: String,
     /// A tenant without rows here is a note, not a failure (isolation not proven).
     pub allow_empty: bool,
+    /// Also checked through the service's HTTP API.
+    pub through: Option<RlsThrough>,
+}
+
+/// `through:` of an rls table: what the service returns to each tenant.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct RlsThrough {
+    pub url: Template,
+    pub tenant_header: String,
+    pub owner_field: String,
+    /// JSON pointer to the array in the response; the whole body when empty.
+    pub items: String,
 }
 
 /// `approval`
@@ -147,7 +170,7 @@ pub enum Wait {
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub struct Notify {
-    pub webhook: Template,
+    pub target: super::Target,
     pub message: Option<Template>,
     pub required: bool,
 }

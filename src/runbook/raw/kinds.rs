@@ -167,6 +167,30 @@ pub enum MigrationStyle {
 pub struct RawBackup {
     pub database: Text,
     pub dir: Text,
+    /// How the dump is proven: `list` (`pg_restore --list`, the default) or `restore` (into
+    /// a scratch database, row counts compared).
+    #[schemars(with = "Option<BackupVerify>")]
+    pub verify: Option<Text>,
+}
+
+/// `restore`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestore {
+    /// The database to restore (from `databases`).
+    pub database: Text,
+    /// The id of the `backup` step of this run whose dump is restored.
+    pub from: Text,
+}
+
+/// How a backup proves its dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupVerify {
+    /// `pg_restore --list` reads the archive.
+    List,
+    /// Restored into a scratch database; per-table row counts equal those of the dump's snapshot.
+    Restore,
 }
 
 /// `rls`
@@ -191,6 +215,22 @@ pub struct RawRlsTable {
     /// Accept a listed tenant having no rows in this table, whose isolation then cannot be
     /// shown (reported as "not proven"); without it that fails the step.
     pub allow_empty: Option<bool>,
+    /// Also check what the service returns for each tenant.
+    pub through: Option<Spanned<RawRlsThrough>>,
+}
+
+/// Tenant isolation checked through the service's HTTP API.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRlsThrough {
+    /// The URL that lists the table's items (a JSON array, or the array at `items`).
+    pub url: Text,
+    /// The request header that names the tenant (e.g. `X-User-Id`).
+    pub tenant_header: Text,
+    /// The field of each item that holds its tenant.
+    pub owner_field: Text,
+    /// JSON pointer to the array inside the response (`/items`); the whole body by default.
+    pub items: Option<Text>,
 }
 
 /// `approval`
@@ -239,7 +279,12 @@ pub struct RawWait {
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
     /// URL that receives a JSON POST.
-    pub webhook: Text,
+    pub webhook: Option<Text>,
+    /// Body of the POST: `generic` or `slack`.
+    #[schemars(with = "Option<super::NotifyFormat>")]
+    pub format: Option<Text>,
+    /// Send an e-mail (with the message as its body).
+    pub email: Option<Spanned<super::RawEmail>>,
     /// Text included in the payload.
     pub message: Option<Text>,
     /// Fail the step when the webhook does not answer 2xx.
@@ -250,7 +295,9 @@ impl ShortForm for RawNotify {
     const SHORT_MEANING: &'static str = "a webhook URL";
     fn from_short(text: String) -> Self {
         RawNotify {
-            webhook: synthetic(text),
+            webhook: Some(synthetic(text)),
+            format: None,
+            email: None,
             message: None,
             required: None,
         }

@@ -29,6 +29,9 @@ impl Validator<'_> {
         if let Some(k) = &s.backup {
             return self.backup(&k.value, k.pos).map(StepKind::Backup);
         }
+        if let Some(k) = &s.restore {
+            return self.restore(&k.value, k.pos).map(StepKind::Restore);
+        }
         if let Some(k) = &s.rls {
             return self.rls(&k.value, k.pos).map(StepKind::Rls);
         }
@@ -63,6 +66,7 @@ impl Validator<'_> {
             ("sql", s.sql.is_some()),
             ("migrate", s.migrate.is_some()),
             ("backup", s.backup.is_some()),
+            ("restore", s.restore.is_some()),
             ("rls", s.rls.is_some()),
             ("approval", s.approval.is_some()),
             ("manual", s.manual.is_some()),
@@ -98,9 +102,20 @@ impl Validator<'_> {
     fn backup(&mut self, raw: &RawBackup, pos: Pos) -> Option<Backup> {
         let database = self.database(&raw.database, pos);
         let dir = self.path(&raw.dir, pos, "backup dir");
+        let verify = self.choice_or(raw.verify.as_ref(), pos, BackupVerify::List);
         Some(Backup {
             database: database?,
             dir: dir?,
+            verify: verify?,
+        })
+    }
+
+    fn restore(&mut self, raw: &RawRestore, pos: Pos) -> Option<Restore> {
+        let database = self.database(&raw.database, pos);
+        let from = self.plain(&raw.from, pos, "backup step id");
+        Some(Restore {
+            database: database?,
+            from: from?,
         })
     }
 
@@ -119,13 +134,13 @@ impl Validator<'_> {
     }
 
     fn notify(&mut self, raw: &RawNotify, pos: Pos) -> Option<Notify> {
-        let webhook = self.url(&raw.webhook, pos, Scope::Steps, "webhook");
+        let target = self.target(raw.webhook.as_ref(), raw.format.as_ref(), raw.email.as_ref(), pos);
         let message = match &raw.message {
             Some(m) => Some(self.template(m, pos, Scope::Steps)?),
             None => None,
         };
         Some(Notify {
-            webhook: webhook?,
+            target: target?,
             message,
             required: raw.required.unwrap_or(false),
         })

@@ -75,11 +75,13 @@ impl Validator<'_> {
         for t in &raw.tables.value {
             let name = self.plain(&t.value.name, t.pos, "table name");
             let column = self.plain(&t.value.tenant_column, t.pos, "tenant column");
+            let through = t.value.through.as_ref().map(|th| self.rls_through(&th.value, th.pos));
             if let (Some(name), Some(tenant_column)) = (name, column) {
                 tables.push(RlsTable {
                     name,
                     tenant_column,
                     allow_empty: t.value.allow_empty.unwrap_or(false),
+                    through: through.flatten(),
                 });
             }
         }

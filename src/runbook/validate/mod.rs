@@ -1,5 +1,6 @@
 //! Checks a parsed runbook and builds the typed model, collecting every problem.
 
+mod channel;
 mod check;
 mod choice;
 mod context;
@@ -8,6 +9,8 @@ mod kinds;
 mod lint;
 mod monitor;
 mod readiness;
+mod restores;
+mod rls_through;
 mod runbook;
 mod shell;
 mod step;

@@ -11,6 +11,7 @@ use crate::runbook::raw::RawRunbook;
 
 impl Validator<'_> {
     pub(super) fn readiness(&mut self, runbook: &Runbook, _raw: &RawRunbook) {
+        self.restores(runbook);
         let mut backed_up: Vec<&str> = Vec::new();
         for (_, step) in runbook.steps() {
             let pos = Pos {

@@ -72,11 +72,8 @@ impl Validator<'_> {
         let services = self.targets_services(raw);
         let window = raw.window.as_ref().and_then(|w| self.window(w));
         let contacts = raw.contacts.as_ref().map(|c| self.contacts(c)).unwrap_or_default();
-        let notify: Vec<_> = raw
-            .notify
-            .iter()
-            .filter_map(|n| self.url(&n.value.webhook, n.pos, Scope::Steps, "webhook"))
-            .collect();
+        let notify: Vec<_> = raw.notify.iter().filter_map(|n| self.channel(n)).collect();
+        let approvals = self.approvals(raw.approvals.as_ref());
         let defaults = self.defaults(raw.defaults.as_ref());
 
         let mut phases = Vec::new();
@@ -109,6 +106,7 @@ impl Validator<'_> {
             phases.push(Phase {
                 id: p.id.value.clone(),
                 title: p.title.as_ref().map_or_else(|| p.id.value.clone(), |t| t.value.clone()),
+                in_window: p.window.unwrap_or(true),
                 steps,
             });
         }
@@ -134,6 +132,7 @@ impl Validator<'_> {
             window,
             contacts,
             notify,
+            approvals,
             phases,
             rollback,
         })

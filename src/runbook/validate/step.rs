@@ -23,7 +23,7 @@ pub(super) struct Defaults {
 }
 
 pub(super) const KINDS: &str =
-    "shell, http, sql, migrate, backup, rls, approval, manual, wait, notify, rolling_restart, monitor";
+    "shell, http, sql, migrate, backup, restore, rls, approval, manual, wait, notify, rolling_restart, monitor";
 
 impl Validator<'_> {
     pub(super) fn defaults(&mut self, raw: Option<&RawDefaults>) -> Defaults {

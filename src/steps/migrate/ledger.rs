@@ -154,6 +154,50 @@ impl<'a> Ledger<'a> {
     }
 }
 
+/// A bookkeeping row an undo deleted, as the journal keeps it (the database no longer does).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RemovedRow {
+    /// The migration's name.
+    pub migration: String,
+    /// Prisma's row id (plain rows have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The checksum recorded when it was applied.
+    pub checksum: String,
+    /// When it finished applying (ISO 8601).
+    pub applied_at: String,
+}
+
+impl Ledger<'_> {
+    /// Deletes the row of an applied migration `name` (for Prisma: the finished row that is
+    /// not rolled back; earlier rolled-back rows are history and stay) and returns what it
+    /// held; empty when there was none (reverted before). Run inside the revert's transaction.
+    pub async fn remove(&self, conn: &mut PgConnection, name: &str) -> Result<Vec<RemovedRow>, sqlx::Error> {
+        let query = match self.style {
+            MigrationStyle::Prisma => format!(
+                "DELETE FROM {} WHERE migration_name = $1 AND finished_at IS NOT NULL AND rolled_back_at IS NULL \
+                 RETURNING migration_name, id, checksum, to_json(finished_at) #>> '{{}}'",
+                self.qualified
+            ),
+            MigrationStyle::Plain => format!(
+                "DELETE FROM {} WHERE name = $1 RETURNING name, NULL::text, checksum, to_json(applied_at) #>> '{{}}'",
+                self.qualified
+            ),
+        };
+        let rows: Vec<(String, Option<String>, String, String)> =
+            sqlx::query_as(&query).bind(name).fetch_all(conn).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(migration, id, checksum, applied_at)| RemovedRow {
+                migration,
+                id,
+                checksum,
+                applied_at,
+            })
+            .collect())
+    }
+}
+
 /// The folder compared with the table.
 #[derive(Debug, Default)]
 pub(super) struct Comparison<'a> {

@@ -88,16 +88,27 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The SQL of `<dir>/<name>.down.sql` (without a leading BOM); `None` when there is no such
-/// file. `name` comes from a journal, so anything but a plain file stem is refused.
-pub(super) fn read_down(dir: &Path, name: &str) -> Result<Option<String>, String> {
+/// Where a migration's down file lives: `<dir>/<name>.down.sql` (plain) or
+/// `<dir>/<name>/down.sql` beside its `migration.sql` (prisma, Prisma's documented
+/// down-migration layout).
+pub(super) fn down_path(dir: &Path, name: &str, style: MigrationStyle) -> std::path::PathBuf {
+    match style {
+        MigrationStyle::Plain => dir.join(format!("{name}.down.sql")),
+        MigrationStyle::Prisma => dir.join(name).join("down.sql"),
+    }
+}
+
+/// The SQL of a migration's down file ([`down_path`]) without a leading BOM; `None` when
+/// there is no such file. `name` comes from a journal, so anything but a plain file stem is
+/// refused.
+pub(super) fn read_down(dir: &Path, name: &str, style: MigrationStyle) -> Result<Option<String>, String> {
     if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
         return Err(format!(
             "`{name}` is not a migration name (a file stem in `{}`)",
             dir.display()
         ));
     }
-    let path = dir.join(format!("{name}.down.sql"));
+    let path = down_path(dir, name, style);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -1,10 +1,15 @@
-//! The undo of a `style: plain` migrate step: the `<name>.down.sql` of each migration the step
-//! applied, newest first.
+//! The undo of a migrate step: the down file of each migration the step applied, newest
+//! first (`<name>.down.sql` for `style: plain`, `<name>/down.sql` beside `migration.sql` for
+//! `style: prisma`).
 //!
 //! Theory of operation: every down file is read before the database is touched, so a missing
 //! or unreadable one is known up front. Then, under the migration advisory lock, each
-//! migration is reverted in ONE transaction that deletes its `deployctl_migrations` row and
-//! runs its down file: either both happen or neither. A migration whose row is already gone
+//! migration is reverted in ONE transaction that deletes its bookkeeping row and runs its
+//! down file: either both happen or neither. For Prisma the row is deleted, not marked
+//! `rolled_back_at`: with a finished row marked rolled back, Prisma 6.19.3's `migrate deploy`
+//! re-applies the migration while `migrate status` still says "up to date"; without the row
+//! both say "not yet applied". The deleted rows (id, checksum, applied time) are returned in
+//! the undo's output, so the journal keeps them. A migration whose row is already gone
 //! was reverted before (a rollback interrupted and run again), so its down file is not run a
 //! second time. The undo stops at the first migration that has no down file, and at the
 //! first down file that fails: reverting an older migration beneath a newer one that stays
@@ -12,12 +17,12 @@
 
 use sqlx::{Connection, PgConnection};
 
-use super::ledger::Ledger;
+use super::ledger::{Ledger, RemovedRow};
 use super::{connect, lock, source};
 use crate::runbook::model::{Migrate, MigrationStyle};
 use crate::steps::{Failure, StepContext, StepOutcome, sql_error};
 
-/// What undoing a plain-style migrate step did, so the undo ledger can journal it and decide
+/// What undoing a migrate step (either style; the name is historical) did, so the undo ledger can journal it and decide
 /// whether the rollback succeeded ([`PlainUndo::is_complete`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlainUndo {
@@ -31,6 +36,10 @@ pub struct PlainUndo {
     pub kept: Vec<String>,
     /// Why the undo stopped early, when something failed (not when a down file is missing).
     pub failed: Option<String>,
+    /// The bookkeeping rows deleted, newest first, for the journal.
+    pub removed: Vec<RemovedRow>,
+    /// The step's style, for the hint.
+    pub style: Option<MigrationStyle>,
 }
 
 impl PlainUndo {
@@ -52,28 +61,36 @@ impl PlainUndo {
         if !self.already_reverted.is_empty() {
             text.push_str(&format!("; already reverted: {}", self.already_reverted.join(", ")));
         }
+        let output = (!self.removed.is_empty())
+            .then(|| serde_json::json!({ "reverted": self.removed }).to_string())
+            .map(|o| ctx.redactor.mask(&o).into_owned());
         if self.is_complete() {
             return StepOutcome::Done {
                 detail: Some(ctx.redactor.mask(&text).into_owned()),
-                output: None,
+                output,
             };
         }
+        let (down, table) = match self.style {
+            Some(MigrationStyle::Prisma) => ("/down.sql", "_prisma_migrations"),
+            _ => (".down.sql", "deployctl_migrations"),
+        };
         let why = match (&self.failed, self.kept.first()) {
             (Some(failed), _) => failed.clone(),
-            (None, Some(first)) => format!("migration `{first}` has no down file (`{first}.down.sql`)"),
+            (None, Some(first)) => format!("migration `{first}` has no down file (`{first}{down}`)"),
             (None, None) => String::new(),
         };
         let reason = format!(
             "{why}; still applied: {}; {text}",
             super::ticked(&self.kept.iter().map(String::as_str).collect::<Vec<_>>())
         );
-        ctx.fail(Failure::new(reason).with_hint(
-            "revert the migrations still applied by hand, newest first, and delete their rows from `deployctl_migrations`",
-        ))
+        let failure = Failure::new(reason).with_hint(format!(
+            "revert the migrations still applied by hand, newest first, and delete their rows from `{table}`"
+        ));
+        StepOutcome::failed_with_output(failure.masked(ctx.redactor), output)
     }
 }
 
-/// Reverts the migrations a plain-style `step` applied (`applied`, in the order it applied
+/// Reverts the migrations a `step` applied (`applied`, in the order it applied
 /// them, as [`super::applied_migrations`] reads them from its journaled output), newest
 /// first, each down file with the deletion of its bookkeeping row in one transaction, under
 /// the migration advisory lock.
@@ -83,21 +100,14 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
     if applied.is_empty() {
         return undo;
     }
+    undo.style = Some(step.style);
     let stop = |undo: &mut PlainUndo, from: usize, failed: Option<String>| {
         undo.kept = newest_first[from..].iter().map(|n| n.to_string()).collect();
         undo.failed = failed;
     };
-    if step.style != MigrationStyle::Plain {
-        let failed = format!(
-            "`{}` is a `style: prisma` migrate step: only `style: plain` migrations have down files",
-            ctx.step_id
-        );
-        stop(&mut undo, 0, Some(failed));
-        return undo;
-    }
     let mut downs = Vec::new();
     for name in &newest_first {
-        match source::read_down(&step.dir, name) {
+        match source::read_down(&step.dir, name, step.style) {
             Ok(down) => downs.push(down),
             Err(e) => {
                 stop(&mut undo, 0, Some(e));
@@ -126,7 +136,10 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
     let ledger = Ledger::new(step.style, &step.database, ctx.databases.schema(&step.database));
     for (i, (name, down)) in newest_first.iter().zip(&downs).enumerate() {
         match revert(&ledger, &mut conn, name, down.as_deref()).await {
-            Ok(Reverted::Now) => undo.reverted.push(name.to_string()),
+            Ok(Reverted::Now(rows)) => {
+                undo.reverted.push(name.to_string());
+                undo.removed.extend(rows);
+            }
             Ok(Reverted::Before) => undo.already_reverted.push(name.to_string()),
             Ok(Reverted::NoDownFile) => {
                 stop(&mut undo, i, None);
@@ -149,7 +162,7 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
 
 /// How one migration's revert went.
 enum Reverted {
-    Now,
+    Now(Vec<RemovedRow>),
     Before,
     NoDownFile,
 }
@@ -161,21 +174,20 @@ async fn revert(
     name: &str,
     down: Option<&str>,
 ) -> Result<Reverted, String> {
-    let failed = |e: sqlx::Error| format!("down migration `{name}.down.sql` failed: {}", sql_error(&e));
+    let file = match ledger.style() {
+        MigrationStyle::Plain => format!("{name}.down.sql"),
+        MigrationStyle::Prisma => format!("{name}/down.sql"),
+    };
+    let failed = |e: sqlx::Error| format!("down migration `{file}` failed: {}", sql_error(&e));
     let mut tx = conn.begin().await.map_err(failed)?;
-    let deleted = sqlx::query(&format!("DELETE FROM {} WHERE name = $1", ledger.qualified()))
-        .bind(name)
-        .execute(&mut *tx)
-        .await
-        .map_err(failed)?
-        .rows_affected();
-    let outcome = match (deleted, down) {
-        (0, _) => Reverted::Before,
-        (_, None) => Reverted::NoDownFile,
-        (_, Some(sql)) => {
+    let removed = ledger.remove(&mut tx, name).await.map_err(failed)?;
+    let outcome = match (removed.is_empty(), down) {
+        (true, _) => Reverted::Before,
+        (false, None) => Reverted::NoDownFile,
+        (false, Some(sql)) => {
             sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
             tx.commit().await.map_err(failed)?;
-            return Ok(Reverted::Now);
+            return Ok(Reverted::Now(removed));
         }
     };
     tx.rollback().await.map_err(failed)?;

@@ -58,12 +58,17 @@ async fn reverts_newest_first_and_a_second_undo_changes_nothing() {
     let (report, outcome) = undo(&db, dir.path(), MigrationStyle::Plain, &applied).await;
     assert_eq!(report.reverted, names(&["0002_sessions", "0001_accounts"]));
     assert!(report.is_complete() && report.without_down.is_empty());
+    let StepOutcome::Done { detail, output } = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(
-        outcome,
-        StepOutcome::Done {
-            detail: Some("reverted 2 migrations: 0002_sessions, 0001_accounts".into()),
-            output: None
-        }
+        detail.as_deref(),
+        Some("reverted 2 migrations: 0002_sessions, 0001_accounts")
+    );
+    let output: serde_json::Value = serde_json::from_str(&output.expect("rows kept")).unwrap();
+    assert_eq!(
+        output["reverted"][1]["migration"], "0001_accounts",
+        "the journal keeps the rows"
     );
     assert!(!exists(&db, "public.accounts").await && !exists(&db, "public.sessions").await);
     assert!(rows(&db).await.is_empty());
@@ -124,17 +129,9 @@ async fn a_failing_down_file_changes_nothing_of_its_migration() {
 }
 
 #[tokio::test]
-async fn refuses_prisma_steps_and_names_that_are_not_file_stems() {
+async fn refuses_names_that_are_not_file_stems() {
     let db = TestDb::create().await;
     let dir = copy_fixture("plain");
-    let (prisma, _) = undo(&db, dir.path(), MigrationStyle::Prisma, &names(&["x"])).await;
-    assert!(
-        prisma
-            .failed
-            .as_deref()
-            .is_some_and(|f| f.contains("only `style: plain`")),
-        "{prisma:?}"
-    );
     let (escape, _) = undo(&db, dir.path(), MigrationStyle::Plain, &names(&["../../etc/passwd"])).await;
     assert!(
         escape
@@ -144,8 +141,96 @@ async fn refuses_prisma_steps_and_names_that_are_not_file_stems() {
         "{escape:?}"
     );
     assert_eq!(escape.kept, names(&["../../etc/passwd"]));
+    let (prisma, _) = undo(&db, dir.path(), MigrationStyle::Prisma, &names(&["a/b"])).await;
+    assert!(
+        prisma
+            .failed
+            .as_deref()
+            .is_some_and(|f| f.contains("is not a migration name"))
+    );
     let (nothing, _) = undo(&db, dir.path(), MigrationStyle::Plain, &[]).await;
     assert_eq!(nothing, PlainUndo::default());
     assert_eq!(applied_migrations("not json"), None);
     assert_eq!(applied_migrations(r#"{"applied":[1]}"#), None);
+}
+
+/// Prisma style: `<name>/down.sql` runs newest first with the deletion of the migration's
+/// finished `_prisma_migrations` row (not `rolled_back_at`), whose id, checksum and applied
+/// time go to the undo's output; a second undo changes nothing.
+#[tokio::test]
+async fn prisma_down_files_delete_their_rows_and_the_output_keeps_them() {
+    let db = TestDb::create().await;
+    let dir = copy_fixture("prisma");
+    let rls = "20240103000000_rls";
+    let notes = "20240102000000_notes";
+    std::fs::write(
+        dir.path().join(rls).join("down.sql"),
+        "DROP POLICY tenant_isolation ON \"Note\";\nALTER TABLE \"Note\" NO FORCE ROW LEVEL SECURITY;\nALTER TABLE \"Note\" DISABLE ROW LEVEL SECURITY;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(notes).join("down.sql"), "DROP TABLE \"Note\";\n").unwrap();
+    let applied = match db.migrate(dir.path(), MigrationStyle::Prisma, false).await {
+        StepOutcome::Done {
+            output: Some(output), ..
+        } => applied_migrations(&output).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let (id, checksum): (String, String) =
+        sqlx::query_as("SELECT id, checksum FROM _prisma_migrations WHERE migration_name = $1")
+            .bind(rls)
+            .fetch_one(&mut db.conn().await)
+            .await
+            .unwrap();
+
+    let (report, outcome) = undo(&db, dir.path(), MigrationStyle::Prisma, &applied[1..]).await;
+    assert_eq!(report.reverted, names(&[rls, notes]));
+    assert!(report.is_complete());
+    let StepOutcome::Done {
+        output: Some(output), ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    let output: serde_json::Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(output["reverted"][0]["migration"], rls);
+    assert_eq!(output["reverted"][0]["id"], id.as_str());
+    assert_eq!(output["reverted"][0]["checksum"], checksum.as_str());
+    assert!(
+        output["reverted"][0]["applied_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20"))
+    );
+    assert!(!exists(&db, "public.\"Note\"").await && exists(&db, "public.\"Tenant\"").await);
+    let left: Vec<String> = sqlx::query_scalar("SELECT migration_name FROM _prisma_migrations")
+        .fetch_all(&mut db.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(left, names(&["20240101000000_init"]), "deleted, not marked rolled back");
+
+    let (again, _) = undo(&db, dir.path(), MigrationStyle::Prisma, &applied[1..]).await;
+    assert_eq!(again.already_reverted, names(&[rls, notes]));
+    assert!(again.reverted.is_empty() && again.is_complete());
+}
+
+#[tokio::test]
+async fn a_prisma_migration_without_down_sql_stops_the_undo_naming_its_file() {
+    let db = TestDb::create().await;
+    let dir = copy_fixture("prisma");
+    let applied = match db.migrate(dir.path(), MigrationStyle::Prisma, false).await {
+        StepOutcome::Done {
+            output: Some(output), ..
+        } => applied_migrations(&output).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let (report, outcome) = undo(&db, dir.path(), MigrationStyle::Prisma, &applied).await;
+    assert!(report.reverted.is_empty() && !report.is_complete());
+    let reason = failure(outcome);
+    assert!(
+        reason.starts_with("migration `20240103000000_rls` has no down file (`20240103000000_rls/down.sql`)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("delete their rows from `_prisma_migrations`"),
+        "{reason}"
+    );
 }
