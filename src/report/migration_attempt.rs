@@ -55,6 +55,15 @@ mod tests {
             reason: Some("canceling statement due to lock timeout".into()),
             retry_in_ms: Some(500),
         };
+        // The journal's shape (docs/journal.md), and back.
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "migration_attempt", "step": "migrate", "migration": "20240101_rls",
+                "attempt": 1, "attempts": 4, "result": "lock_not_granted", "duration_ms": 1004,
+                "reason": "canceling statement due to lock timeout", "retry_in_ms": 500})
+        );
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
         assert_eq!(
             line(&event).unwrap(),
             "      ↻ 20240101_rls: lock not granted within 1.0s (attempt 1 of 4), rolled back; again in 0.5s"

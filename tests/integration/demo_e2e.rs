@@ -110,6 +110,10 @@ fn the_seed_runbook_completes_with_approvals_rls_holds_and_every_box_is_ticked()
         shown.contains("deployctl approve runbooks/tech-debt-001.1.yaml pm-approval --by Morgan"),
         "the approvals are made visibly:\n{shown}"
     );
+    assert!(
+        shown.contains("lock report:") && shown.contains("\"posts\" ACCESS EXCLUSIVE"),
+        "the dry-run shows the migrations' lock report:\n{shown}"
+    );
     // The notifications reached their receivers, and every approval verifies.
     assert!(
         !shown.contains("was not told") && !shown.contains("failed (not required)"),

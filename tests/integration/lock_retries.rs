@@ -148,6 +148,11 @@ fn a_migration_behind_a_long_transaction_gives_up_without_stalling_readers() {
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(said.contains("was not granted its locks"), "{said}");
+    assert!(
+        said.contains("20240102000000_rls: lock not granted within")
+            && said.contains("(attempt 1 of 4), rolled back; again in 0.5s"),
+        "each refusal is shown as it happens: {said}"
+    );
     assert!(reads > 10, "readers kept reading: {reads}");
     // The blocker held its lock for the whole run (four 1s attempts and their backoffs,
     // about 7.5s); a reader queued behind the ALTER waits at most about one lock_timeout.

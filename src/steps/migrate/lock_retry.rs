@@ -56,16 +56,20 @@ pub(super) enum Tried {
 }
 
 impl LockRetry<'_> {
-    /// Sets `lock_timeout` on the migration session (it lives as long as the step).
+    /// Sets `lock_timeout`, and `statement_timeout` from the step's timeout, on the
+    /// migration session (it lives as long as the step): a step cut at its timeout drops
+    /// its connection, but the server would go on with a running statement until it
+    /// noticed; `statement_timeout` stops it there too.
     pub(super) async fn prepare(&self, conn: &mut PgConnection, database: &str) -> Result<(), Failure> {
         let ms = self.timeout.as_millis().max(1);
-        sqlx::raw_sql(&format!("SET lock_timeout = {ms}"))
+        let statement = self.ctx.timeout.as_millis().max(1);
+        sqlx::raw_sql(&format!("SET lock_timeout = {ms}; SET statement_timeout = {statement}"))
             .execute(conn)
             .await
             .map(|_| ())
             .map_err(|e| {
                 Failure::new(format!(
-                    "cannot set `lock_timeout` in database `{database}`: {}",
+                    "cannot set `lock_timeout` and `statement_timeout` in database `{database}`: {}",
                     sql_error(&e)
                 ))
             })
