@@ -51,7 +51,7 @@ fn shell_steps() {
     });
     let measured = support::median(RUNS, || {
         let _ = std::fs::remove_dir_all(dir.join(".deployctl"));
-        deployctl(&dir, &["run", "r.yaml"])
+        deployctl(&dir, &["run", "--new", "r.yaml"])
     });
     report(
         "1,000 shell `true` steps vs shell loop",
@@ -91,7 +91,7 @@ fn http_steps() {
     });
     let measured = support::median(RUNS, || {
         let _ = std::fs::remove_dir_all(dir.join(".deployctl"));
-        deployctl(&dir, &["run", "r.yaml"])
+        deployctl(&dir, &["run", "--new", "r.yaml"])
     });
     report("1,000 http steps vs reqwest loop", baseline, measured, "ratio <= 1.5");
     report_on_tmpfs(&dir, baseline);
@@ -148,7 +148,7 @@ fn status_of_100k() {
 /// The same run with the journal on tmpfs: the engine's own cost, without the disk's fsync.
 fn report_on_tmpfs(dir: &Path, baseline: Duration) {
     if let Some(tmpfs) = tmpfs_journal() {
-        let on_tmpfs = support::median(RUNS, || deployctl_with(dir, &["run", "r.yaml"], &tmpfs));
+        let on_tmpfs = support::median(RUNS, || deployctl_with(dir, &["run", "--new", "r.yaml"], &tmpfs));
         report(
             "  same, journal on tmpfs (no disk fsync)",
             baseline,

@@ -19,7 +19,7 @@ const RUNS: usize = 3;
 
 /// One whole run with the journal `journal` (a file path or a URL).
 fn run(dir: &Path, journal: &str) -> Duration {
-    support::deployctl(dir, &["run", "r.yaml"], Some(journal.as_ref()))
+    support::deployctl(dir, &["run", "--new", "r.yaml"], Some(journal.as_ref()))
 }
 
 /// A scratch database on the test server; `None` (and the bench is skipped) without one.

@@ -3,6 +3,9 @@
 //!   style) vs. `psql` applying the same files in one session, and vs. the real
 //!   `prisma migrate deploy` (`../shared/tools/prisma-peer`);
 //! - the `rls` check of 20 tables vs. `psql` sending the same statements in one session;
+//! - "reader stall": the longest wait of a table's readers while an `ALTER TABLE` is stuck
+//!   behind a long transaction, deployctl (`lock_timeout: 1s, lock_retries: 3`) vs. `psql -f`
+//!   (`support/reader_stall.rs`).
 //! - `backup` with `verify: restore` of a 100 MB database vs. the same by hand with the same
 //!   tools: `pg_dump`, a scratch database, `pg_restore`, row counts of both with `psql`.
 //!
@@ -11,6 +14,9 @@
 //! connection and all), migrations each on a fresh database. The contenders run interleaved,
 //! one after the other in each of 7 rounds (Prisma in 4 of them), so that load from other
 //! processes falls on all of them alike; figures are medians.
+
+#[path = "support/reader_stall.rs"]
+mod reader_stall;
 
 #[path = "../tests/integration/peer.rs"]
 #[allow(dead_code)]
@@ -134,7 +140,7 @@ fn deployctl(dir: &Path, runbook: &str) -> Duration {
     write(&dir.join("r.yaml"), runbook);
     timed(
         Command::new(BIN)
-            .args(["run", "r.yaml"])
+            .args(["run", "--new", "r.yaml"])
             .current_dir(dir)
             .env_remove("DEPLOYCTL_JOURNAL")
             .env("DEPLOYCTL_OPERATOR", "bench"),
@@ -424,8 +430,18 @@ fn main() {
         let _ = std::fs::remove_dir_all(&work);
         return;
     }
-    migrations_200(&work);
-    rls_20(&work);
-    backup_100mb(&work);
+    // `cargo bench --bench migrate -- reader-stall` runs that case alone.
+    if !std::env::args().any(|a| a == "reader-stall") {
+        migrations_200(&work);
+        rls_20(&work);
+        backup_100mb(&work);
+    }
+    let (psql, deployctl) = reader_stall::measure(&work);
+    report(
+        "reader stall: max read wait, deployctl vs psql -f",
+        psql,
+        deployctl,
+        "about lock_timeout (1 s)",
+    );
     let _ = std::fs::remove_dir_all(&work);
 }

@@ -3,7 +3,8 @@
 //!   peak memory of deployctl, vs. the same deployctl idling through a `wait` of the same
 //!   length (goal: under 5% of one core and under 50 MB);
 //! - time to rollback: from the journal entry of the window that completes a rule to the
-//!   first rollback step starting (goal: at most one interval plus 1 s).
+//!   first rollback step starting (goal: at most one interval plus 1 s);
+//! - the same two for a monitor of 20 Prometheus queries (`monitor/prometheus.rs`).
 //!
 //! Run: `cargo bench --bench monitor` (`BENCH_MONITOR_SECS=10` for a shorter watch). The
 //! release binary runs as a child; its CPU time comes from `getrusage(RUSAGE_CHILDREN)`
@@ -11,6 +12,9 @@
 
 #[path = "support/mod.rs"]
 mod support;
+
+#[path = "monitor/prometheus.rs"]
+mod prometheus;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -81,7 +85,15 @@ fn main() {
         ),
     );
     measure(&dir, "trip.yaml", 4);
-    let journal = std::fs::read_to_string(dir.join(".deployctl/trip.jsonl")).unwrap_or_default();
+    time_to_rollback(&dir, "trip", "time to rollback (tripping window → restore)");
+    prometheus::run(&dir, secs, &idle);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Prints the time from the journal entry of the tripping window to the first rollback
+/// step's start, against the goal of one interval (1 s) plus 1 s.
+fn time_to_rollback(dir: &Path, name: &str, label: &str) {
+    let journal = std::fs::read_to_string(dir.join(format!(".deployctl/{name}.jsonl"))).unwrap_or_default();
     let entries: Vec<serde_json::Value> = journal.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     let at = |pred: &dyn Fn(&serde_json::Value) -> bool| {
         entries
@@ -97,16 +109,14 @@ fn main() {
         (Some(window), Some(rollback)) => {
             let ms = (rollback - window).num_microseconds().unwrap_or(0) as f64 / 1000.0;
             println!(
-                "{:<44} goal ≤ {:>6.0} ms   deployctl {:>8.1} ms   ratio to goal {:.4}",
-                "time to rollback (tripping window → restore)",
+                "{label:<44} goal ≤ {:>6.0} ms   deployctl {:>8.1} ms   ratio to goal {:.4}",
                 2000.0,
                 ms,
                 ms / 2000.0
             );
         }
-        _ => println!("time to rollback: not found in the journal of trip.yaml"),
+        _ => println!("time to rollback: not found in the journal of {name}.yaml"),
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 struct Measured {
@@ -121,7 +131,7 @@ fn measure(dir: &Path, file: &str, expect: i32) -> Measured {
     let before = children_cpu();
     let started = Instant::now();
     let mut child = match Command::new(BIN)
-        .args(["run", file])
+        .args(["run", "--new", file])
         .current_dir(dir)
         .env("DEPLOYCTL_OPERATOR", "bench")
         .env_remove("DEPLOYCTL_JOURNAL")

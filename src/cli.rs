@@ -33,7 +33,8 @@ pub struct GlobalArgs {
     /// Sets a runbook variable (repeatable); the runbook must declare it under `vars`.
     #[arg(long = "var", value_name = "KEY=VALUE", global = true, value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// Output style: `human` for people, `json` for one JSON object per line on stdout.
+    /// Output style: `human` for people, `json` for one JSON object per line on stdout,
+    /// `github` for annotations in GitHub Actions (`validate`, `run --dry-run`).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, global = true)]
     pub output: OutputFormat,
     /// Show more (step output with -v).
@@ -42,7 +43,8 @@ pub struct GlobalArgs {
     /// Show only problems.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// No colors (also when NO_COLOR is set).
+    /// No colour. Colour is shown only on a terminal, never with NO_COLOR set or into a
+    /// pipe; CLICOLOR_FORCE=1 forces it.
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Pretend it is TIME (RFC 3339, e.g. `2026-03-03T02:30:00Z`) for rehearsals and tests;
@@ -59,6 +61,9 @@ pub enum OutputFormat {
     Human,
     /// One JSON object per line.
     Json,
+    /// For GitHub Actions: `validate` and `run --dry-run` print problems and failed probes
+    /// as annotations (workflow commands) on stdout; everything else as `human`.
+    Github,
 }
 
 /// Subcommands.
@@ -72,6 +77,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Record an approval, a manual confirmation, or a retry of an interrupted step.
     Approve(ApproveArgs),
+    /// Re-verify every approval of the latest run offline: who signed what, with which key
+    /// (exit 1 if any fails).
+    Verify(VerifyArgs),
     /// Roll back the latest run: undo completed steps in reverse, then the runbook's
     /// `rollback` steps (resumes a rollback that was cut off).
     Rollback(RollbackArgs),
@@ -82,6 +90,18 @@ pub enum Command {
     /// Copy a runbook's journal between a file and the journal of --journal (PostgreSQL).
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Print the shell completion script for SHELL (see the README's "Install").
+    Completions(CompletionsArgs),
+    /// Print deployctl's man page (roff), e.g. into `~/.local/share/man/man1/deployctl.1`.
+    Man,
+}
+
+/// `deployctl completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `deployctl journal`
@@ -122,7 +142,8 @@ pub struct ImportArgs {
 /// `deployctl status`
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The runbook (its journal is found next to it); or give --journal.
+    /// The runbook (its journal is found next to it); default: the journal written last in
+    /// `./.deployctl/` (or `runbooks/.deployctl/`) here or above, or in --journal.
     pub runbook: Option<PathBuf>,
     /// How to render the checklist.
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
@@ -155,6 +176,21 @@ pub struct ApproveArgs {
     /// Why, or on what condition.
     #[arg(long)]
     pub note: Option<String>,
+    /// Sign the approval with this SSH key (a private key file, or a public key whose
+    /// private key is in ssh-agent), by running `ssh-keygen -Y sign`.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// Withdraw the approval of a gate the run has not passed yet (by its approver or an
+    /// operator of the run).
+    #[arg(long, conflicts_with = "sign")]
+    pub revoke: bool,
+}
+
+/// `deployctl verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The runbook whose journal to check (its `approvals.allowed_signers` holds the keys).
+    pub runbook: PathBuf,
 }
 
 /// `deployctl unlock`
@@ -165,13 +201,21 @@ pub struct UnlockArgs {
     /// Who clears it (default: the operator).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Also kill the process groups of steps that a killed run left running on this host
+    /// (journaled); until they end, the run cannot be resumed.
+    #[arg(long)]
+    pub kill_orphans: bool,
 }
 
 /// `deployctl rollback`
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The runbook of the run to roll back.
-    pub runbook: PathBuf,
+    /// The runbook of the run to roll back (default: the latest run of the journal written
+    /// last in `./.deployctl/` or above, or in `--journal postgres://...`; asks first).
+    pub runbook: Option<PathBuf>,
+    /// Without a runbook: roll back the run found without asking (needed off a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Print the rollback steps in order (done ones ticked); run nothing, write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -200,6 +244,9 @@ pub struct RunArgs {
     /// Run outside the deployment window (journaled with the operator's name).
     #[arg(long)]
     pub ignore_window: bool,
+    /// Start a new run although the latest one finished (asked on a terminal otherwise).
+    #[arg(long)]
+    pub new: bool,
     /// Who runs it (default: DEPLOYCTL_OPERATOR, else the OS user).
     #[arg(long)]
     pub operator: Option<String>,

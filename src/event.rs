@@ -8,6 +8,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod parts;
+
+pub use parts::*;
+
 /// Version of the journal format, written in every `run_started`.
 pub const JOURNAL_FORMAT: u32 = 1;
 
@@ -56,6 +60,14 @@ pub enum Event {
         /// written before it existed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inputs: Option<Inputs>,
+        /// The runbook's contacts (`kind: primary, backup B`), so reports name who to call
+        /// from the journal alone. Absent in journals written before it existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        contacts: Vec<String>,
+        /// The runbook file's absolute path, so `rollback` with no runbook argument finds
+        /// it from the journal alone. Absent in journals written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runbook_file: Option<String>,
     },
     /// A run was picked up again after it stopped unfinished.
     RunResumed {
@@ -118,6 +130,61 @@ pub enum Event {
         /// Why (redacted).
         reason: String,
     },
+    /// A step started a child process group (a `shell` command, a service's `restart`).
+    /// Journaled before the step goes on, so that a resume after deployctl itself was
+    /// killed can tell whether the group still runs, and not start the step beside it.
+    ProcessStarted {
+        /// The step.
+        step: String,
+        /// The group's id (its leader's pid).
+        pgid: i32,
+        /// When the leader started, in clock ticks since boot (`/proc/PID/stat`): tells
+        /// the group from a later process that reused the id. Absent where unreadable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        leader_start: Option<u64>,
+    },
+    /// A started group's leader exited and what it left running is meant to stay (a
+    /// service's `restart` leaves the service up): no longer a step's process. A group the
+    /// step kills when it ends needs no entry: the step's finish says it.
+    ProcessEnded {
+        /// The step.
+        step: String,
+        /// The group's id.
+        pgid: i32,
+    },
+    /// `deployctl unlock --kill-orphans` killed a process group a killed run left behind.
+    OrphanKilled {
+        /// The step that started it.
+        step: String,
+        /// The group's id.
+        pgid: i32,
+        /// Who killed it.
+        by: String,
+    },
+    /// A migration's transaction was not granted a table lock within the step's
+    /// `lock_timeout` and was rolled back (`lock_not_granted`), or, after such a refusal,
+    /// an attempt applied it (`applied`). A migration applied at its first attempt has no
+    /// such entry: the step's `finished` says it.
+    MigrationAttempt {
+        /// The migrate step.
+        step: String,
+        /// The migration's name.
+        migration: String,
+        /// 1-based attempt.
+        attempt: u32,
+        /// How many attempts it may have (`lock_retries` + 1).
+        attempts: u32,
+        /// What this attempt did.
+        result: MigrationAttemptResult,
+        /// From the attempt's start to its end.
+        duration_ms: u64,
+        /// The database's refusal (redacted); absent when applied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The backoff before the next attempt; absent when applied or on the last one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_in_ms: Option<u64>,
+    },
     /// One service of a rolling restart was restarted and its health judged. Journaled per
     /// service, so a resumed restart skips the services already up.
     ServiceRestarted {
@@ -140,6 +207,14 @@ pub enum Event {
         step: String,
         /// What the window saw.
         sample: Sample,
+    },
+    /// A monitor measured its queries' values before the change (its `baseline`): journaled
+    /// once per run, and reused when the run resumes.
+    BaselineMeasured {
+        /// The monitor step.
+        step: String,
+        /// What was measured.
+        baseline: Baseline,
     },
     /// A monitor rule held: the rollback starts next.
     TriggerFired {
@@ -187,6 +262,21 @@ pub enum Event {
         host: String,
         /// The runbook digest they approved.
         runbook_sha256: String,
+        /// The approver's SSH signature of the approval statement (`deployctl approve
+        /// --sign`); absent for an unsigned approval.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<ApprovalSignature>,
+    },
+    /// An approval of a gate not yet passed was withdrawn (`deployctl approve --revoke`).
+    ApprovalRevoked {
+        /// The gate.
+        step: String,
+        /// Who withdrew it (the approver or an operator).
+        by: String,
+        /// Why.
+        note: Option<String>,
+        /// Where.
+        host: String,
     },
     /// The run stopped to wait for a person.
     RunPaused {
@@ -240,188 +330,4 @@ pub enum Event {
         /// The holder that was cleared, as recorded.
         holder: String,
     },
-}
-
-/// The inputs of a run by reference (`vars.X`, `env.X`).
-pub type Inputs = std::collections::BTreeMap<String, Input>;
-
-/// One input of a run as journaled: a var, or an environment variable a reference used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Input {
-    /// The value; absent for a secret, which is never journaled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// The environment variable was unset and the reference's default was used.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub defaulted: bool,
-}
-
-/// What a step asks of the engine besides its outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Escalation {
-    /// A monitor rule held: roll back now, whatever `on_failure` says.
-    Rollback,
-    /// A monitor window had no data under `on_no_data: pause`: stop for the operator.
-    Pause,
-}
-
-/// An undo on the ledger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UndoEntry {
-    /// The id the undo runs under (`<step>.undo`).
-    pub id: String,
-    /// What it does, for the report and `rollback --dry-run`.
-    pub title: String,
-    /// For a plain `migrate` undone by its `.down.sql` files: the migrations this step
-    /// applied, in the order applied.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub migrations: Vec<String>,
-}
-
-/// How one service of a rolling restart went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceResult {
-    /// Restarted and answered healthy `consecutive_ok` times in a row.
-    Healthy,
-    /// The restart command failed or did not return in time.
-    RestartFailed,
-    /// Restarted, but not healthy within `health_timeout`.
-    Unhealthy,
-}
-
-/// One monitor window's figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Sample {
-    /// 1-based window number.
-    pub window: u32,
-    /// Probes run in the window.
-    pub count: u32,
-    /// Probes that failed (no answer, or an answer that failed the check).
-    pub errors: u32,
-    /// errors / count; absent when no probe ran.
-    pub error_rate: Option<f64>,
-    /// Latency percentiles over the probes that got an answer, in milliseconds; absent when
-    /// none did.
-    pub p50_ms: Option<f64>,
-    #[allow(missing_docs)]
-    pub p95_ms: Option<f64>,
-    #[allow(missing_docs)]
-    pub p99_ms: Option<f64>,
-    /// Each rule's reading in this window.
-    pub rules: Vec<RuleReading>,
-    /// The first failure seen in the window, for the report (redacted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_error: Option<String>,
-}
-
-/// A rule's reading in one monitor window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleReading {
-    /// The rule as written.
-    pub rule: String,
-    /// The metric's value in the window (absent: no data).
-    pub value: Option<f64>,
-    /// The threshold it must stay at or under.
-    pub above: f64,
-    /// Whether this window counts against the rule (over the threshold, or no data under
-    /// `on_no_data: fail`).
-    pub breach: bool,
-    /// Breaching windows in a row so far, and how many make the rule hold.
-    pub streak: u32,
-    #[allow(missing_docs)]
-    pub needed: u32,
-}
-
-/// Why a rollback runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RollbackCause {
-    /// A step with `on_failure: rollback` failed.
-    StepFailed,
-    /// A monitor rule held.
-    Trigger,
-    /// `deployctl rollback`.
-    Command,
-    /// The window closed while changes were running and `overrun: rollback` applies.
-    Window,
-}
-
-/// A phase in the plan recorded at `run_started`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlannedPhase {
-    /// Phase id.
-    pub id: String,
-    /// Phase title.
-    pub title: String,
-    /// Its steps.
-    pub steps: Vec<PlannedStep>,
-}
-
-/// A step in the plan recorded at `run_started`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlannedStep {
-    /// Step id.
-    pub id: String,
-    /// Title (or the kind's target text).
-    pub title: String,
-    /// Kind key.
-    pub kind: String,
-}
-
-/// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatus {
-    /// It did what it should.
-    Done,
-    /// It failed (after its retries).
-    Failed,
-    /// A signal stopped it.
-    Interrupted,
-    /// Skipped (e.g. `on_failure: continue` of an earlier step does not skip; `--skip` would).
-    Skipped,
-}
-
-impl StepStatus {
-    /// The word `status` uses for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepStatus::Done => "done",
-            StepStatus::Failed => "failed",
-            StepStatus::Interrupted => "interrupted",
-            StepStatus::Skipped => "skipped",
-        }
-    }
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Every step done.
-    Done,
-    /// A step failed.
-    Failed,
-    /// The rollback ran to the end (exit 4).
-    RolledBack,
-    /// The rollback itself failed (exit 5).
-    RollbackFailed,
-}
-
-/// What an approval allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalKind {
-    /// Passes an `approval` gate or confirms a `manual` checkbox.
-    Gate,
-    /// Allows re-running an interrupted step that is not idempotent.
-    Retry,
 }

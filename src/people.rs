@@ -67,6 +67,7 @@ impl PersonName {
     }
 
     /// The form equal for every spelling of the same name (`Alice`, `ALICE`, ` alice`).
+    #[cfg(test)]
     pub fn key(&self) -> &str {
         &self.key
     }

@@ -1,4 +1,4 @@
-//! `deployctl approve RUNBOOK STEP --by NAME [--note TEXT]`.
+//! `deployctl approve RUNBOOK STEP --by NAME [--note TEXT] [--sign KEY | --revoke]`.
 //!
 //! Records a gate approval, a manual confirmation, or permission to re-run an interrupted
 //! step that is not idempotent. Who may approve is decided by the engine's approval rules
@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::approval_signature::{Proposal, signed};
 use crate::cli::ApproveArgs;
 use crate::commands::session::say_clock;
 use crate::commands::{Ui, journal_for, load_runbook};
@@ -15,6 +16,7 @@ use crate::engine::{Approver, Plan, ProbeMode, identity, judge};
 use crate::event::{ApprovalKind, Entry, Event};
 use crate::exit::Exit;
 use crate::journal::{JournalError, LockedJournal, latest_run};
+use crate::report::json_lines::JsonLine;
 use crate::runbook::model::Step;
 
 /// What was recorded: the approval's kind and role, the run, and whether it is rolling back.
@@ -23,6 +25,7 @@ struct Recorded {
     role: Option<String>,
     run_id: String,
     rolling_back: bool,
+    fingerprint: Option<String>,
 }
 
 /// Records an approval.
@@ -57,6 +60,9 @@ pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs
         format!("deployctl approve {} {}", args.runbook.display(), args.step),
         by,
     );
+    if args.revoke {
+        return super::revoke::revoke(ui, &journal, &holder, &loaded, step, args).await;
+    }
     let result = match journal.lock(&holder).await {
         Ok(mut locked) => {
             let recorded = record(ui, &mut locked, &plan, step, args, by).await;
@@ -71,10 +77,30 @@ pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs
                 ApprovalKind::Gate => "approved",
                 ApprovalKind::Retry => "allowed a retry of",
             };
-            let role = done.role.map(|r| format!(" as {r}")).unwrap_or_default();
-            ui.out(&format!("{by}{role} {what} `{}` in run {}", step.id, done.run_id));
             let next = if done.rolling_back { "rollback" } else { "run" };
-            ui.out(&format!("  next: deployctl {next} {}", args.runbook.display()));
+            let next = format!("deployctl {next} {}", args.runbook.display());
+            if ui.json() {
+                ui.line(&JsonLine::Approved {
+                    runbook: loaded.runbook.name.clone(),
+                    step: step.id.clone(),
+                    run_id: done.run_id,
+                    kind: done.kind,
+                    by: by.to_string(),
+                    role: done.role,
+                    next,
+                });
+                return Exit::Success;
+            }
+            let role = done.role.map(|r| format!(" as {r}")).unwrap_or_default();
+            let signed = done
+                .fingerprint
+                .map(|f| format!(" (signed, key {f})"))
+                .unwrap_or_default();
+            ui.out(&format!(
+                "{by}{role} {what} `{}` in run {}{signed}",
+                step.id, done.run_id
+            ));
+            ui.out(&format!("  next: {next}"));
             Exit::Success
         }
         Ok(Err(refusal)) => {
@@ -118,10 +144,24 @@ async fn record(
         by,
         sha256: &loaded.sha256,
         allow_self_approval: loaded.runbook.allow_self_approval,
+        approvals: &loaded.runbook.approvals,
         now,
     };
     let (kind, role) = match judge(step, &run, &approver) {
         Ok(decided) => decided,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let proof = Proposal {
+        loaded,
+        run: &run,
+        step: &step.id,
+        role: role.as_deref(),
+        by,
+        note: args.note.as_deref(),
+        at: now,
+    };
+    let signature = match signed(&proof, args.sign.as_deref()).await {
+        Ok(signature) => signature,
         Err(refusal) => return Ok(Err(refusal)),
     };
     let entry = Entry {
@@ -135,6 +175,7 @@ async fn record(
             note: args.note.clone(),
             host: identity::host(),
             runbook_sha256: loaded.sha256.clone(),
+            signature: signature.clone(),
         },
     };
     journal.append(&entry).await?;
@@ -142,6 +183,7 @@ async fn record(
         kind,
         role,
         rolling_back: run.rolling_back(),
+        fingerprint: signature.map(|s| s.fingerprint),
         run_id: run.run_id,
     }))
 }

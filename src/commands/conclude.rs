@@ -6,6 +6,7 @@ use crate::engine::escalation::Problem;
 use crate::engine::{RunError, RunOutcome};
 use crate::exit::Exit;
 use crate::runbook::Loaded;
+use crate::runbook::model::StepKind;
 
 /// A run's or rollback's result as messages and an exit code.
 pub fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) -> Exit {
@@ -18,6 +19,8 @@ pub fn conclude(ui: &Ui, loaded: &Loaded, result: Result<RunOutcome, RunError>) 
             match e {
                 // Waiting for a person to finish the rollback, like any other pause.
                 RunError::RollingBack { .. } => Exit::Paused,
+                // Waiting for a step's process from a killed run to end.
+                RunError::Orphaned { .. } => Exit::Paused,
                 RunError::Journal(_)
                 | RunError::Changed { .. }
                 | RunError::NothingToRollBack(_)
@@ -44,7 +47,14 @@ fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
         RunOutcome::Paused { step, reason, hint } => {
             ui.err(&format!("paused at `{step}`: {reason}"));
             ui.err(&format!("  hint: {hint}"));
-            print_contacts(ui, &loaded.runbook, Problem::Gate, Some(&step));
+            // A gate or a checkbox is planned: nobody needs paging, only asking. A retry to
+            // approve is a problem.
+            let problem = if planned_gate(loaded, &step) {
+                Problem::PlannedGate
+            } else {
+                Problem::Gate
+            };
+            print_contacts(ui, &loaded.runbook, problem, Some(&step));
             Exit::Paused
         }
         RunOutcome::WindowClosed { reason, hint } => {
@@ -72,4 +82,15 @@ fn finish(ui: &Ui, loaded: &Loaded, outcome: RunOutcome) -> Exit {
             Exit::Interrupted
         }
     }
+}
+
+/// Whether `step` is an `approval` or a `manual` step: a pause the runbook planned.
+fn planned_gate(loaded: &Loaded, step: &str) -> bool {
+    let runbook = &loaded.runbook;
+    runbook
+        .steps()
+        .map(|(_, s)| s)
+        .chain(runbook.rollback.iter())
+        .find(|s| s.id == step)
+        .is_some_and(|s| matches!(s.kind, StepKind::Approval(_) | StepKind::Manual(_)))
 }

@@ -38,10 +38,11 @@ pub fn print_contacts(ui: &Ui, runbook: &Runbook, problem: Problem, step: Option
     if lines.is_empty() {
         return;
     }
-    let header = if problem == Problem::RollbackFailed {
-        "escalation contacts (page them now):"
-    } else {
-        "escalation contacts:"
+    let header = match problem {
+        Problem::RollbackFailed => "escalation contacts (page them now):",
+        // A planned gate is nothing to escalate: these are the people who can pass it.
+        Problem::PlannedGate => "who to ask:",
+        Problem::Step | Problem::Gate => "escalation contacts:",
     };
     ui.err(header);
     for line in lines {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::cli::RunArgs;
 use crate::commands::conclude::conclude;
 use crate::commands::session::{Drive, Overrides, drive, run_options, say_clock};
-use crate::commands::{Ui, load_runbook};
+use crate::commands::{Ui, find_runbook, load_runbook};
 use crate::engine::window::WindowState;
 use crate::engine::{Plan, ProbeMode, probe};
 use crate::exit::Exit;
@@ -15,7 +15,8 @@ use crate::runbook::Loaded;
 
 /// Runs a runbook (or prints its plan with --dry-run).
 pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exit {
-    let Some(loaded) = load_runbook(ui, env, &args.runbook) else {
+    let path = find_runbook(ui, &args.runbook);
+    let Some(loaded) = load_runbook(ui, env, &path) else {
         return Exit::Invalid;
     };
     say_clock(ui);
@@ -23,7 +24,10 @@ pub async fn run(ui: &Ui, env: &BTreeMap<String, String>, args: &RunArgs) -> Exi
         return dry_run(ui, &loaded, args).await;
     }
     for d in &loaded.warnings {
-        ui.err(&loaded.redactor.mask(&d.display(&args.runbook).to_string()));
+        ui.err(&loaded.redactor.mask(&d.display(&path).to_string()));
+    }
+    if let Err(exit) = super::new_run::allow_new_run(ui, &loaded, &path, args.new).await {
+        return exit;
     }
     let plan = Plan::new(&loaded, ProbeMode::Offline);
     let overrides = Overrides {
@@ -47,7 +51,7 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
     if mode == ProbeMode::Online {
         probe(&mut plan, ui.clock).await;
     }
-    let file = args.runbook.display().to_string();
+    let file = loaded.path.display().to_string();
     let window = window_now(ui, loaded);
     if ui.json() {
         for d in &loaded.warnings {
@@ -59,12 +63,15 @@ async fn dry_run(ui: &Ui, loaded: &Loaded, args: &RunArgs) -> Exit {
         }
     } else {
         for d in &loaded.warnings {
-            ui.err(&loaded.redactor.mask(&d.display(&args.runbook).to_string()));
+            ui.err(&loaded.redactor.mask(&d.display(&loaded.path).to_string()));
         }
         let text = report::plan::human(&plan, &file);
         ui.out(text.trim_end());
         if let Some((_, said)) = &window {
             ui.out(&format!("window: {said}"));
+        }
+        if ui.github() {
+            annotate(ui, loaded, &plan, &file);
         }
     }
     // A probe that failed means a step would fail now: not a clean dry-run.
@@ -89,4 +96,17 @@ fn window_now(ui: &Ui, loaded: &Loaded) -> Option<(bool, String)> {
             ),
         ),
     })
+}
+
+/// The dry-run's warnings and failed probes as GitHub annotations.
+fn annotate(ui: &Ui, loaded: &Loaded, plan: &Plan<'_>, file: &str) {
+    for d in &loaded.warnings {
+        ui.data(&report::github::diagnostic(file, d, &loaded.redactor));
+    }
+    for step in plan.all_steps() {
+        if let Some(found) = &step.probe_failed {
+            let title = format!("step {} would likely fail now", step.id);
+            ui.data(&report::github::annotation("error", file, 0, 0, &title, found));
+        }
+    }
 }

@@ -1,10 +1,10 @@
 //! `deployctl status [RUNBOOK]`: the latest run's checklist, read from the journal alone,
 //! rendered for a terminal, a script (JSON), a change ticket (Markdown) or a browser (HTML).
 //! Under `--output json` the default (human) format becomes one `status` JSON line.
-
-use std::path::PathBuf;
+//! Without a runbook it shows the journal written last here or above ([`super::latest`]).
 
 use crate::cli::{StatusArgs, StatusFormat};
+use crate::commands::latest::latest_journal;
 use crate::commands::{Ui, report_journal_error};
 use crate::exit::Exit;
 use crate::journal::{JournalTarget, latest_run};
@@ -17,7 +17,7 @@ use crate::runbook::load::peek_name;
 
 /// Prints the checklist.
 pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
-    let journal = match locate(ui, args) {
+    let journal = match locate(ui, args).await {
         Ok(target) => target,
         Err(message) => {
             ui.err(&message);
@@ -32,6 +32,11 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
         ui.err(&format!("warning: {w}"));
     }
     let Some(run) = latest_run(read.entries) else {
+        if ui.json() {
+            ui.line(&JsonLine::NoRun {
+                journal: journal.to_string(),
+            });
+        }
         ui.err(&format!("no run recorded in `{journal}` yet"));
         ui.err("  hint: `deployctl run RUNBOOK` starts one");
         return Exit::Success;
@@ -44,8 +49,8 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     match args.format {
         StatusFormat::Human if ui.json() => ui.line(&JsonLine::Status(&v)),
         StatusFormat::Human => ui.out(human(&v).trim_end()),
-        StatusFormat::Markdown => ui.out(markdown(&v).trim_end()),
-        StatusFormat::Html => ui.out(html(&v).trim_end()),
+        StatusFormat::Markdown => ui.document(markdown(&v).trim_end()),
+        StatusFormat::Html => ui.document(html(&v).trim_end()),
         StatusFormat::Json => match serde_json::to_string_pretty(&v) {
             Ok(text) => ui.data(&text),
             Err(e) => {
@@ -57,15 +62,18 @@ pub async fn status(ui: &Ui, args: &StatusArgs) -> Exit {
     Exit::Success
 }
 
-/// The journal: a `--journal` file alone is enough; a database needs the runbook's name.
-fn locate(ui: &Ui, args: &StatusArgs) -> Result<JournalTarget, String> {
-    let given = ui.journal.as_deref();
+/// The journal: the runbook's; without one, a `--journal` file, else the journal written
+/// last (named on stderr, [`super::latest`]).
+async fn locate(ui: &Ui, args: &StatusArgs) -> Result<JournalTarget, String> {
     let Some(runbook) = &args.runbook else {
-        return match given.map(|path| JournalTarget::from_arg(Some(path), "", PathBuf::new)) {
-            Some(JournalTarget::File(path)) => Ok(JournalTarget::File(path)),
-            Some(JournalTarget::Postgres(_)) => Err("deployctl status: which runbook's journal?\n  hint: a PostgreSQL journal holds one journal per runbook: give the runbook (`deployctl status runbooks/x.yaml`)".into()),
-            None => Err("deployctl status: which run?\n  hint: give the runbook (`deployctl status runbooks/x.yaml`) or --journal PATH".into()),
-        };
+        let chosen = latest_journal(ui).await?;
+        if chosen.searched != "--journal" {
+            ui.note(&format!(
+                "status of journal `{}` (runbook `{}`), the one written last in {}",
+                chosen.journal, chosen.key, chosen.searched
+            ));
+        }
+        return Ok(chosen.journal);
     };
     let name = peek_name(runbook)
         .map_err(|e| format!("{e}\n  hint: status needs the runbook's `name` to find its journal"))?;

@@ -15,7 +15,7 @@ use crate::exit::Exit;
 use crate::journal::JournalError;
 use crate::report::escape::{Breaks, neutralise};
 use crate::report::json_lines::JsonLine;
-use crate::report::stdout;
+use crate::report::{paint, stdout};
 use crate::runbook::LoadError;
 
 /// Output settings of one invocation.
@@ -58,8 +58,18 @@ impl Ui {
         self.output == OutputFormat::Json
     }
 
+    /// Whether GitHub Actions annotations were asked for.
+    pub fn github(&self) -> bool {
+        self.output == OutputFormat::Github
+    }
+
     /// Writes text for people to stdout, its control characters neutralised.
     pub fn out(&self, text: &str) {
+        stdout::line(&paint::stdout(&neutralise(text, Breaks::Keep)));
+    }
+
+    /// Writes a document (Markdown, HTML) to stdout, neutralised but never painted.
+    pub fn document(&self, text: &str) {
         stdout::line(&neutralise(text, Breaks::Keep));
     }
 
@@ -76,10 +86,17 @@ impl Ui {
         }
     }
 
+    /// Writes a remark to stderr (what deployctl chose for the user), unless `--quiet`.
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            self.err(&format!("note: {text}"));
+        }
+    }
+
     /// Writes a problem to stderr, its control characters neutralised.
     pub fn err(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{}", neutralise(text, Breaks::Keep));
+        let _ = writeln!(err, "{}", paint::stderr(&neutralise(text, Breaks::Keep)));
     }
 
     /// The command's exit code once its output is written. When stdout failed for a reason
@@ -128,12 +145,30 @@ pub fn load_runbook(
     }
 }
 
+/// `path` when it exists; else `runbooks/PATH` when that exists (said on stderr), as
+/// `deployctl run NAME.yaml` is typed from a repository's root.
+pub fn find_runbook(ui: &Ui, path: &std::path::Path) -> std::path::PathBuf {
+    let beside = std::path::Path::new("runbooks").join(path);
+    if !path.exists() && path.is_relative() && beside.is_file() {
+        ui.note(&format!(
+            "`{}` is not here; using `{}`",
+            path.display(),
+            beside.display()
+        ));
+        return beside;
+    }
+    path.to_path_buf()
+}
+
 /// Prints why a runbook could not be loaded.
 pub fn report_load_error(ui: &Ui, error: &LoadError) {
     match error {
         LoadError::Read { path, source } => {
             ui.err(&format!("{}: cannot read runbook: {source}", path.display()));
-            if source.kind() == std::io::ErrorKind::NotFound {
+            let beside = std::path::Path::new("runbooks").join(path);
+            if source.kind() == std::io::ErrorKind::NotFound && path.is_relative() && beside.is_file() {
+                ui.err(&format!("  hint: `{}` exists: give that path", beside.display()));
+            } else if source.kind() == std::io::ErrorKind::NotFound {
                 ui.err("  hint: check the path; runbooks usually live in runbooks/");
             }
         }

@@ -1,7 +1,9 @@
 //! `deployctl unlock RUNBOOK`: clear the holder record a crashed run left behind.
 //!
 //! The kernel already released a dead process's lock; what remains is the record. While a
-//! live process holds the lock, unlock refuses (exit 6) and names it.
+//! live process holds the lock, unlock refuses (exit 6) and names it. `--kill-orphans`
+//! then kills the process groups of steps the killed run left running
+//! ([`super::kill_orphans`]).
 
 use crate::cli::UnlockArgs;
 use crate::commands::{Ui, report_journal_error};
@@ -12,8 +14,9 @@ use crate::journal::{Holder, JournalError, JournalTarget, latest_run};
 use crate::report::json_lines::JsonLine;
 use crate::runbook::load::peek_name;
 
-/// Clears a stale lock record.
+/// Clears a stale lock record, then with `--kill-orphans` kills what the killed run left.
 pub async fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
+    let operator = identity::operator(args.operator.as_deref());
     let name = match peek_name(&args.runbook) {
         Ok(n) => n,
         Err(e) => {
@@ -22,7 +25,13 @@ pub async fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
         }
     };
     let journal = super::journal_for(ui, &args.runbook, &name);
-    let operator = identity::operator(args.operator.as_deref());
+    match clear(ui, &journal, &operator).await {
+        Exit::Success if args.kill_orphans => super::kill_orphans::kill_orphans(ui, &journal, &operator).await,
+        exit => exit,
+    }
+}
+
+async fn clear(ui: &Ui, journal: &JournalTarget, operator: &str) -> Exit {
     match journal.clear_stale().await {
         Ok(None) => {
             if ui.json() {
@@ -44,7 +53,7 @@ pub async fn unlock(ui: &Ui, args: &UnlockArgs) -> Exit {
             } else {
                 ui.out(&format!("cleared a stale lock of `{journal}`: it was held by {holder}"));
             }
-            if let Err(e) = record(&journal, &operator, &holder, ui.clock.now()).await {
+            if let Err(e) = record(journal, operator, &holder, ui.clock.now()).await {
                 ui.err(&format!("warning: the unlock was not journaled: {e}"));
             }
             Exit::Success

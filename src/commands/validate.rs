@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::cli::ValidateArgs;
 use crate::commands::{Ui, report_load_error};
 use crate::exit::Exit;
+use crate::report::github;
 use crate::report::json_lines::{JsonLine, diagnostic_line};
 use crate::runbook::{Diagnostic, LoadError, LoadOptions, load};
 
@@ -66,6 +67,9 @@ pub fn validate(ui: &Ui, env: &BTreeMap<String, String>, args: &ValidateArgs) ->
                     });
                 } else {
                     report_load_error(ui, &error);
+                    if ui.github() {
+                        annotate(ui, path, &error);
+                    }
                 }
             }
         }
@@ -78,5 +82,24 @@ fn emit(ui: &Ui, path: &std::path::Path, d: &Diagnostic, redactor: &crate::redac
         ui.line(&diagnostic_line(&path.display().to_string(), d, redactor));
     } else {
         ui.err(&redactor.mask(&d.display(path).to_string()));
+        if ui.github() {
+            ui.data(&github::diagnostic(&path.display().to_string(), d, redactor));
+        }
+    }
+}
+
+/// A runbook that did not load, as GitHub annotations.
+fn annotate(ui: &Ui, path: &std::path::Path, error: &LoadError) {
+    let file = path.display().to_string();
+    match error {
+        LoadError::Invalid { diagnostics, .. } => {
+            for d in diagnostics {
+                ui.data(&github::diagnostic(&file, d, &Default::default()));
+            }
+        }
+        LoadError::Read { source, .. } => {
+            let message = format!("cannot read runbook: {source}");
+            ui.data(&github::annotation("error", &file, 0, 0, "deployctl", &message));
+        }
     }
 }

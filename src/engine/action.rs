@@ -105,6 +105,8 @@ pub struct Moment<'m> {
     pub history: &'m History,
     /// What this invocation did already.
     pub invocation: Invocation,
+    /// Background monitors this invocation is watching now: the run goes on past them.
+    pub watching: &'m [String],
 }
 
 /// What this invocation did that is not (or not always) journaled.

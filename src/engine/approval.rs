@@ -13,10 +13,30 @@
 
 use chrono::{DateTime, Utc};
 
+use super::proof::discounted;
 use crate::event::{ApprovalKind, StepStatus};
 use crate::journal::{ApprovalRecord, RunState, StepView};
 use crate::people::PersonName;
-use crate::runbook::model::{Step, StepKind};
+use crate::runbook::model::{Approvals, Runbook, Step, StepKind};
+
+/// The runbook's approval settings the rules read.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// `allow_self_approval`.
+    pub allow_self_approval: bool,
+    /// `approvals:` (signers, `require_signature`).
+    pub approvals: &'a Approvals,
+}
+
+impl<'a> Rules<'a> {
+    /// The rules of `runbook`.
+    pub fn of(runbook: &'a Runbook) -> Self {
+        Rules {
+            allow_self_approval: runbook.allow_self_approval,
+            approvals: &runbook.approvals,
+        }
+    }
+}
 
 /// What the journal says about a gate step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,14 +48,16 @@ pub enum GateState {
 }
 
 /// `None` when `step` is not a gate (`approval`, `manual`). Without `allow_self_approval`,
-/// an approval by an operator of the run does not count.
+/// an approval by an operator of the run does not count; nor does one whose signature fails
+/// or, under `require_signature`, one without a signature.
 pub fn gate_state(
     step: &Step,
     run: &RunState,
     sha256: &str,
     now: DateTime<Utc>,
-    allow_self_approval: bool,
+    rules: &Rules<'_>,
 ) -> Option<GateState> {
+    let allow_self_approval = rules.allow_self_approval;
     let (what, role) = match &step.kind {
         StepKind::Approval(a) => (format!("approval by role {}", a.role), Some(&a.role)),
         StepKind::Manual(m) => (format!("confirmation: {}", m.text), None),
@@ -48,6 +70,12 @@ pub fn gate_state(
             "{what} (the approval by {} does not count: {} operated this run since)",
             a.by,
             operator_named(run, &a.by).unwrap_or_default()
+        )));
+    }
+    if let Some((a, why)) = fresh.and_then(|a| discounted(a, &run.run_id, rules.approvals).map(|w| (a, w))) {
+        return Some(GateState::Waiting(format!(
+            "{what} (the approval by {} does not count: {why})",
+            a.by
         )));
     }
     Some(match (fresh, expired, ttl(step)) {
@@ -98,6 +126,9 @@ pub struct Approver<'a> {
     pub sha256: &'a str,
     /// The runbook's `allow_self_approval`.
     pub allow_self_approval: bool,
+    /// The runbook's `approvals:`: an approval whose signature fails does not stand in the
+    /// way of a new one.
+    pub approvals: &'a Approvals,
     /// When.
     pub now: DateTime<Utc>,
 }
@@ -108,6 +139,7 @@ pub fn judge(step: &Step, run: &RunState, who: &Approver<'_>) -> Result<(Approva
     let by = person(who.by)?;
     confusable(&by, run)?;
     let (already, _) = approvals(step, run, who.sha256, who.now);
+    let already = already.filter(|a| discounted(a, &run.run_id, who.approvals).is_none());
     match &step.kind {
         StepKind::Approval(gate) => {
             if let Some(a) = already {
@@ -152,7 +184,7 @@ fn separation_of_duties(step: &Step, role: &str, run: &RunState, by: &PersonName
     if let Some(other) = run
         .approvals
         .iter()
-        .find(|a| same(&a.by, by) && a.role.as_deref().is_some_and(|r| r != role))
+        .find(|a| !a.revoked && same(&a.by, by) && a.role.as_deref().is_some_and(|r| r != role))
     {
         return Err(format!(
             "{} already approved `{}` as {} in this run (as {}) and cannot also act as {role}\n  hint: one person fills one role (or set `allow_self_approval: true`)",

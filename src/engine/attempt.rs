@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::background::{Background, Heard};
 use super::cancel::Cancel;
 use super::observer::Observer;
 use super::outcome::RunError;
@@ -23,7 +24,7 @@ use super::retry::delay_before;
 use crate::event::{Event, ServiceResult, StepStatus, UndoEntry};
 use crate::runbook::Loaded;
 use crate::runbook::duration::format as dur;
-use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, execute, own_undo, revert};
+use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, StepStarts, execute, own_undo, revert};
 
 /// How the attempts of a step ended (all journaled).
 pub(super) enum Attempted {
@@ -36,6 +37,9 @@ pub(super) enum Attempted {
     },
     /// A signal stopped it.
     Interrupted,
+    /// A background monitor's rule held while it ran: it was stopped and journaled as
+    /// interrupted; the rollback comes next.
+    Tripped,
 }
 
 /// Whether a completed step puts its undo on the ledger.
@@ -59,6 +63,8 @@ pub(super) struct StepParts<'a> {
     pub cancel: Cancel,
     /// Now, as the run sees it.
     pub clock: crate::clock::Clock,
+    /// When the run's steps first started (a monitor's baseline ends at one of them).
+    pub starts: Arc<StepStarts>,
 }
 
 impl StepParts<'_> {
@@ -84,6 +90,7 @@ pub(super) async fn attempts<O: Observer>(
     parts: &StepParts<'_>,
     planned: &PlanStep<'_>,
     direction: Direction,
+    background: &mut Background,
 ) -> Result<Attempted, RunError> {
     let step = planned.step();
     let check = planned.is_check();
@@ -96,7 +103,10 @@ pub(super) async fn attempts<O: Observer>(
         let durability = if check { Durability::Soon } else { Durability::Now };
         let id = planned.id.clone();
         rec.record(Event::StepStarted { step: id, attempt }, durability)?;
-        let outcome = attempt_once(rec, parts, planned).await?;
+        if let Ok(mut starts) = parts.starts.lock() {
+            starts.entry(planned.id.clone()).or_insert_with(|| parts.clock.now());
+        }
+        let outcome = attempt_once(rec, parts, planned, background).await?;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let finish = |status, reason, output, escalation| Event::StepFinished {
             step: planned.id.clone(),
@@ -114,12 +124,20 @@ pub(super) async fn attempts<O: Observer>(
             Durability::BeforeNext
         };
         let outcome = match outcome {
-            None => {
+            Ran::Signal => {
                 let reason = format!("stopped by {}", parts.cancel.signal());
                 rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
                 return Ok(Attempted::Interrupted);
             }
-            Some(result) => result,
+            Ran::Tripped => {
+                let reason = "stopped: a background monitor's rollback rule held".to_string();
+                rec.record(
+                    finish(StepStatus::Interrupted, Some(reason), None, None),
+                    Durability::Now,
+                )?;
+                return Ok(Attempted::Tripped);
+            }
+            Ran::Outcome(result) => result,
         };
         match outcome {
             StepOutcome::Done { detail, output } => {
@@ -173,25 +191,41 @@ pub(super) async fn attempts<O: Observer>(
     }
 }
 
-/// One attempt under the step's timeout; `None` when a signal interrupted it.
+/// How one attempt ended.
+enum Ran {
+    Outcome(StepOutcome),
+    /// A signal interrupted it.
+    Signal,
+    /// A background monitor's rule held.
+    Tripped,
+}
+
+/// One attempt under the step's timeout, journaling what background monitors report.
 async fn attempt_once<O: Observer>(
     rec: &mut Recorder<'_, O>,
     parts: &StepParts<'_>,
     planned: &PlanStep<'_>,
-) -> Result<Option<StepOutcome>, RunError> {
+    background: &mut Background,
+) -> Result<Ran, RunError> {
     if parts.cancel.is_cancelled() {
-        return Ok(None);
+        return Ok(Ran::Signal);
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run_id = rec.run_id().to_string();
     let services_done = services_done(rec, &planned.id);
     let outputs = done_outputs(rec);
+    let baseline = rec
+        .run()
+        .and_then(|r| r.step(&planned.id))
+        .and_then(|s| s.baseline.clone());
     let live = Live {
         outputs: &outputs,
         services: &parts.loaded.runbook.services,
         workdir: &parts.loaded.runbook.workdir,
         progress: &tx,
         services_done: &services_done,
+        baseline: baseline.as_ref(),
+        starts: &parts.starts,
     };
     let ctx = StepContext {
         live: Some(&live),
@@ -208,10 +242,15 @@ async fn attempt_once<O: Observer>(
         tokio::select! {
             biased;
             Some(event) = rx.recv() => rec.record(event, Durability::Now)?,
-            result = &mut work => break Some(result.unwrap_or_else(|_| {
+            Some(note) = background.next() => {
+                if background.record(rec, note)? == Heard::Tripped {
+                    break Ran::Tripped;
+                }
+            }
+            result = &mut work => break Ran::Outcome(result.unwrap_or_else(|_| {
                 StepOutcome::failed(format!("timed out after {}", dur(planned.timeout)))
             })),
-            _ = parts.cancel.cancelled() => break None,
+            _ = parts.cancel.cancelled() => break Ran::Signal,
             _ = sleep_until(due), if due.is_some() => rec.settle()?,
         }
     };
@@ -262,6 +301,14 @@ fn services_done<O: Observer>(rec: &Recorder<'_, O>, step: &str) -> BTreeSet<Str
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// When each step of the run first started, as journaled.
+pub(super) fn step_starts(run: Option<&crate::journal::RunState>) -> StepStarts {
+    let starts = run
+        .map(|run| run.steps.iter().map(|(id, s)| (id.clone(), s.started_at)).collect())
+        .unwrap_or_default();
+    StepStarts::new(starts)
 }
 
 /// The undo a completed forward step puts on the ledger: its `undo:`, else its kind's own.

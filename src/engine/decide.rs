@@ -14,7 +14,7 @@
 //! `on_failure: continue`.
 
 use super::action::{Action, Moment};
-use super::approval::{GateState, gate_state, may_rerun};
+use super::approval::{GateState, Rules, gate_state, may_rerun};
 use super::outcome::RunOutcome;
 use super::plan::{Plan, PlanStep};
 use super::window_gate;
@@ -34,11 +34,17 @@ pub fn next_action<'p, 'a>(plan: &'p Plan<'a>, run: &RunState, at: &Moment<'_>) 
         return Action::Announce;
     }
     let window = plan.loaded.runbook.window.as_ref();
-    if let (Some(window), false) = (window, at.invocation.window_checked) {
+    // The window is checked before the first step that waits for it: steps of a phase with
+    // `window: false` (approvals days earlier) run before that check, whatever the time.
+    let exempt = |step: &PlanStep<'_>| step.outside_window;
+    let next = plan.steps().find(|s| !run.is_done(&s.id) || run.finished_now(&s.id));
+    if let (Some(window), false) = (window, at.invocation.window_checked)
+        && !next.is_some_and(exempt)
+    {
         return window_gate::at_start(window, plan, run, at);
     }
     for step in plan.steps() {
-        if run.is_done(&step.id) {
+        if run.is_done(&step.id) || at.watching.contains(&step.id) {
             continue;
         }
         if run.finished_now(&step.id) {
@@ -46,6 +52,9 @@ pub fn next_action<'p, 'a>(plan: &'p Plan<'a>, run: &RunState, at: &Moment<'_>) 
                 Some(action) => return action,
                 None => continue,
             }
+        }
+        if let (Some(window), false) = (window, at.invocation.window_checked || exempt(step)) {
+            return window_gate::at_start(window, plan, run, at);
         }
         if let Some(action) = window.and_then(|w| window_gate::before(w, step, at)) {
             return action;
@@ -127,8 +136,8 @@ fn ready<'p, 'a>(
     then: String,
 ) -> Action<'p, 'a> {
     let file = at.file.display();
-    let allow_self = plan.loaded.runbook.allow_self_approval;
-    if let Some(gate) = gate_state(step.step(), run, &plan.sha256, at.now, allow_self) {
+    let rules = Rules::of(&plan.loaded.runbook);
+    if let Some(gate) = gate_state(step.step(), run, &plan.sha256, at.now, &rules) {
         return match gate {
             GateState::Approved(reason) => Action::PassGate { step, reason },
             GateState::Waiting(what) => Action::AwaitGate {

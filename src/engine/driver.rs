@@ -1,113 +1,35 @@
 //! The driver: asks [`next_action`] what to do, does it, journals what happened, and tells
 //! the consumers (the observer, the webhooks), until the run is done or must stop.
 //!
-//! Theory of operation: the journal is read and folded first; an unfinished latest run is
-//! resumed (its digests checked, `run_resumed` journaled), otherwise a new run starts with
-//! the plan's outline in its first entry. Then the loop: the decision function sees the
-//! plan, the run as journaled so far and the moment, and answers one [`Action`]; the driver
-//! performs it with as little logic as it can. Every decision is thus a function of the
-//! journal, which is what makes resume, `status` and `approve` agree with the run.
+//! Theory of operation: [`super::invoke`] reads the journal and opens the driver on the run.
+//! Then the loop: the decision function sees the plan, the run as journaled so far and the
+//! moment, and answers one [`Action`]; the driver performs it with as little logic as it
+//! can. Every decision is thus a function of the journal, which is what makes resume,
+//! `status` and `approve` agree with the run.
 
 use std::sync::Arc;
 
 use super::action::{Action, Invocation, Moment};
 use super::attempt::{Attempted, Direction, StepParts, attempts};
+use super::background::{Background, Heard};
 use super::cancel::Cancel;
 use super::decide::next_action;
 use super::feasibility::History;
 use super::notice::Notice;
 use super::observer::Observer;
+use super::opening::{resumed, started};
 use super::options::RunOptions;
 use super::outcome::{RunError, RunOutcome};
 use super::plan::{Plan, PlanStep};
 use super::recorder::{Durability, Recorder};
 use super::rollback_plan::rollback_plan;
-use super::unchanged::unchanged;
 use super::webhooks::Webhooks;
-use crate::event::{ApprovalKind, Escalation, Event, JOURNAL_FORMAT, RollbackCause, RunStatus, StepStatus};
-use crate::journal::{LockedJournal, RunState, latest_run};
+use crate::event::{ApprovalKind, Escalation, Event, RollbackCause, RunStatus, StepStatus};
+use crate::journal::{LockedJournal, RunState};
 use crate::runbook::model::{OnFailure, StepKind};
 use crate::steps::{Databases, StepOutcome, check};
-
-/// Runs (or resumes) the plan's runbook in `journal`, whose lock the caller holds.
-pub async fn execute<O: Observer>(
-    plan: &Plan<'_>,
-    options: &RunOptions,
-    observer: &mut O,
-    cancel: Cancel,
-    journal: &mut LockedJournal,
-) -> Result<RunOutcome, RunError> {
-    let (latest, history) = read_latest(journal, plan, observer).await?;
-    let prior = latest.filter(|run| !run.is_finished());
-    if let Some(run) = prior.as_ref().filter(|run| run.rolling_back()) {
-        return Err(RunError::RollingBack {
-            run_id: run.run_id.clone(),
-            reason: run.rollback.as_ref().map(|r| r.reason.clone()).unwrap_or_default(),
-            file: options.runbook_file.clone(),
-        });
-    }
-    let mut driver = Driver::open(plan, options, observer, cancel, journal, prior, history)?;
-    driver.drive().await
-}
-
-/// Runs the rollback procedure of the journal's latest run (`deployctl rollback`), or
-/// finishes one that was cut off. The caller holds the journal's lock.
-pub async fn roll_back<O: Observer>(
-    plan: &Plan<'_>,
-    options: &RunOptions,
-    observer: &mut O,
-    cancel: Cancel,
-    journal: &mut LockedJournal,
-) -> Result<RunOutcome, RunError> {
-    let (latest, history) = read_latest(journal, plan, observer).await?;
-    let Some(prior) = latest else {
-        return Err(RunError::NothingToRollBack(format!(
-            "journal `{}` holds no run of this runbook: there is nothing to roll back",
-            journal.shown()
-        )));
-    };
-    if let (Some(rollback), Some((RunStatus::RolledBack, _, at))) = (&prior.rollback, &prior.finished) {
-        return Err(RunError::NothingToRollBack(format!(
-            "run {} was already rolled back (finished {}; started by {}: {})",
-            prior.run_id,
-            at.format("%Y-%m-%d %H:%M:%S UTC"),
-            rollback.by,
-            rollback.reason
-        )));
-    }
-    let mut driver = Driver::open(plan, options, observer, cancel, journal, Some(prior), history)?;
-    let reason = format!("requested by {} with `deployctl rollback`", options.operator);
-    driver.invocation.announced = true;
-    driver.roll_back(RollbackCause::Command, reason).await?;
-    driver.drive().await
-}
-
-/// The journal's latest run and the durations of past steps, warnings shown. A journal
-/// whose latest run belongs to another runbook is refused: its gates, undo ledger and
-/// steps are not this runbook's.
-async fn read_latest<O: Observer>(
-    locked: &mut LockedJournal,
-    plan: &Plan<'_>,
-    observer: &mut O,
-) -> Result<(Option<RunState>, History), RunError> {
-    let journal = locked.read().await?;
-    for warning in &journal.warnings {
-        observer.warn(warning);
-    }
-    let history = History::from_entries(&journal.entries);
-    let latest = latest_run(journal.entries);
-    if let Some(run) = latest.as_ref().filter(|run| run.runbook != plan.runbook) {
-        return Err(RunError::OtherRunbook {
-            journal: locked.shown(),
-            found: run.runbook.clone(),
-            expected: plan.runbook.clone(),
-        });
-    }
-    Ok((latest, history))
-}
-
 /// One invocation driving a run.
-struct Driver<'r, 'p, 'a, O: Observer> {
+pub(super) struct Driver<'r, 'p, 'a, O: Observer> {
     plan: &'p Plan<'a>,
     options: &'r RunOptions,
     rec: Recorder<'r, O>,
@@ -115,11 +37,12 @@ struct Driver<'r, 'p, 'a, O: Observer> {
     webhooks: Webhooks<'a>,
     history: History,
     invocation: Invocation,
+    background: Background,
 }
 
 impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
     /// Starts a new run, or resumes `prior` (its digests checked).
-    fn open(
+    pub(super) fn open(
         plan: &'p Plan<'a>,
         options: &'r RunOptions,
         observer: &'r mut O,
@@ -146,6 +69,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             Some(prior) => resumed(plan, prior, options)?,
             None => started(plan, options),
         };
+        let starts = Arc::new(super::attempt::step_starts(prior.as_ref()));
         let mut rec = Recorder::new(journal, observer, clock, run_id.clone(), prior);
         rec.record(event, Durability::Now)?;
         if clock.is_pretended() {
@@ -161,6 +85,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             databases: Arc::new(Databases::new(&loaded.runbook, &run_id)),
             cancel,
             clock,
+            starts,
         };
         Ok(Driver {
             plan,
@@ -170,12 +95,23 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             webhooks: Webhooks::new(loaded, http, run_id),
             history,
             invocation: Invocation::default(),
+            background: Background::new(),
         })
     }
 
+    /// Starts the rollback `deployctl rollback` asked for (the operator knows: it is not
+    /// announced as a warning).
+    pub(super) async fn roll_back_on_request(&mut self, reason: String) -> Result<(), RunError> {
+        self.invocation.announced = true;
+        self.roll_back(RollbackCause::Command, reason).await
+    }
+
     /// The loop: decide, act, until an action ends the invocation.
-    async fn drive(&mut self) -> Result<RunOutcome, RunError> {
+    pub(super) async fn drive(&mut self) -> Result<RunOutcome, RunError> {
         loop {
+            if self.background.drain(&mut self.rec)? == Heard::Tripped {
+                self.tell(&Notice::TriggerFired { step: self.tripped() }).await?;
+            }
             let Some(run) = self.rec.run() else {
                 return Err(RunError::Internal("the driver lost its run state"));
             };
@@ -186,6 +122,7 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
                 file: &self.options.runbook_file,
                 history: &self.history,
                 invocation: self.invocation,
+                watching: self.background.watching(),
             };
             if let Some(outcome) = self.perform(next_action(self.plan, run, &moment)).await? {
                 return Ok(outcome);
@@ -236,6 +173,11 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             Action::StartRollback { cause, reason } => self.roll_back(cause, reason).await?,
             Action::Stop(outcome) => return self.stop(outcome).await.map(Some),
             Action::Finish => {
+                self.background.stop(
+                    &mut self.rec,
+                    StepStatus::Done,
+                    "stopped when the run finished; no rule held",
+                )?;
                 let event = Event::RunFinished {
                     status: RunStatus::Done,
                     exit_code: 0,
@@ -264,7 +206,13 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         } else {
             Direction::Forward
         };
-        let attempted = attempts(&mut self.rec, &self.parts, step, direction).await;
+        if let (StepKind::Monitor(m), Direction::Forward) = (&step.step().kind, direction)
+            && m.background
+        {
+            self.background.start(&mut self.rec, &self.parts, step, m)?;
+            return Ok(None);
+        }
+        let attempted = attempts(&mut self.rec, &self.parts, step, direction, &mut self.background).await;
         let attempted = attempted.map_err(|e| match e {
             RunError::Journal(source) if self.parts.cancel.lost_lock() => RunError::LockLost {
                 step: step.id.clone(),
@@ -274,6 +222,10 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         })?;
         match attempted {
             Attempted::Done => Ok(None),
+            Attempted::Tripped => {
+                self.tell(&Notice::TriggerFired { step: self.tripped() }).await?;
+                Ok(None)
+            }
             Attempted::Interrupted => {
                 let outcome = self.interrupted(Some(&step.id))?;
                 self.stop(outcome).await.map(Some)
@@ -384,33 +336,54 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             note: Some("confirmed at the terminal".to_string()),
             host: self.options.host.clone(),
             runbook_sha256: self.plan.sha256.clone(),
+            signature: None,
         };
         self.rec.record(approval, Durability::Now)?;
         self.pass_gate(step, format!("confirmed by {operator} at the terminal"))?;
         Ok(None)
     }
 
+    /// The background monitor whose rule held in this invocation, for the webhooks.
+    fn tripped(&self) -> String {
+        let run = self.rec.run();
+        self.plan
+            .steps()
+            .find(|s| {
+                run.and_then(|r| r.step(&s.id))
+                    .is_some_and(|st| st.escalation == Some(Escalation::Rollback))
+                    && run.is_some_and(|r| r.finished_now(&s.id))
+            })
+            .map(|s| s.id.clone())
+            .unwrap_or_default()
+    }
+
     /// Begins the rollback (journaling its steps), or goes on with the one journaled.
     async fn roll_back(&mut self, cause: RollbackCause, reason: String) -> Result<(), RunError> {
+        self.background
+            .stop(&mut self.rec, StepStatus::Interrupted, "stopped: the rollback began")?;
         let Some(run) = self.rec.run() else {
             return Err(RunError::Internal("the driver lost its run state"));
         };
-        let reason = match &run.rollback {
-            Some(journaled) => journaled.reason.clone(),
+        // A new rollback is shown by its journaled `rollback_started` and the command's last
+        // words say why: no warning (an operator's own `deployctl rollback` is no surprise).
+        // One resumed journals nothing new, so it is said here.
+        match &run.rollback {
+            Some(journaled) => {
+                let text = format!("resuming the rollback: {}", journaled.reason);
+                self.rec.observer().warn(&text);
+            }
             None => {
                 let steps = rollback_plan(run, self.plan);
                 let by = self.options.operator.clone();
                 let event = Event::RollbackStarted {
                     cause,
-                    reason: reason.clone(),
+                    reason,
                     by,
                     steps,
                 };
                 self.rec.record(event, Durability::Now)?;
-                reason
             }
-        };
-        self.rec.observer().warn(&format!("rolling back: {reason}"));
+        }
         self.tell(&Notice::RollbackStarted).await
     }
 
@@ -443,18 +416,19 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
 
     /// Ends the invocation: everything durable and shown, the webhooks told.
     async fn stop(&mut self, outcome: RunOutcome) -> Result<RunOutcome, RunError> {
+        self.background.stop(
+            &mut self.rec,
+            StepStatus::Interrupted,
+            "stopped with the invocation; a resumed run watches again for the rest of its duration",
+        )?;
         self.rec.settle()?;
         for warning in self.webhooks.settle().await {
             self.rec.observer().warn(&warning);
         }
+        // A pause at an approval gate asks the role for it (`approval_requested`).
         let notice = match &outcome {
-            RunOutcome::Done => None,
-            RunOutcome::RolledBack { .. } => Some(Notice::RolledBack),
-            RunOutcome::RollbackFailed { step, .. } => Some(Notice::RollbackFailed { step: step.clone() }),
-            RunOutcome::Failed { step, .. } => Some(Notice::RunFailed { step: step.clone() }),
-            RunOutcome::Paused { step, .. } => Some(Notice::RunPaused { step: step.clone() }),
-            RunOutcome::WindowClosed { .. } => Some(Notice::WindowClosed),
-            RunOutcome::Interrupted { step, .. } => Some(Notice::RunInterrupted { step: step.clone() }),
+            RunOutcome::Paused { step, .. } => Some(super::request::paused(self.plan.loaded, step)),
+            _ => Notice::ending(&outcome),
         };
         if let Some(notice) = notice {
             self.tell(&notice).await?;
@@ -470,37 +444,4 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         }
         Ok(())
     }
-}
-
-/// The first entry of a new run.
-fn started(plan: &Plan<'_>, options: &RunOptions) -> Event {
-    let runbook = &plan.loaded.runbook;
-    Event::RunStarted {
-        format: JOURNAL_FORMAT,
-        runbook: runbook.name.clone(),
-        title: runbook.title.clone(),
-        runbook_sha256: plan.sha256.clone(),
-        vars_sha256: plan.inputs_digest(),
-        operator: options.operator.clone(),
-        host: options.host.clone(),
-        pid: std::process::id(),
-        plan: plan.journaled(),
-        window: plan.window.clone(),
-        inputs: Some(plan.inputs()),
-    }
-}
-
-/// The entry of an invocation that resumes `prior`, once its runbook and inputs are found
-/// unchanged (or changed under `--allow-changed`: the new ones are journaled with it).
-fn resumed(plan: &Plan<'_>, prior: &RunState, options: &RunOptions) -> Result<Event, RunError> {
-    let changes = unchanged(plan, prior, options)?;
-    Ok(Event::RunResumed {
-        operator: options.operator.clone(),
-        host: options.host.clone(),
-        pid: std::process::id(),
-        runbook_sha256: plan.sha256.clone(),
-        vars_sha256: changes.inputs.then(|| plan.inputs_digest()),
-        inputs: changes.inputs.then(|| plan.inputs()),
-        plan: changes.runbook.then(|| plan.journaled()),
-    })
 }

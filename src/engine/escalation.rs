@@ -14,14 +14,17 @@ pub enum Problem {
     Gate,
     /// The rollback itself failed: page everyone.
     RollbackFailed,
+    /// The run waits at an `approval` or `manual` step, as planned: the people who can
+    /// pass it (no escalation).
+    PlannedGate,
 }
 
 /// Contact kinds for a problem at a step, most relevant first.
 pub fn kinds(problem: Problem, kind: Option<&StepKind>) -> &'static [&'static str] {
     match (problem, kind) {
         (Problem::RollbackFailed, _) => &["technical", "database", "security", "business"],
-        (Problem::Gate, Some(StepKind::Approval(_))) => &["business", "technical"],
-        (Problem::Gate, _) => &["technical"],
+        (Problem::Gate | Problem::PlannedGate, Some(StepKind::Approval(_))) => &["business", "technical"],
+        (Problem::Gate | Problem::PlannedGate, _) => &["technical"],
         (Problem::Step, Some(StepKind::Sql(_) | StepKind::Migrate(_) | StepKind::Backup(_))) => {
             &["database", "technical"]
         }

@@ -64,7 +64,12 @@ pub fn remaining(plan: &Plan<'_>, run: Option<&RunState>, history: &History) -> 
         .collect();
     let total = todo
         .iter()
-        .map(|s| history.median(&s.id).unwrap_or_else(|| by_runbook(s)))
+        .map(|s| match &s.kind {
+            // A background watch's past durations are how long it watched, not time it
+            // took from the steps after it.
+            StepKind::Monitor(m) if m.background => Duration::ZERO,
+            _ => history.median(&s.id).unwrap_or_else(|| by_runbook(s)),
+        })
         .sum();
     (total, todo.len())
 }
@@ -72,6 +77,8 @@ pub fn remaining(plan: &Plan<'_>, run: Option<&RunState>, history: &History) -> 
 fn by_runbook(step: &Step) -> Duration {
     match &step.kind {
         StepKind::Approval(_) | StepKind::Manual(_) => Duration::ZERO,
+        // A background watch runs beside the steps after it: it takes none of their time.
+        StepKind::Monitor(m) if m.background => Duration::ZERO,
         // A watch runs whole windows: 2.5 s at 1 s intervals is three windows, 3 s.
         StepKind::Monitor(m) => m.interval.max(Duration::from_millis(1)) * crate::steps::monitor_windows(m),
         StepKind::Wait(Wait::For(d)) => *d,

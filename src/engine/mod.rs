@@ -5,26 +5,34 @@
 //! it, and the driver walks it. The driver asks the pure decision function
 //! [`next_action`] for one [`Action`] at a time, from the plan, the run as journaled so far
 //! and the moment, performs it (journaling what happened through the recorder, which owns
-//! durability), and tells the consumers. The files import each other one way:
-//! `driver` → `attempt`, `decide` → `approval`, `window_gate` → `plan`, `action`.
+//! durability), and tells the consumers. The files import each other one way (a test
+//! checks it): `invoke` → `driver` → `attempt`, `decide` → `approval`, `window_gate` →
+//! `plan`, `action`.
 
 mod action;
 mod approval;
 mod attempt;
+mod background;
 mod cancel;
 
 mod decide;
+mod depends;
 mod driver;
 pub mod escalation;
 pub mod feasibility;
 pub mod identity;
+mod invoke;
 mod notice;
 mod observer;
+mod opening;
 mod options;
+pub(crate) mod orphans;
 mod outcome;
 pub mod plan;
 mod probe;
+pub mod proof;
 mod recorder;
+mod request;
 mod retry;
 mod rollback_plan;
 #[cfg(test)]
@@ -36,10 +44,10 @@ mod window_gate;
 
 pub use crate::clock::Clock;
 pub use action::{Action, Invocation, Moment};
-pub use approval::{Approver, GateState, gate_state, judge};
+pub use approval::{Approver, GateState, Rules, gate_state, judge, operator_named};
 pub use cancel::Cancel;
 pub use decide::next_action;
-pub use driver::{execute, roll_back};
+pub use invoke::{execute, roll_back};
 pub use notice::Notice;
 pub use observer::Observer;
 pub use options::RunOptions;

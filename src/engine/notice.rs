@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use super::escalation::Problem;
+use super::outcome::RunOutcome;
+use crate::runbook::model::NotifyEvent;
 
 /// A moment of a run worth telling people about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,6 +17,15 @@ pub enum Notice {
     RunPaused {
         /// The step waiting.
         step: String,
+    },
+    /// The run waits at an approval gate: the people of the role are asked.
+    ApprovalRequested {
+        /// The gate.
+        step: String,
+        /// The role that must approve.
+        role: String,
+        /// The exact `deployctl approve` command.
+        command: String,
     },
     /// The deployment window keeps the run waiting.
     WindowClosed,
@@ -47,11 +58,25 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// What the webhooks hear when an invocation ends this way (nothing for a clean finish).
+    pub(super) fn ending(outcome: &RunOutcome) -> Option<Notice> {
+        match outcome {
+            RunOutcome::Done => None,
+            RunOutcome::RolledBack { .. } => Some(Notice::RolledBack),
+            RunOutcome::RollbackFailed { step, .. } => Some(Notice::RollbackFailed { step: step.clone() }),
+            RunOutcome::Failed { step, .. } => Some(Notice::RunFailed { step: step.clone() }),
+            RunOutcome::Paused { step, .. } => Some(Notice::RunPaused { step: step.clone() }),
+            RunOutcome::WindowClosed { .. } => Some(Notice::WindowClosed),
+            RunOutcome::Interrupted { step, .. } => Some(Notice::RunInterrupted { step: step.clone() }),
+        }
+    }
+
     /// The event name webhooks receive.
     pub fn event(&self) -> &'static str {
         match self {
             Notice::RunStarted => "run_started",
             Notice::RunPaused { .. } | Notice::WindowClosed => "run_paused",
+            Notice::ApprovalRequested { .. } => "approval_requested",
             Notice::RunFailed { .. } => "run_failed",
             Notice::RunInterrupted { .. } => "run_interrupted",
             Notice::RunFinished => "run_finished",
@@ -66,7 +91,7 @@ impl Notice {
     pub fn status(&self) -> Option<&'static str> {
         match self {
             Notice::RunStarted => None,
-            Notice::RunPaused { .. } => Some("paused"),
+            Notice::RunPaused { .. } | Notice::ApprovalRequested { .. } => Some("paused"),
             Notice::WindowClosed => Some("window"),
             Notice::RunFailed { .. } | Notice::TriggerFired { .. } => Some("failed"),
             Notice::RunInterrupted { .. } => Some("interrupted"),
@@ -81,6 +106,7 @@ impl Notice {
     pub fn step(&self) -> Option<&str> {
         match self {
             Notice::RunPaused { step }
+            | Notice::ApprovalRequested { step, .. }
             | Notice::RunFailed { step }
             | Notice::TriggerFired { step }
             | Notice::RollbackFailed { step } => Some(step),
@@ -97,8 +123,32 @@ impl Notice {
     pub fn problem(&self) -> Option<Problem> {
         match self {
             Notice::RunFailed { .. } => Some(Problem::Step),
-            Notice::RunPaused { .. } => Some(Problem::Gate),
+            Notice::RunPaused { .. } | Notice::ApprovalRequested { .. } => Some(Problem::Gate),
             Notice::RollbackFailed { .. } => Some(Problem::RollbackFailed),
+            _ => None,
+        }
+    }
+
+    /// The event as a runbook's `events:` names it.
+    pub fn kind(&self) -> NotifyEvent {
+        match self {
+            Notice::RunStarted => NotifyEvent::RunStarted,
+            Notice::RunPaused { .. } | Notice::WindowClosed => NotifyEvent::RunPaused,
+            Notice::ApprovalRequested { .. } => NotifyEvent::ApprovalRequested,
+            Notice::RunFailed { .. } => NotifyEvent::RunFailed,
+            Notice::RunInterrupted { .. } => NotifyEvent::RunInterrupted,
+            Notice::RunFinished => NotifyEvent::RunFinished,
+            Notice::TriggerFired { .. } => NotifyEvent::TriggerFired,
+            Notice::RollbackStarted => NotifyEvent::RollbackStarted,
+            Notice::RolledBack => NotifyEvent::RolledBack,
+            Notice::RollbackFailed { .. } => NotifyEvent::RollbackFailed,
+        }
+    }
+
+    /// The role and command of an approval request, for the payload.
+    pub fn request(&self) -> Option<(&str, &str)> {
+        match self {
+            Notice::ApprovalRequested { role, command, .. } => Some((role, command)),
             _ => None,
         }
     }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use crate::event::RollbackCause;
 use crate::journal::JournalError;
 
-/// How a `run` invocation ended. `main` maps it to an exit code in one exhaustive match.
+/// How a `run` invocation ended. `commands::conclude` maps it to an exit code in one
+/// exhaustive match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunOutcome {
     /// Every step done.
@@ -109,6 +110,25 @@ pub enum RunError {
         /// What the journal said when it could not record the interruption.
         source: JournalError,
     },
+    /// A process group a step started is still running although the deployctl that ran
+    /// it was killed: running the step (or anything after it) now would run beside it.
+    #[error(
+        "step `{step}` of run {run_id} started process group {pgid} at {since} and it still runs: the deployctl that ran it was killed{more}"
+    )]
+    Orphaned {
+        /// The run.
+        run_id: String,
+        /// The step that started it.
+        step: String,
+        /// The group's id.
+        pgid: i32,
+        /// When it started, as shown.
+        since: String,
+        /// ", and N more groups" when there are more.
+        more: String,
+        /// The runbook file, for the hint.
+        file: PathBuf,
+    },
     /// The operator's name is refused (invisible characters, or taken for another's).
     #[error("operator: {0}")]
     Operator(String),
@@ -138,6 +158,10 @@ impl RunError {
                 "give the runbook this journal belongs to, or another journal (--journal, --environment)".into()
             }
             RunError::LockLost { .. } => "its process group was killed; another runner may hold the lock now: `deployctl status` shows where the run stands, and `deployctl run` resumes it once the journal's database answers".into(),
+            RunError::Orphaned { file, .. } => format!(
+                "the run waits until it ends: check what it does (`ps -o pid,etime,args -g PGID`) and let it finish, then run again; or kill it with `deployctl unlock {} --kill-orphans` (journaled)",
+                file.display()
+            ),
             RunError::Operator(_) => "give --operator (or DEPLOYCTL_OPERATOR) as the person types their name".into(),
             RunError::Internal(_) => "this is a bug in deployctl: please report it with the journal".into(),
         }

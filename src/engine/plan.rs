@@ -106,6 +106,9 @@ pub struct PlanStep<'a> {
     /// that changes things (a trailing monitor is observation and may run past it).
     #[serde(skip)]
     pub in_window_span: bool,
+    /// Its phase says `window: false`: it runs whether or not the window is open.
+    #[serde(skip)]
+    pub outside_window: bool,
 }
 
 /// What the driver executes for a plan step.
@@ -150,7 +153,8 @@ impl<'a> Plan<'a> {
                     .iter()
                     .map(|s| {
                         let mut planned = plan_step(s, loaded);
-                        planned.in_window_span = last_change.is_some_and(|last| index <= last);
+                        planned.outside_window = !p.in_window;
+                        planned.in_window_span = p.in_window && last_change.is_some_and(|last| index <= last);
                         index += 1;
                         planned
                     })
@@ -335,6 +339,7 @@ fn plan_step<'a>(step: &'a Step, loaded: &'a Loaded) -> PlanStep<'a> {
         probe_failed: None,
         work: Work::Step(step),
         in_window_span: false,
+        outside_window: false,
     }
 }
 
@@ -357,6 +362,7 @@ fn own_undo(step: &Step) -> Option<Box<PlanStep<'_>>> {
             probe_failed: None,
             work: Work::Revert(step),
             in_window_span: false,
+            outside_window: false,
         })
     })
 }

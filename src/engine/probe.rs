@@ -8,10 +8,12 @@
 //! an `rls` step runs its catalog checks in a read-only transaction, and an `http` step is
 //! sent only when its method is GET or HEAD. A step whose probe passed is `verified`; one
 //! whose probe failed keeps `simulated` and carries what the probe found, so the operator
-//! sees it before the window, not in it.
+//! sees it before the window, not in it. A step that checks what an earlier step of the
+//! plan changes cannot fail: its probe finding is "checked after" that step ([`super::depends`]).
 
 use std::time::Duration;
 
+use super::depends::{Changed, targets as targets_of};
 use super::plan::{Plan, PlanStep, Verdict};
 use crate::redact::Redactor;
 use crate::steps::{Databases, Failure, StepContext};
@@ -32,8 +34,14 @@ pub async fn probe(plan: &mut Plan<'_>, clock: crate::clock::Clock) {
         .iter_mut()
         .flat_map(|p| p.steps.iter_mut())
         .chain(plan.rollback.iter_mut());
+    let mut changed = Changed::default();
     for planned in targets {
         let step = planned.step();
+        let touches = targets_of(step, runbook);
+        let after = changed.by(&touches).map(str::to_string);
+        if planned.changes {
+            changed.record(&step.id, touches);
+        }
         let ctx = StepContext {
             run_id: "dry-run",
             runbook: &runbook.name,
@@ -52,8 +60,17 @@ pub async fn probe(plan: &mut Plan<'_>, clock: crate::clock::Clock) {
                 let shown = crate::runbook::duration::format(limit);
                 Some(Err(Failure::new(format!("no answer within {shown}"))))
             });
-        if let Some(found) = found {
-            record(planned, found, &loaded.redactor);
+        match (found, after) {
+            // What it checks is changed by an earlier step first: what it finds now is no
+            // failure, only the state before that change.
+            (Some(Err(failure)), Some(after)) => {
+                let now = failure.masked(&loaded.redactor).text();
+                planned.probe = Some(format!(
+                    "checked after `{after}` (it verifies that step's change; before it: {now})"
+                ));
+            }
+            (Some(found), _) => record(planned, found, &loaded.redactor),
+            (None, _) => {}
         }
     }
 }

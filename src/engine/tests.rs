@@ -64,6 +64,8 @@ fn journal(plan: &Plan<'_>, events: Vec<Event>) -> RunState {
         plan: plan.journaled(),
         window: None,
         inputs: Some(plan.inputs()),
+        contacts: Vec::new(),
+        runbook_file: None,
     };
     let entries = std::iter::once(started)
         .chain(events)
@@ -110,6 +112,7 @@ fn approval(step: &str, kind: ApprovalKind, by: &str, sha: &str) -> Event {
         note: None,
         host: "vm".into(),
         runbook_sha256: sha.into(),
+        signature: None,
     }
 }
 
@@ -156,6 +159,7 @@ fn decide(plan: &Plan<'_>, run: &RunState, now: DateTime<Utc>, ignore_window: bo
         file: Path::new("r.yaml"),
         history: &history,
         invocation,
+        watching: &[],
     };
     said(&next_action(plan, run, &moment))
 }
@@ -568,6 +572,7 @@ fn approve_applies_the_same_ttl_and_separation_of_duties() {
         by,
         sha256: &sha,
         allow_self_approval: false,
+        approvals: &loaded.runbook.approvals,
         now,
     };
     let run = journal(&plan, vec![]);

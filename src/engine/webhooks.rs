@@ -1,6 +1,7 @@
-//! The runbook's run-level webhooks as a consumer of [`Notice`]s. Best effort: a webhook
-//! that does not answer is a warning, never a reason to stop a deployment, nor to delay a
-//! rollback (notices of the rollback are sent in the background and settled at the end).
+//! The runbook's run-level channels (webhooks, e-mail) as a consumer of [`Notice`]s, each
+//! told the events it hears. Best effort: a channel that does not answer is a warning, never
+//! a reason to stop a deployment, nor to delay a rollback (notices of the rollback are sent
+//! in the background and settled at the end).
 
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use tokio::task::JoinHandle;
 use super::escalation::contacts_for;
 use super::notice::Notice;
 use crate::runbook::Loaded;
-use crate::steps::{NotifyPayload, post_json};
+use crate::runbook::model::Target;
+use crate::steps::{ApprovalRequest, NotifyPayload, deliver};
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -56,27 +58,37 @@ impl<'a> Webhooks<'a> {
             .problem()
             .map(|p| contacts_for(runbook, p, notice.step()))
             .unwrap_or_default();
+        let payload = NotifyPayload {
+            runbook: runbook.name.clone(),
+            run_id: self.run_id.clone(),
+            event: notice.event().to_string(),
+            step: notice.step().map(str::to_owned),
+            status: notice.status().map(str::to_owned),
+            message: None,
+            contacts,
+            request: notice.request().map(|(role, command)| ApprovalRequest {
+                role: role.to_owned(),
+                runbook_sha256: self.loaded.sha256.clone(),
+                command: command.to_owned(),
+            }),
+        };
         runbook
             .notify
             .iter()
-            .map(|url| {
-                let url = url.render(&self.run_id);
-                let shown = self.loaded.redactor.mask(&url).into_owned();
-                let payload = NotifyPayload {
-                    runbook: runbook.name.clone(),
-                    run_id: self.run_id.clone(),
-                    event: notice.event().to_string(),
-                    step: notice.step().map(str::to_owned),
-                    status: notice.status().map(str::to_owned),
-                    message: None,
-                    contacts: contacts.clone(),
-                };
-                let (http, event) = (self.http.clone(), notice.event());
+            .filter(|channel| channel.hears(notice.kind()))
+            .map(|channel| {
+                let shown = self
+                    .loaded
+                    .redactor
+                    .mask(&named(&channel.target, &self.run_id))
+                    .into_owned();
+                let (target, payload) = (channel.target.clone(), payload.clone());
+                let (http, redactor, event) = (self.http.clone(), self.loaded.redactor.clone(), notice.event());
                 tokio::spawn(async move {
-                    post_json(&http, &url, &payload, WEBHOOK_TIMEOUT)
+                    deliver(&target, &payload, &http, &redactor, WEBHOOK_TIMEOUT)
                         .await
                         .err()
-                        .map(|reason| format!("webhook {shown} was not told `{event}`: {reason}"))
+                        .map(|reason| format!("{shown} was not told `{event}`: {reason}"))
                 })
             })
             .collect()
@@ -90,5 +102,13 @@ impl<'a> Webhooks<'a> {
             }
         }
         warnings
+    }
+}
+
+/// How a warning names a channel: `webhook URL` (masked by the caller) or `e-mail to ...`.
+fn named(target: &Target, run_id: &str) -> String {
+    match target {
+        Target::Webhook { url, .. } => format!("webhook {}", url.render(run_id)),
+        Target::Email(_) => target.display(),
     }
 }

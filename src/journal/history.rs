@@ -99,6 +99,11 @@ fn record(s: &RunState, event: &Event) -> Option<Noted> {
             );
             (HistoryKind::Override, Some(by.clone()), None, text)
         }
+        Event::OrphanKilled { step, pgid, by } => {
+            let text =
+                format!("process group {pgid}, left running by a killed run, killed with `unlock --kill-orphans`");
+            (HistoryKind::Override, Some(by.clone()), Some(step.clone()), text)
+        }
         Event::RollbackStarted { reason, by, .. } => (
             HistoryKind::Rollback,
             Some(by.clone()),

@@ -15,7 +15,7 @@
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -91,11 +91,7 @@ pub fn acquire(journal: &Path, holder: &Holder) -> Result<JournalLock, JournalEr
     let path = lock_path(journal);
     let io = |action: &'static str| io_error(&path, action);
     let dir = safe_path::parent(&path);
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io("create the lock's directory"))?;
+    super::ignore::create_dir(dir).map_err(io("create the lock's directory"))?;
     safe_path::check_dir(dir).map_err(io("check its directory"))?;
     let (mut file, journal_file) = lock_both(journal, &path)?;
     let record = serde_json::to_vec(holder).map_err(|e| io("encode the holder")(std::io::Error::other(e)))?;

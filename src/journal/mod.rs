@@ -12,24 +12,28 @@
 //! [`Entry`]: crate::event::Entry
 
 mod error;
+mod fold;
 mod history;
+mod ignore;
 mod lock;
 mod locked;
 mod pg;
 mod reader;
+mod records;
 mod safe_path;
 mod state;
 mod target;
 mod writer;
 
 pub use error::JournalError;
+pub use fold::{fold, latest_run};
 pub use lock::{Holder, JournalLock, LockState, acquire, clear_stale, inspect, lock_path};
 pub use locked::{Durable, LockedJournal};
-pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION};
+pub use pg::{DbCause, HEARTBEAT, PgTarget, SCHEMA_VERSION, latest_journal};
 pub use reader::{JournalRead, parse, read};
 pub use state::{
-    ApprovalRecord, ClockRecord, HistoryKind, HistoryRecord, RollbackState, RunState, ServiceRecord, StepState,
-    StepView, WindowRecord, fold, latest_run,
+    ApprovalRecord, ClockRecord, HistoryKind, HistoryRecord, ProcessRecord, RollbackState, RunState, ServiceRecord,
+    StepState, StepView, WindowRecord,
 };
 pub use target::JournalTarget;
 pub use writer::JournalWriter;

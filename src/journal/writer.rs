@@ -5,7 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::{JournalError, io_error};
@@ -26,11 +26,7 @@ impl JournalWriter {
     pub fn open(path: &Path) -> Result<(Self, bool), JournalError> {
         let io = |action: &'static str| io_error(path, action);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io("create its directory"))?;
+            super::ignore::create_dir(dir).map_err(io("create its directory"))?;
         }
         safe_path::check_dir(safe_path::parent(path)).map_err(io("check its directory"))?;
         let existed = std::fs::symlink_metadata(path).is_ok();

@@ -23,10 +23,25 @@ const BOTTOM: f64 = 34.0;
 
 /// The charts of one monitor step, side by side.
 pub fn monitor_charts(step: &str, m: &MonitorView) -> Markup {
-    let mut metrics = vec!["error_rate", "p99_ms"];
-    for r in &m.rules {
-        if !metrics.contains(&r.metric.as_str()) && METRICS.contains(&r.metric.as_str()) {
-            metrics.push(r.metric.as_str());
+    let queries: Vec<&str> = m
+        .samples
+        .iter()
+        .flat_map(|s| s.queries.keys().map(String::as_str))
+        .fold(Vec::new(), |mut names, n| {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+            names
+        });
+    // A monitor without probes charts its queries only.
+    let mut metrics = if m.probes == 0 && !queries.is_empty() {
+        Vec::new()
+    } else {
+        vec!["error_rate", "p99_ms"]
+    };
+    for metric in m.rules.iter().map(|r| r.metric.as_str()).chain(queries.iter().copied()) {
+        if !metrics.contains(&metric) && (METRICS.contains(&metric) || queries.contains(&metric)) {
+            metrics.push(metric);
         }
     }
     html! {
@@ -34,8 +49,11 @@ pub fn monitor_charts(step: &str, m: &MonitorView) -> Markup {
     }
 }
 
-/// A metric's value in a window, by the name rules use.
+/// A metric's value in a window, by the name rules use (a query's first).
 fn value(metric: &str, s: &Sample) -> Option<f64> {
+    if let Some(v) = s.queries.get(metric) {
+        return *v;
+    }
     match metric {
         "error_rate" => s.error_rate,
         "p50_ms" => s.p50_ms,
@@ -58,13 +76,9 @@ fn label(metric: &str) -> &str {
     }
 }
 
-/// `12.5%` or `840.0ms`.
+/// `12.5%`, `840.0ms`, or a plain number for a query metric of another unit.
 fn show(metric: &str, v: f64) -> String {
-    if metric == "error_rate" {
-        format!("{:.1}%", v * 100.0)
-    } else {
-        format!("{v:.1}ms")
-    }
+    super::trend::show_value(metric, v, 1)
 }
 
 /// The plot area and scales of one chart.
@@ -100,8 +114,9 @@ fn chart(step: &str, m: &MonitorView, metric: &str) -> Markup {
         .iter()
         .filter_map(|s| value(metric, s))
         .chain(rules.iter().map(|r| r.above))
+        .chain(rules.iter().filter_map(|r| r.baseline))
         .fold(0.0_f64, f64::max);
-    let floor = if metric == "error_rate" { 0.01 } else { 1.0 };
+    let floor = if metric.contains("error_rate") { 0.01 } else { 1.0 };
     let f = Frame {
         n: m.samples.len().max(1) as f64,
         ymax: (top * 1.2).max(floor),
@@ -128,10 +143,28 @@ fn chart(step: &str, m: &MonitorView, metric: &str) -> Markup {
                 }
                 text.tlabel x=(f1(W - RIGHT - 2.0)) y=(f1(f.y(r.above) - 4.0)) text-anchor="end" { (Text(&r.rule)) }
             }
+            @for b in baselines(&rules) {
+                @let y = f1(f.y(b));
+                line.baseline data-baseline=(b) x1=(LEFT) x2=(f1(W - RIGHT)) y1=(y) y2=(y) {
+                    title { "baseline " (show(metric, b)) " (before the change)" }
+                }
+                text.blabel x=(f1(LEFT + 4.0)) y=(f1(f.y(b) - 4.0)) { "baseline " (show(metric, b)) }
+            }
             (series(m, metric, &f))
             (rollback_mark(m, &f))
         }
     }
+}
+
+/// The baselines of a metric's rules, each once.
+fn baselines(rules: &[&super::status::RuleView]) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::new();
+    for b in rules.iter().filter_map(|r| r.baseline) {
+        if !out.contains(&b) {
+            out.push(b);
+        }
+    }
+    out
 }
 
 /// The moment the rollback fired: after the last window that tripped the rule.
@@ -158,13 +191,7 @@ fn rollback_mark(m: &MonitorView, f: &Frame) -> Markup {
 /// The frame, y ticks at 0 and the top, and window numbers along x.
 fn axes(m: &MonitorView, metric: &str, f: &Frame) -> Markup {
     let base = H - BOTTOM;
-    let tick = |v: f64| {
-        if metric == "error_rate" {
-            format!("{:.0}%", v * 100.0)
-        } else {
-            format!("{v:.0}ms")
-        }
-    };
+    let tick = |v: f64| super::trend::show_value(metric, v, 0);
     let every = m.samples.len().div_ceil(10).max(1);
     html! {
         line.axis x1=(LEFT) x2=(LEFT) y1=(TOP) y2=(base) {}

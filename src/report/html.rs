@@ -61,6 +61,10 @@ pub fn html(v: &StatusView) -> String {
                 }
                 @if let Some(rb) = &v.rollback { (rollback(rb)) }
                 (history(v))
+                @if !v.contacts.is_empty() {
+                    h2 { "Contacts" }
+                    ul.contacts { @for c in &v.contacts { li { (t(c)) } } }
+                }
                 (approvals(v))
                 (sign_off(v))
                 footer {
@@ -80,6 +84,10 @@ fn header(v: &StatusView) -> Markup {
             dt { "Run" } dd { code { (t(&v.run_id)) } " of runbook " code { (t(&v.runbook)) } }
             dt { "Runbook sha256" } dd { code { (t(&v.runbook_sha256)) } }
             dt { "Inputs sha256" } dd { code { (t(&v.vars_sha256)) } }
+            @for input in &v.inputs {
+                dt { code { (t(&input.name)) } }
+                dd { @if let Some(value) = &input.value { code { (t(value)) } } @else { "(secret, not journaled)" } }
+            }
             dt { "Operator" } dd { (t(&v.operator)) " on " (t(&v.host)) }
             dt { "Window" }
             dd { @if let Some(w) = &v.window { (t(w)) } @else { "none declared" } }
@@ -221,17 +229,18 @@ fn approvals(v: &StatusView) -> Markup {
             table.approvals {
                 tr {
                     th { "step" } th { "kind" } th { "by" } th { "role" } th { "when" } th { "host" }
-                    th { "note" } th { "runbook sha256" }
+                    th { "note" } th { "signed by" } th { "runbook sha256" }
                 }
                 @for a in &v.approvals {
                     tr {
                         td { (t(&a.step)) }
-                        td { (approval_word(a.kind)) }
+                        td { (approval_word(a.kind)) @if a.revoked { " (withdrawn)" } }
                         td { (t(&a.by)) }
                         td { (t(a.role.as_deref().unwrap_or(""))) }
                         td { (a.at.format(TIME)) }
                         td { (t(&a.host)) }
                         td { (t(a.note.as_deref().unwrap_or(""))) }
+                        td { (t(&a.signer)) }
                         td {
                             code title=(t(&a.runbook_sha256)) {
                                 (t(a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256)))

@@ -5,23 +5,28 @@
 //! is neutralised ([`super::escape`]) so no escape sequence reaches the terminal, and kept on
 //! its line (an excerpt's lines each behind `|`), so none can pass for a line of ours.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::escape::{Breaks, block, neutralise, one_line};
+use super::live::{Announcer, WindowThrottle};
 use super::mark::{RunMark, StepMark};
-use super::trend::{sparkline, window_line};
+use super::trend::{live_trend, window_line};
 use crate::engine::Observer;
-use crate::event::{Entry, Event, PlannedPhase, RollbackCause, ServiceResult, StepStatus};
+use crate::event::{Entry, Event, PlannedPhase, ServiceResult, StepStatus};
 use crate::runbook::duration::format as dur;
+
+#[path = "human_rollback.rs"]
+mod rollback;
 
 /// Where a step sits in the plan, for headers and titles.
 struct StepInfo {
     phase: usize,
     title: String,
+    kind: String,
 }
 
 /// One monitor window in the live trend: error rate and p99.
@@ -38,6 +43,12 @@ pub struct HumanReporter {
     quiet: bool,
     /// Per monitor step: each window's error rate and worst p99 so far, for the sparkline.
     trends: HashMap<String, Vec<Point>>,
+    /// Start lines of steps (off a terminal after 2 s; before any sub-line).
+    announcer: Announcer,
+    /// Which monitor windows get a line off a terminal.
+    windows: WindowThrottle,
+    /// Monitors whose rule held: their trigger line said why, their step line does not.
+    tripped: HashSet<String>,
 }
 
 impl HumanReporter {
@@ -51,6 +62,7 @@ impl HumanReporter {
                     StepInfo {
                         phase: i,
                         title: one_line(&step.title).into_owned(),
+                        kind: step.kind.clone(),
                     },
                 );
             }
@@ -67,7 +79,27 @@ impl HumanReporter {
             verbose,
             quiet,
             trends: HashMap::new(),
+            announcer: Announcer::default(),
+            windows: WindowThrottle::default(),
+            tripped: HashSet::new(),
         }
+    }
+
+    /// `  ▸ STEP  TITLE`: a step that is running.
+    fn start_line(&self, step: &str) -> String {
+        format!("  ▸ {}  {}", one_line(step), self.title(step))
+    }
+
+    /// A line under `step` (a batch, a window), after the step's start line.
+    fn sub_line(&mut self, step: &str, text: &str) {
+        if self.announcer.announce(step) {
+            self.line(&self.start_line(step));
+        }
+        self.line(text);
+    }
+
+    fn is_monitor(&self, step: &str) -> bool {
+        self.steps.get(step).is_some_and(|s| s.kind == "monitor")
     }
 
     /// Prints a line (several, when it has newlines); a last guard neutralises whatever
@@ -75,8 +107,8 @@ impl HumanReporter {
     fn line(&self, text: &str) {
         let text = neutralise(text, Breaks::Keep);
         match &self.spinner {
-            Some(pb) => pb.println(text),
-            None => super::stdout::line(&text),
+            Some(pb) => pb.println(super::paint::stderr(&text)),
+            None => super::stdout::line(&super::paint::stdout(&text)),
         }
     }
 
@@ -96,27 +128,14 @@ impl HumanReporter {
         self.steps.get(step).map(|s| s.title.clone()).unwrap_or_default()
     }
 
-    /// `  err ▁▁▂█ p99 ▁▁▁▁` over the windows so far (from the second window on), each
-    /// scaled to its rule's threshold, so `█` means over it.
     fn trend(&self, step: &str, sample: &crate::event::Sample) -> String {
-        let Some(series) = self.trends.get(step).filter(|s| s.len() > 1) else {
-            return String::new();
-        };
-        let limit = |metric: &str| {
-            sample
-                .rules
-                .iter()
-                .find(|r| r.rule.starts_with(metric))
-                .map(|r| r.above)
-        };
-        let errors: Vec<Option<f64>> = series.iter().map(|(e, _)| *e).collect();
-        let p99: Vec<Option<f64>> = series.iter().map(|(_, p)| *p).collect();
-        let p99_limit = limit("p99_ms").unwrap_or_else(|| p99.iter().flatten().copied().fold(1.0, f64::max));
-        format!(
-            "  err {}  p99 {}",
-            sparkline(&errors, limit("error_rate").unwrap_or(1.0)),
-            sparkline(&p99, p99_limit)
-        )
+        if sample.count == 0 && !sample.queries.is_empty() {
+            return String::new(); // a query-only watch: its line shows the values
+        }
+        self.trends
+            .get(step)
+            .map(|series| live_trend(series, sample))
+            .unwrap_or_default()
     }
 
     fn stop_spinner(&mut self) {
@@ -175,6 +194,16 @@ impl Observer for HumanReporter {
                     pb.enable_steady_tick(Duration::from_millis(120));
                     self.spinner = Some(pb);
                 }
+                if self.quiet {
+                } else if self.is_monitor(step) {
+                    // A monitor's header: its windows follow.
+                    self.announcer.finished();
+                    if self.announcer.announce(step) {
+                        self.line(&self.start_line(step));
+                    }
+                } else if !self.live {
+                    self.announcer.started(step, self.start_line(step));
+                }
             }
             Event::StepFinished {
                 step,
@@ -187,6 +216,12 @@ impl Observer for HumanReporter {
             } => {
                 self.stop_spinner();
                 self.enter_phase(step);
+                if let Some(last) = self.windows.last_unshown(step)
+                    && !self.quiet
+                {
+                    self.sub_line(step, &last);
+                }
+                self.announcer.finished();
                 if self.quiet && *status == StepStatus::Done {
                     return;
                 }
@@ -198,6 +233,7 @@ impl Observer for HumanReporter {
                 let took = dur(Duration::from_millis(*duration_ms));
                 let detail = reason
                     .as_deref()
+                    .filter(|_| !self.tripped.contains(step))
                     .map(|r| format!("  {}", block(r, "      ")))
                     .unwrap_or_default();
                 let mark = StepMark::from(*status).glyph();
@@ -225,15 +261,13 @@ impl Observer for HumanReporter {
                     self.line(&format!("  {} {step}  verify still holds", StepMark::Done.glyph()));
                 }
             }
-            Event::RunPaused { step, reason } => {
+            Event::RunPaused { step, .. } => {
+                // The reason is said once, by the command's last words on stderr.
                 self.stop_spinner();
+                self.announcer.finished();
                 self.enter_phase(step);
-                self.line(&format!(
-                    "  {} {}  {}",
-                    StepMark::AwaitingApproval.glyph(),
-                    one_line(step),
-                    block(reason, "      ")
-                ));
+                let glyph = StepMark::AwaitingApproval.glyph();
+                self.line(&format!("  {glyph} {}  {}", one_line(step), self.title(step)));
             }
             Event::RunInterrupted { step, signal } => {
                 self.stop_spinner();
@@ -251,6 +285,7 @@ impl Observer for HumanReporter {
                 }
             }
             Event::ServiceRestarted {
+                step,
                 service,
                 batch,
                 result,
@@ -260,7 +295,8 @@ impl Observer for HumanReporter {
                 let mark = StepMark::from(*result).glyph();
                 if !self.quiet || *result != ServiceResult::Healthy {
                     let why = one_line(reason.as_deref().unwrap_or_default());
-                    self.line(&format!("      {mark} batch {batch}: {}  {why}", one_line(service)));
+                    let text = format!("      {mark} batch {batch}: {}  {why}", one_line(service));
+                    self.sub_line(step, &text);
                 }
             }
             Event::MonitorSample { step, sample } => {
@@ -270,14 +306,31 @@ impl Observer for HumanReporter {
                 if self.quiet && !breach {
                     return;
                 }
-                let trend = self.trend(step, sample);
-                self.line(&format!("      {}{trend}", one_line(&window_line(sample))));
+                let text = format!("      {}{}", one_line(&window_line(sample)), self.trend(step, sample));
+                if let Some(pb) = &self.spinner {
+                    // On a terminal: one line that updates, and each breach kept above it.
+                    pb.set_message(format!("{}  {}", one_line(step), text.trim_start()));
+                    if breach {
+                        self.sub_line(step, &text);
+                    }
+                } else if self.windows.show(step, breach, &text) {
+                    self.sub_line(step, &text);
+                }
                 if let (true, Some(e)) = (breach && self.verbose, &sample.first_error) {
                     self.line(&format!("        first error: {}", one_line(e)));
                 }
             }
+            Event::BaselineMeasured { step, baseline } => {
+                if !self.quiet {
+                    self.line(&format!(
+                        "      {}",
+                        one_line(&crate::report::baseline_line(Some(step), baseline))
+                    ));
+                }
+            }
             Event::TriggerFired { step, rule, windows } => {
                 self.stop_spinner();
+                self.tripped.insert(step.clone());
                 let shown: Vec<String> = windows.iter().map(|w| format!("w{w}")).collect();
                 self.line(&format!(
                     "  {} {}  rule `{}` held over {}",
@@ -289,36 +342,7 @@ impl Observer for HumanReporter {
             }
             Event::RollbackStarted {
                 cause, reason, steps, ..
-            } => {
-                self.stop_spinner();
-                let why = match cause {
-                    RollbackCause::StepFailed => "a step failed",
-                    RollbackCause::Trigger => "a monitor rule held",
-                    RollbackCause::Command => "deployctl rollback",
-                    RollbackCause::Window => "the window closed",
-                };
-                self.line(&format!("\nrollback ({why}) — {}", one_line(reason)));
-                self.phases.push(("rollback".into(), "Rollback".into()));
-                let phase = self.phases.len() - 1;
-                self.current_phase = Some(phase);
-                for (n, step) in steps.iter().enumerate() {
-                    self.steps.insert(
-                        step.id.clone(),
-                        StepInfo {
-                            phase,
-                            title: one_line(&step.title).into_owned(),
-                        },
-                    );
-                    if !self.quiet {
-                        self.line(&format!(
-                            "  {}. {}  {}",
-                            n + 1,
-                            one_line(&step.id),
-                            one_line(&step.title)
-                        ));
-                    }
-                }
-            }
+            } => self.rollback_started(*cause, reason, steps),
             Event::WindowWait { reason, .. } => {
                 self.stop_spinner();
                 self.line(&format!(
@@ -335,8 +359,17 @@ impl Observer for HumanReporter {
                     one_line(reason)
                 ));
             }
+            Event::MigrationAttempt { .. } => {
+                if let Some(text) = super::migration_attempt::line(&entry.event) {
+                    self.line(&text);
+                }
+            }
             Event::Approval { .. }
+            | Event::ApprovalRevoked { .. }
             | Event::Unlocked { .. }
+            | Event::ProcessStarted { .. }
+            | Event::ProcessEnded { .. }
+            | Event::OrphanKilled { .. }
             | Event::ClockOverride { .. }
             | Event::AttemptFailed { .. } => {}
         }
@@ -360,10 +393,10 @@ impl Observer for HumanReporter {
     }
 
     fn warn(&mut self, text: &str) {
-        let text = neutralise(text, Breaks::Keep);
+        let text = super::paint::stderr(&format!("warning: {}", neutralise(text, Breaks::Keep))).into_owned();
         match &self.spinner {
-            Some(pb) => pb.suspend(|| eprintln!("warning: {text}")),
-            None => eprintln!("warning: {text}"),
+            Some(pb) => pb.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
         }
     }
 }

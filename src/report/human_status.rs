@@ -107,8 +107,15 @@ pub fn human(v: &StatusView) -> String {
                 .as_deref()
                 .map(|n| format!(" — {}", one_line(n)))
                 .unwrap_or_default();
+            // Unsigned approvals print as before; a signature and a withdrawal are said.
+            let signed = if a.signer == "unsigned" {
+                String::new()
+            } else {
+                format!(", signed by {}", one_line(&a.signer))
+            };
+            let withdrawn = if a.revoked { " (withdrawn)" } else { "" };
             out.push_str(&format!(
-                "  {} {}: {}{role} on {} at {}{note}\n",
+                "  {} {}: {}{role} on {} at {}{signed}{withdrawn}{note}\n",
                 approval_word(a.kind),
                 one_line(&a.step),
                 one_line(&a.by),
@@ -134,9 +141,11 @@ fn row(s: &StepLine) -> String {
     let reason = match (&s.reason, s.status) {
         (Some(r), StepMark::Failed | StepMark::Interrupted) => format!("\n      {}", block(r, "      ")),
         (Some(r), StepMark::Done) => format!("  {}", one_line(r)),
-        (_, StepMark::Pending | StepMark::Running | StepMark::Skipped | StepMark::AwaitingApproval) | (None, _) => {
-            String::new()
-        }
+        (
+            _,
+            StepMark::Pending | StepMark::Running | StepMark::Skipped | StepMark::AwaitingApproval | StepMark::Approved,
+        )
+        | (None, _) => String::new(),
     };
     let note = s
         .gate

@@ -12,6 +12,9 @@
 //! | `window` | `run --dry-run` | whether the deployment window is open now, in words |
 //! | `plan_summary` | `run --dry-run` | the verdict counts and failed probes; always last |
 //! | `status` | `status --output json` | the run's checklist, the fields of `status --format json` |
+//! | `no_run` | `status --output json` | the journal holds no run yet |
+//! | `approved` | `approve` | the approval recorded: step, run, kind, by, role, next command |
+//! | `rollback_plan` | `rollback --dry-run` | the run, what rollback would do, its steps with marks |
 //! | `unlock` | `unlock` | the journal, and the stale holder cleared (`null` when none) |
 //! | `journal_copied` | `journal export`, `journal import` | how many entries went where |
 //!
@@ -20,8 +23,10 @@
 
 use serde::Serialize;
 
+use super::mark::StepMark;
 use super::status::StatusView;
 use crate::engine::{Plan, PlanStep, ProbeMode};
+use crate::event::ApprovalKind;
 use crate::redact::Redactor;
 use crate::runbook::{Diagnostic, Severity};
 
@@ -43,6 +48,9 @@ pub enum JsonLine<'a> {
         message: String,
         /// What to do about it, when deployctl knows (`null` otherwise).
         hint: Option<String>,
+        /// The lint rule of a migration lint finding (`file` is then the migration).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
     /// `validate`'s verdict on one runbook: `steps` and `warnings` when it loaded, `error`
     /// when it did not.
@@ -112,6 +120,47 @@ pub enum JsonLine<'a> {
         /// The stale holder cleared, `null` when the journal was not locked.
         cleared: Option<String>,
     },
+    /// `unlock --kill-orphans`: a process group a killed run left running, killed.
+    OrphanKilled {
+        /// The run.
+        run_id: String,
+        /// The step that started it.
+        step: String,
+        /// The group's id.
+        pgid: i32,
+    },
+    /// `approve`: the approval journaled.
+    Approved {
+        /// The runbook's name and the step approved.
+        runbook: String,
+        #[allow(missing_docs)]
+        step: String,
+        /// The run it was recorded in.
+        run_id: String,
+        /// `gate` (a gate or a manual confirmation) or `retry` (an interrupted step).
+        kind: ApprovalKind,
+        /// Who approved, and in which role (`null` when the step names none).
+        by: String,
+        #[allow(missing_docs)]
+        role: Option<String>,
+        /// The command that goes on (`deployctl run ...` or `deployctl rollback ...`).
+        next: String,
+    },
+    /// `rollback --dry-run`: what `deployctl rollback` would do, and its steps in order.
+    RollbackPlan {
+        /// The run it would roll back (`null`: no run in the journal).
+        run_id: Option<String>,
+        /// `no_run`, `ready`, `rolling_back` (it would resume) or `rolled_back` (it would
+        /// refuse).
+        state: RollbackWord,
+        /// The steps, each with its `mark` (`done`, `failed`, `interrupted`, `pending`).
+        steps: Vec<RollbackPlanStep>,
+    },
+    /// `status` when the journal holds no run yet.
+    NoRun {
+        /// The journal read.
+        journal: String,
+    },
     /// `journal export` / `journal import`: every entry copied.
     JournalCopied {
         /// Source and destination journals.
@@ -121,6 +170,33 @@ pub enum JsonLine<'a> {
         /// Entries copied.
         entries: usize,
     },
+}
+
+/// Where a run stands for `rollback --dry-run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackWord {
+    /// No run in the journal: only the runbook's `rollback` steps would run.
+    NoRun,
+    /// The latest run can be rolled back.
+    Ready,
+    /// A rollback was cut off: `rollback` resumes it.
+    RollingBack,
+    /// Already rolled back: `rollback` refuses.
+    RolledBack,
+}
+
+/// One step of `rollback --dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RollbackPlanStep {
+    /// Step id, title and kind.
+    pub id: String,
+    #[allow(missing_docs)]
+    pub title: String,
+    #[allow(missing_docs)]
+    pub kind: String,
+    /// Where it stands in this run.
+    pub mark: StepMark,
 }
 
 /// Where a dry-run step sits: a phase, or the runbook's rollback.
@@ -162,12 +238,16 @@ impl JsonLine<'_> {
 /// A runbook problem as a `diagnostic` line, its message and hint masked by `redactor`.
 pub fn diagnostic_line(file: &str, d: &Diagnostic, redactor: &Redactor) -> JsonLine<'static> {
     JsonLine::Diagnostic {
-        file: file.to_string(),
+        file: d
+            .file
+            .as_ref()
+            .map_or_else(|| file.to_string(), |f| f.display().to_string()),
         line: d.pos.line,
         col: d.pos.col,
         severity: d.severity.into(),
         message: redactor.mask(&d.message).into_owned(),
         hint: d.hint.as_deref().map(|h| redactor.mask(h).into_owned()),
+        rule: d.rule.clone(),
     }
 }
 

@@ -32,6 +32,8 @@ pub enum StepMark {
     Skipped,
     /// The run is paused at this step, waiting for a person.
     AwaitingApproval,
+    /// The gate the run paused at has been approved since: the next `run` passes it.
+    Approved,
 }
 
 impl StepMark {
@@ -45,6 +47,7 @@ impl StepMark {
             StepMark::Interrupted => "[~]",
             StepMark::Skipped => "[-]",
             StepMark::AwaitingApproval => "[?]",
+            StepMark::Approved => "[+]",
         }
     }
 
@@ -58,7 +61,8 @@ impl StepMark {
             | StepMark::Failed
             | StepMark::Interrupted
             | StepMark::Skipped
-            | StepMark::AwaitingApproval => "[ ]",
+            | StepMark::AwaitingApproval
+            | StepMark::Approved => "[ ]",
         }
     }
 
@@ -72,6 +76,7 @@ impl StepMark {
             StepMark::Interrupted => "interrupted",
             StepMark::Skipped => "skipped",
             StepMark::AwaitingApproval => "awaiting_approval",
+            StepMark::Approved => "approved",
         }
     }
 
@@ -191,6 +196,7 @@ pub enum WindowEventKind {
 
 impl WindowEventKind {
     /// The JSON word.
+    #[cfg(test)]
     pub fn as_str(self) -> &'static str {
         match self {
             WindowEventKind::Wait => "wait",
@@ -273,6 +279,7 @@ mod tests {
             StepMark::Interrupted,
             StepMark::Skipped,
             StepMark::AwaitingApproval,
+            StepMark::Approved,
         ];
         for mark in steps {
             assert_eq!(serde_json::to_value(mark).ok(), Some(mark.as_str().into()));

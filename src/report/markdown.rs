@@ -45,7 +45,9 @@ pub fn markdown(v: &StatusView) -> String {
             step(&mut out, s, v.started_at);
         }
     }
+    inputs(&mut out, v);
     history(&mut out, v);
+    contacts(&mut out, v);
     approvals(&mut out, v);
     sign_off(&mut out, v);
     out.push_str(&format!(
@@ -150,13 +152,24 @@ fn fenced<'a>(out: &mut String, lines: impl Iterator<Item = &'a str>) {
     out.push_str("  ```\n");
 }
 
+/// Who to call, as the runbook said when the run started.
+fn contacts(out: &mut String, v: &StatusView) {
+    if v.contacts.is_empty() {
+        return;
+    }
+    out.push_str("\n## Contacts\n\n");
+    for c in &v.contacts {
+        out.push_str(&format!("- {}\n", cell(c)));
+    }
+}
+
 /// Every approval as journaled: who, as what, when, where, why, and what they approved.
 fn approvals(out: &mut String, v: &StatusView) {
     if v.approvals.is_empty() {
         return;
     }
     out.push_str(
-        "\n## Approval record\n\n| step | kind | by | role | when | host | note | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "\n## Approval record\n\n| step | kind | by | role | when | host | note | signed by | runbook sha256 |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for a in &v.approvals {
         let digest = md_code(a.runbook_sha256.get(..12).unwrap_or(&a.runbook_sha256));
@@ -166,20 +179,37 @@ fn approvals(out: &mut String, v: &StatusView) {
             " (another version of the runbook)"
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
+            "| {} | {}{} | {} | {} | {} | {} | {} | {} | `{digest}`{matches} |\n",
             cell(&a.step),
             approval_word(a.kind),
+            if a.revoked { " (withdrawn)" } else { "" },
             cell(&a.by),
             cell(a.role.as_deref().unwrap_or("")),
             a.at.format(TIME),
             cell(&a.host),
             cell(a.note.as_deref().unwrap_or("")),
+            cell(&a.signer),
         ));
     }
 }
 
 /// What went on along the way, when more than the start: failures later retried,
 /// interruptions, resumes and their operators, overrides.
+/// Every input of the run (the release deployed, ...); secrets say so, never their value.
+fn inputs(out: &mut String, v: &StatusView) {
+    if v.inputs.is_empty() {
+        return;
+    }
+    out.push_str("\n## Inputs\n\n");
+    for input in &v.inputs {
+        let value = input
+            .value
+            .as_deref()
+            .map_or("*(secret, not journaled)*".to_string(), |x| format!("`{}`", md_code(x)));
+        out.push_str(&format!("- `{}` = {value}\n", md_code(&input.name)));
+    }
+}
+
 fn history(out: &mut String, v: &StatusView) {
     if !v.eventful() {
         return;

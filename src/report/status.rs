@@ -8,10 +8,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::evidence::{gate_view, outcome, rollback_view, sign_offs, window_events};
+pub(super) use super::checklist::step_line;
+pub use super::checklist::view;
 use super::mark::{RunMark, StepMark, WindowEventKind};
-use crate::event::{ApprovalKind, PlannedStep, RollbackCause, Sample, ServiceResult};
-use crate::journal::{LockState, RunState, StepState, StepView};
+use crate::event::{ApprovalKind, RollbackCause, Sample, ServiceResult};
 
 /// The checklist of one run. Fields are only ever added: scripts read `--format json`.
 #[derive(Debug, Clone, Serialize)]
@@ -56,9 +56,25 @@ pub struct StatusView {
     pub rollback: Option<RollbackView>,
     /// Everyone who ran or resumed the run, in order of first appearance.
     pub operators: Vec<String>,
+    /// Who to call (`kind: primary, backup B`), as the runbook said when the run started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
     /// What went on along the way: starts and resumes, failed attempts, interruptions,
     /// verify failures, overrides, the rollback.
     pub history: Vec<HistoryView>,
+    /// The run's inputs as journaled (`vars.X`, `env.X`), value `null` for a secret: the
+    /// deployed version is on the report, not only its digest. Empty for older journals.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputView>,
+}
+
+/// One input of the run, for the report's "Inputs" section.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputView {
+    /// `vars.NAME` or `env.NAME`.
+    pub name: String,
+    /// Its resolved value; `None` for a secret (never journaled).
+    pub value: Option<String>,
 }
 
 /// One line of the run's history.
@@ -160,6 +176,9 @@ pub struct MonitorView {
     /// The rule that held, and the windows that tripped it.
     pub trigger: Option<TriggerView>,
     pub samples: Vec<Sample>,
+    /// The Prometheus queries' values before the change, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::event::Baseline>,
 }
 
 /// A `rollback_when` rule as the samples carry it.
@@ -170,6 +189,9 @@ pub struct RuleView {
     /// error_rate | p99_ms | ... (the rule's first word)
     pub metric: String,
     pub above: f64,
+    /// For a baseline rule: the baseline its threshold was computed from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
 }
 
 /// A rule that held.
@@ -232,192 +254,9 @@ pub struct ApprovalView {
     pub host: String,
     pub at: DateTime<Utc>,
     pub runbook_sha256: String,
-}
-
-/// Builds the checklist from the fold and the lock.
-pub fn view(run: &RunState, lock: &LockState) -> StatusView {
-    let live = matches!(lock, LockState::Held(_));
-    let waiting_step = run.paused.as_ref().map(|(s, _)| s.as_str());
-    let phases: Vec<PhaseView> = run
-        .plan
-        .iter()
-        .map(|p| PhaseView {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            steps: p.steps.iter().map(|s| step_line(run, s, waiting_step, live)).collect(),
-        })
-        .chain(super::evidence::earlier_plan(run, waiting_step, live))
-        .collect();
-    // A finished run (done or rolled back) is in no phase any more.
-    let current_phase = phases
-        .iter()
-        .find(|p| p.steps.iter().any(|s| !s.status.is_settled()))
-        .filter(|_| run.finished.is_none())
-        .map(|p| p.id.clone());
-    let state = run_state(run, &phases, live);
-    let rollback = rollback_view(run, waiting_step, live);
-    let finished_at = run.finished.map(|(_, _, at)| at);
-    let end = finished_at.unwrap_or(run.updated_at);
-    let mut v = StatusView {
-        run_id: run.run_id.clone(),
-        runbook: run.runbook.clone(),
-        title: run.title.clone(),
-        runbook_sha256: run.runbook_sha256.clone(),
-        vars_sha256: run.vars_sha256.clone(),
-        operator: run.operator.clone(),
-        host: run.host.clone(),
-        started_at: run.started_at,
-        updated_at: run.updated_at,
-        finished_at,
-        exit_code: run.finished.map(|(_, code, _)| code),
-        elapsed_ms: u64::try_from((end - run.started_at).num_milliseconds()).unwrap_or(0),
-        state,
-        outcome: String::new(),
-        current_phase,
-        waiting: run.paused.as_ref().map(|(_, reason)| reason.clone()),
-        running_as: match lock {
-            LockState::Held(h) => Some(h.to_string()),
-            _ => None,
-        },
-        window: run.window.clone(),
-        window_events: window_events(run),
-        sign_offs: sign_offs(&phases),
-        phases,
-        approvals: run.approvals.iter().map(approval_view).collect(),
-        rollback,
-        operators: run.operators.clone(),
-        history: run
-            .history
-            .iter()
-            .map(|h| HistoryView {
-                at: h.at,
-                kind: h.kind,
-                by: h.by.clone(),
-                step: h.step.clone(),
-                text: h.text.clone(),
-            })
-            .collect(),
-    };
-    v.outcome = outcome(&v);
-    v
-}
-
-fn run_state(run: &RunState, phases: &[PhaseView], live: bool) -> RunMark {
-    let any = |mark: StepMark| phases.iter().flat_map(|p| &p.steps).any(|s| s.status == mark);
-    if let Some((status, _, _)) = run.finished {
-        RunMark::from(status)
-    } else if run.rolling_back() && !live {
-        RunMark::RollingBack
-    } else if live {
-        RunMark::Running
-    } else if run.paused.is_some() {
-        RunMark::Paused
-    } else if run.interrupted || any(StepMark::Interrupted) {
-        RunMark::Interrupted
-    } else if any(StepMark::Failed) {
-        RunMark::Failed
-    } else {
-        RunMark::Stopped
-    }
-}
-
-fn approval_view(a: &crate::journal::ApprovalRecord) -> ApprovalView {
-    ApprovalView {
-        step: a.step.clone(),
-        kind: a.kind,
-        by: a.by.clone(),
-        role: a.role.clone(),
-        note: a.note.clone(),
-        host: a.host.clone(),
-        at: a.at,
-        runbook_sha256: a.runbook_sha256.clone(),
-    }
-}
-
-pub(super) fn step_line(run: &RunState, s: &PlannedStep, waiting_step: Option<&str>, live: bool) -> StepLine {
-    let state = run.step(&s.id);
-    let status = match state.map(|st| st.view) {
-        _ if waiting_step == Some(s.id.as_str()) => StepMark::AwaitingApproval,
-        None => StepMark::Pending,
-        Some(StepView::Started) if live => StepMark::Running,
-        Some(StepView::Started) => StepMark::Interrupted,
-        Some(StepView::Finished(status)) => StepMark::from(status),
-    };
-    StepLine {
-        id: s.id.clone(),
-        title: s.title.clone(),
-        kind: s.kind.clone(),
-        status,
-        attempts: state.map_or(0, |st| st.attempts),
-        started_at: state.map(|st| st.started_at),
-        finished_at: state.and_then(|st| st.finished_at),
-        duration_ms: state.and_then(|st| st.duration_ms),
-        reason: state.and_then(|st| {
-            st.verify_failure
-                .as_ref()
-                .map(|f| format!("verify failed on resume: {f}"))
-                .or_else(|| st.reason.clone())
-        }),
-        output: state.and_then(|st| st.output.clone()),
-        gate: gate_view(run, s, status == StepMark::Done),
-        services: state.map(services).unwrap_or_default(),
-        monitor: state.and_then(monitor_view),
-    }
-}
-
-fn services(state: &StepState) -> Vec<ServiceLine> {
-    state
-        .services
-        .iter()
-        .map(|r| ServiceLine {
-            service: r.service.clone(),
-            batch: r.batch,
-            result: r.result,
-            reason: r.reason.clone(),
-            duration_ms: r.duration_ms,
-            at: r.at,
-        })
-        .collect()
-}
-
-fn monitor_view(state: &StepState) -> Option<MonitorView> {
-    if state.samples.is_empty() && state.trigger.is_none() {
-        return None;
-    }
-    // A monitor re-run after a crash starts again at window 1: show the latest watch.
-    let start = state.samples.iter().rposition(|(_, s)| s.window == 1).unwrap_or(0);
-    let samples: Vec<Sample> = state.samples[start..].iter().map(|(_, s)| s.clone()).collect();
-    let worst = |f: fn(&Sample) -> Option<f64>| {
-        samples
-            .iter()
-            .filter_map(f)
-            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
-    };
-    let rules = samples
-        .first()
-        .map(|s| {
-            s.rules
-                .iter()
-                .map(|r| RuleView {
-                    rule: r.rule.clone(),
-                    metric: r.rule.split_whitespace().next().unwrap_or_default().to_string(),
-                    above: r.above,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(MonitorView {
-        windows: samples.len(),
-        probes: samples.iter().map(|s| u64::from(s.count)).sum(),
-        errors: samples.iter().map(|s| u64::from(s.errors)).sum(),
-        worst_error_rate: worst(|s| s.error_rate),
-        worst_p99_ms: worst(|s| s.p99_ms),
-        rules,
-        trigger: state.trigger.as_ref().map(|(rule, windows, at)| TriggerView {
-            rule: rule.clone(),
-            windows: windows.clone(),
-            at: *at,
-        }),
-        samples,
-    })
+    /// `PRINCIPAL (key SHA256:...)` as journaled with its signature, or `unsigned`; a
+    /// report reads the journal alone (`deployctl verify` re-checks the signatures).
+    pub signer: String,
+    /// Withdrawn with `approve --revoke`.
+    pub revoked: bool,
 }

@@ -14,6 +14,43 @@ use crate::runbook::duration::format as dur;
 /// Sparklines of the error rate and p99 against the first rule on each metric, and the
 /// windows worth reading: those that breached a rule (at most [`NOTABLE`]) and the last.
 pub(super) fn monitor_lines(m: &MonitorView, indent: &str) -> Vec<String> {
+    let mut lines = if m.probes == 0 && m.samples.iter().any(|s| !s.queries.is_empty()) {
+        query_lines(m, indent)
+    } else {
+        probe_lines(m, indent)
+    };
+    lines.extend(window_lines(m, indent));
+    lines
+}
+
+/// Sparklines of each Prometheus query against its first rule's threshold, and the
+/// baseline they were compared with.
+fn query_lines(m: &MonitorView, indent: &str) -> Vec<String> {
+    let mut lines = vec![format!("{indent}{} windows of prometheus queries", m.windows)];
+    if let Some(b) = &m.baseline {
+        lines.push(format!("{indent}{}", one_line(&super::trend::baseline_line(None, b))));
+    }
+    let names: std::collections::BTreeSet<&String> = m.samples.iter().flat_map(|s| s.queries.keys()).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for name in names {
+        let values: Vec<Option<f64>> = m
+            .samples
+            .iter()
+            .map(|s| s.queries.get(name).copied().flatten())
+            .collect();
+        let worst = values.iter().flatten().copied().fold(0.0_f64, f64::max);
+        let limit = m.rules.iter().find(|r| &r.metric == name).map(|r| r.above);
+        let scale = limit.unwrap_or(worst).max(f64::MIN_POSITIVE);
+        let over = limit.map_or_else(String::new, |l| {
+            format!("  (█ = over {})", super::trend::show_value(name, l, 0))
+        });
+        lines.push(format!("{indent}{name:width$} {}{over}", sparkline(&values, scale)));
+    }
+    lines
+}
+
+/// The error rate and p99 of the probes.
+fn probe_lines(m: &MonitorView, indent: &str) -> Vec<String> {
     let threshold = |metric: &str, fallback: f64| {
         m.samples
             .first()
@@ -23,7 +60,7 @@ pub(super) fn monitor_lines(m: &MonitorView, indent: &str) -> Vec<String> {
     let errors: Vec<Option<f64>> = m.samples.iter().map(|s| s.error_rate).collect();
     let p99: Vec<Option<f64>> = m.samples.iter().map(|s| s.p99_ms).collect();
     let p99_limit = threshold("p99_ms", m.worst_p99_ms.unwrap_or(1.0).max(1.0));
-    let mut lines = vec![
+    vec![
         format!(
             "{indent}{} windows, {} probes, {} errors; worst error rate {}, worst p99 {}",
             m.windows,
@@ -41,7 +78,12 @@ pub(super) fn monitor_lines(m: &MonitorView, indent: &str) -> Vec<String> {
             "{indent}p99        {}  (█ = over {p99_limit}ms)",
             sparkline(&p99, p99_limit)
         ),
-    ];
+    ]
+}
+
+/// The windows worth reading, and the rule that held.
+fn window_lines(m: &MonitorView, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
     let tripped: &[u32] = m.trigger.as_ref().map_or(&[], |t| &t.windows);
     let mut notable: Vec<&Sample> = m
         .samples

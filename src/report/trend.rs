@@ -41,7 +41,19 @@ pub fn window_line(sample: &Sample) -> String {
         1 => "1 error".to_string(),
         n => format!("{n} errors"),
     };
-    let mut line = format!("w{}  {} probes, {errors}", sample.window, sample.count);
+    let mut line = if sample.count == 0 && !sample.queries.is_empty() {
+        let values: Vec<String> = sample
+            .queries
+            .iter()
+            .map(|(name, v)| match v {
+                Some(v) => format!("{name}={}", show_value(name, *v, 0)),
+                None => format!("{name}=no data"),
+            })
+            .collect();
+        format!("w{}  {}", sample.window, values.join(" "))
+    } else {
+        format!("w{}  {} probes, {errors}", sample.window, sample.count)
+    };
     for reading in &sample.rules {
         line.push_str("  ");
         line.push_str(&reading_text(reading));
@@ -49,40 +61,105 @@ pub fn window_line(sample: &Sample) -> String {
     line
 }
 
-/// One rule's reading: `p99 1200.0ms > 1000ms (2/3)`.
+/// One rule's reading: `p99 1200.0ms > 1000ms (2/3)`; a baseline rule also shows the
+/// baseline: `p99 130.0ms > 110ms (baseline 100ms)`.
 pub fn reading_text(reading: &RuleReading) -> String {
     let metric = reading.rule.split_whitespace().next().unwrap_or_default();
-    let percent = metric == "error_rate";
-    let show = |v: f64| {
-        if percent {
-            format!("{:.1}%", v * 100.0)
-        } else {
-            format!("{v:.1}ms")
-        }
-    };
-    let limit = if percent {
-        format!("{}%", short(reading.above * 100.0))
-    } else {
-        format!("{}ms", short(reading.above))
-    };
+    let show = |v: f64| show_value(metric, v, 1);
+    let limit = show_value(metric, reading.above, 0);
     let label = metric.trim_end_matches("_ms").replace("error_rate", "err");
+    let (over, within) = if reading.below { ("<", "≥") } else { (">", "≤") };
     let value = match reading.value {
-        Some(v) => format!("{} {} {limit}", show(v), if reading.breach { ">" } else { "≤" }),
-        None if reading.breach => format!("no data (counts as over {limit})"),
+        Some(v) => format!("{} {} {limit}", show(v), if reading.breach { over } else { within }),
+        None if reading.breach => format!("no data (counts as past {limit})"),
         None => "no data".to_string(),
     };
+    let baseline = reading
+        .baseline
+        .map_or_else(String::new, |b| format!(" (baseline {})", show_value(metric, b, 0)));
     let streak = if reading.streak > 0 {
         format!(" ({}/{})", reading.streak, reading.needed)
     } else {
         String::new()
     };
-    format!("{label} {value}{streak}")
+    format!("{label} {value}{baseline}{streak}")
+}
+
+/// A metric's value in its unit, read from its name: an `error_rate` as a percentage,
+/// `*_ms` in milliseconds, anything else as a number. `digits` 0 trims float noise.
+pub fn show_value(metric: &str, v: f64, digits: usize) -> String {
+    if metric.contains("error_rate") {
+        if digits == 0 {
+            format!("{}%", short(v * 100.0))
+        } else {
+            format!("{:.digits$}%", v * 100.0)
+        }
+    } else if metric.ends_with("_ms") {
+        if digits == 0 {
+            format!("{}ms", short(v))
+        } else {
+            format!("{v:.digits$}ms")
+        }
+    } else if digits == 0 {
+        short(v)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// `baseline of `watch` (30m before `migrate`): error_rate 0.2%, p99_ms 120ms` (without
+/// ` of `watch`` when no step is given).
+pub fn baseline_line(step: Option<&str>, baseline: &crate::event::Baseline) -> String {
+    let minutes = (baseline.to - baseline.from).num_seconds();
+    let span = crate::runbook::duration::format(std::time::Duration::from_secs(minutes.max(0) as u64));
+    let values: Vec<String> = baseline
+        .values
+        .iter()
+        .map(|(name, v)| match v {
+            Some(v) => format!("{name} {}", show_value(name, *v, 0)),
+            None => format!("{name} no data"),
+        })
+        .collect();
+    let of = step.map_or_else(String::new, |s| format!(" of `{s}`"));
+    format!(
+        "baseline{of} ({span} before `{}`): {}",
+        baseline.before,
+        values.join(", ")
+    )
 }
 
 /// A threshold without float noise: `5`, not `5.000000000000001`.
 fn short(v: f64) -> String {
     let text = format!("{v:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The most windows a live sparkline shows: the latest, so the line keeps its width.
+const LIVE_WINDOWS: usize = 20;
+
+/// `  err ▁▁▂█  p99 ▁▁▁▁` over a monitor's latest windows (from the second window on), each
+/// scaled to its rule's threshold, so `█` means over it. `series` is each window's error
+/// rate and p99.
+pub fn live_trend(series: &[(Option<f64>, Option<f64>)], sample: &crate::event::Sample) -> String {
+    if series.len() < 2 {
+        return String::new();
+    }
+    let series = &series[series.len().saturating_sub(LIVE_WINDOWS)..];
+    let limit = |metric: &str| {
+        sample
+            .rules
+            .iter()
+            .find(|r| r.rule.starts_with(metric))
+            .map(|r| r.above)
+    };
+    let errors: Vec<Option<f64>> = series.iter().map(|(e, _)| *e).collect();
+    let p99: Vec<Option<f64>> = series.iter().map(|(_, p)| *p).collect();
+    let p99_limit = limit("p99_ms").unwrap_or_else(|| p99.iter().flatten().copied().fold(1.0, f64::max));
+    format!(
+        "  err {}  p99 {}",
+        sparkline(&errors, limit("error_rate").unwrap_or(1.0)),
+        sparkline(&p99, p99_limit)
+    )
 }
 
 #[cfg(test)]
@@ -122,6 +199,8 @@ mod tests {
                     breach: true,
                     streak: 2,
                     needed: 3,
+                    baseline: None,
+                    below: false,
                 },
                 RuleReading {
                     rule: "p99_ms above 1000 for 3 windows in a row".into(),
@@ -130,9 +209,12 @@ mod tests {
                     breach: false,
                     streak: 0,
                     needed: 3,
+                    baseline: None,
+                    below: false,
                 },
             ],
             first_error: None,
+            queries: Default::default(),
         };
         assert_eq!(
             window_line(&sample),

@@ -42,6 +42,10 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it, when we know.
     pub hint: Option<String>,
+    /// The file it is in when that is not the runbook (a migration the lint read).
+    pub file: Option<std::path::PathBuf>,
+    /// The lint rule that found it (`warning[rule]:`), for lint findings.
+    pub rule: Option<String>,
 }
 
 impl Diagnostic {
@@ -52,6 +56,8 @@ impl Diagnostic {
             severity: Severity::Error,
             message: message.into(),
             hint: None,
+            file: None,
+            rule: None,
         }
     }
 
@@ -62,6 +68,8 @@ impl Diagnostic {
             severity: Severity::Warning,
             message: message.into(),
             hint: None,
+            file: None,
+            rule: None,
         }
     }
 
@@ -86,14 +94,15 @@ pub struct DisplayDiagnostic<'a> {
 impl fmt::Display for DisplayDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.diagnostic;
-        let level = match d.severity {
-            Severity::Error => "",
-            Severity::Warning => "warning: ",
+        let level = match (d.severity, &d.rule) {
+            (Severity::Error, _) => String::new(),
+            (Severity::Warning, None) => "warning: ".into(),
+            (Severity::Warning, Some(rule)) => format!("warning[{rule}]: "),
         };
         write!(
             f,
             "{}:{}:{}: {level}{}",
-            self.path.display(),
+            d.file.as_deref().unwrap_or(self.path).display(),
             d.pos.line,
             d.pos.col,
             d.message
@@ -127,9 +136,12 @@ impl Diagnostics {
         self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
-    /// All problems, in file order, errors before warnings at the same place.
+    /// All problems, in file order, errors before warnings at the same place; lint findings
+    /// of migration files after the runbook's, by file.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
-        self.items.sort_by_key(|d| (d.pos, d.severity));
+        // The runbook's own first (`file` None), then each migration file the lint read.
+        self.items
+            .sort_by(|a, b| (&a.file, a.pos, a.severity).cmp(&(&b.file, b.pos, b.severity)));
         self.items.dedup();
         self.items
     }

@@ -5,14 +5,18 @@
 //! problem as a `Diagnostic`, resolving `${...}` references through `interpolate` and
 //! registering secrets with the redactor as it goes.
 
+mod channel;
 pub mod diagnostic;
 pub mod duration;
 mod forms;
 pub mod interpolate;
+pub(crate) mod lint;
 pub mod load;
 pub mod migration_dir;
 pub mod model;
+mod model_prometheus;
 pub mod raw;
+mod raw_prometheus;
 pub mod schema;
 mod source;
 mod spanned;

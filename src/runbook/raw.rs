@@ -10,8 +10,15 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::forms::{BatchSpec, Short, ShortForm};
+use super::forms::Short;
+pub use super::raw_prometheus::{RawBaseline, RawCompare, RawMetricQuery, RawPrometheus, RawQuery, RawQueryExpect};
 use super::spanned::Spanned;
+
+mod kinds;
+mod window;
+
+pub use kinds::*;
+pub use window::*;
 
 /// A string with its position.
 pub type Text = Spanned<String>;
@@ -42,13 +49,19 @@ pub struct RawRunbook {
     /// Services referenced by rolling_restart and `${services.NAME.health}`.
     #[serde(default)]
     pub services: BTreeMap<String, Spanned<RawService>>,
+    /// Prometheus servers referenced by name from query steps and monitor queries.
+    #[serde(default)]
+    pub prometheus: BTreeMap<String, Spanned<RawPrometheus>>,
     /// When the run may make changes.
     pub window: Option<Spanned<RawWindow>>,
     /// Who to call, printed on failure and in reports.
     pub contacts: Option<RawContacts>,
-    /// Webhooks told when a run starts, pauses, fails, rolls back or finishes.
+    /// Channels (webhooks, e-mail) told when a run starts, pauses, asks for an approval,
+    /// fails, rolls back or finishes.
     #[serde(default)]
     pub notify: Vec<Spanned<RawWebhook>>,
+    /// How approvals are proven: the allowed signers and whether a signature is required.
+    pub approvals: Option<Spanned<RawApprovals>>,
     /// Step settings that apply unless a step says otherwise.
     pub defaults: Option<RawDefaults>,
     /// The phases, run in order.
@@ -75,73 +88,6 @@ pub struct RawService {
     pub restart: Text,
 }
 
-/// The deployment window.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawWindow {
-    /// IANA time zone the times are in (default UTC).
-    pub timezone: Option<Text>,
-    /// When changes may run.
-    pub allow: Vec<Spanned<RawWindowSlot>>,
-    /// Freeze dates on which nothing runs.
-    #[serde(default)]
-    pub deny: Vec<Spanned<RawFreeze>>,
-    /// What happens when the window closes while changes still run.
-    #[schemars(with = "Option<Overrun>")]
-    pub overrun: Option<Text>,
-}
-
-/// One recurring opening of the window.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawWindowSlot {
-    /// Days the opening starts on.
-    #[schemars(with = "Vec<Weekday>")]
-    pub days: Vec<Text>,
-    /// Opening time, `HH:MM`.
-    pub start: Text,
-    /// Closing time, `HH:MM`; earlier than start means the next day.
-    pub end: Text,
-}
-
-/// A freeze: dates on which the window is closed.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawFreeze {
-    /// First frozen date, `YYYY-MM-DD`.
-    pub from: Text,
-    /// Last frozen date (inclusive); defaults to `from`.
-    pub to: Option<Text>,
-    /// Why, shown when a run is refused.
-    pub reason: Option<Text>,
-}
-
-/// A day of the week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum Weekday {
-    Mon,
-    Tue,
-    Wed,
-    Thu,
-    Fri,
-    Sat,
-    Sun,
-}
-
-/// What to do when the window closes mid-run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Overrun {
-    /// Keep going to the end.
-    Finish,
-    /// Stop before the next step that changes things (exit 3).
-    Pause,
-    /// Run the rollback.
-    Rollback,
-}
-
 /// Escalation contacts per kind of problem.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -162,12 +108,77 @@ pub struct RawContact {
     pub backup: Option<Text>,
 }
 
-/// A webhook.
+/// A run-level channel: a webhook or an e-mail, and the run events it hears.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWebhook {
     /// URL that receives a JSON POST.
-    pub webhook: Text,
+    pub webhook: Option<Text>,
+    /// Body of the POST: `generic` (deployctl's JSON) or `slack` (a `text` field, for Slack
+    /// and Mattermost incoming webhooks).
+    #[schemars(with = "Option<NotifyFormat>")]
+    pub format: Option<Text>,
+    /// Send an e-mail instead of (or besides) a POST.
+    pub email: Option<Spanned<RawEmail>>,
+    /// The run events this channel hears (default: all of them).
+    #[serde(default)]
+    #[schemars(with = "Vec<NotifyEvent>")]
+    pub events: Vec<Text>,
+}
+
+/// An e-mail sent over SMTP.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmail {
+    /// `smtps://user:password@host:465` (TLS), `smtp://host:587?tls=required` (STARTTLS),
+    /// or plain `smtp://localhost:25` (a relay on this machine only). The password is a secret.
+    pub smtp: Text,
+    /// Sender address.
+    pub from: Text,
+    /// Recipients.
+    pub to: Vec<Text>,
+    /// Subject line (default: the runbook title and the event).
+    pub subject: Option<Text>,
+    /// PEM file of a certificate authority to trust besides the public ones (a mail relay
+    /// with a private CA), relative to the workdir.
+    pub ca: Option<Text>,
+}
+
+/// Body format of a webhook POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyFormat {
+    /// deployctl's JSON payload.
+    Generic,
+    /// `{"text": ...}` as Slack and Mattermost incoming webhooks take it.
+    Slack,
+}
+
+/// A run event a channel can hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum NotifyEvent {
+    RunStarted,
+    RunPaused,
+    ApprovalRequested,
+    RunFailed,
+    RunInterrupted,
+    RunFinished,
+    TriggerFired,
+    RollbackStarted,
+    RolledBack,
+    RollbackFailed,
+}
+
+/// How approvals are proven.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovals {
+    /// OpenSSH allowed-signers file (`ssh-keygen -Y verify -f`), relative to the workdir.
+    pub allowed_signers: Option<Text>,
+    /// Refuse approvals without a valid signature by the named person's key.
+    pub require_signature: Option<bool>,
 }
 
 /// Defaults for every step.
@@ -212,6 +223,9 @@ pub enum OnFailure {
 pub struct RawPhase {
     pub id: Text,
     pub title: Option<Text>,
+    /// `false`: the phase's steps run outside the deployment window (approvals and
+    /// day-before preparation happen days earlier). Default `true`.
+    pub window: Option<bool>,
     pub steps: Spanned<Vec<Spanned<RawStep>>>,
 }
 
@@ -254,6 +268,7 @@ pub struct RawStep {
     pub notify: Option<Box<Spanned<Short<RawNotify>>>>,
     pub rolling_restart: Option<Box<Spanned<RawRollingRestart>>>,
     pub monitor: Option<Box<Spanned<RawMonitor>>>,
+    pub query: Option<Box<Spanned<RawQuery>>>,
 }
 
 /// A read-only check: exactly one of `http` or `sql`.
@@ -263,351 +278,4 @@ pub struct RawStep {
 pub struct RawCheck {
     pub http: Option<Spanned<Short<RawHttp>>>,
     pub sql: Option<Spanned<RawSql>>,
-}
-
-/// `shell`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawShell {
-    /// The command, run by `sh -c`.
-    pub run: Text,
-    /// Working directory, relative to the runbook's workdir.
-    pub cwd: Option<Text>,
-    /// Extra environment variables.
-    #[serde(default)]
-    pub env: BTreeMap<String, Text>,
-    /// Exit status that counts as success (default 0).
-    pub expect_exit: Option<Spanned<i64>>,
-}
-
-impl ShortForm for RawShell {
-    const SHORT_MEANING: &'static str = "a command";
-    fn from_short(text: String) -> Self {
-        RawShell {
-            run: synthetic(text),
-            cwd: None,
-            env: BTreeMap::new(),
-            expect_exit: None,
-        }
-    }
-}
-
-/// `http`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawHttp {
-    pub url: Text,
-    #[schemars(with = "Option<HttpMethod>")]
-    pub method: Option<Text>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, Text>,
-    pub body: Option<Text>,
-    pub expect: Option<RawHttpExpect>,
-}
-
-impl ShortForm for RawHttp {
-    const SHORT_MEANING: &'static str = "a URL";
-    fn from_short(text: String) -> Self {
-        RawHttp {
-            url: synthetic(text),
-            method: None,
-            headers: BTreeMap::new(),
-            body: None,
-            expect: None,
-        }
-    }
-}
-
-/// HTTP methods a step may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-#[allow(missing_docs)]
-pub enum HttpMethod {
-    Get,
-    Head,
-    Post,
-    Put,
-    Patch,
-    Delete,
-    Options,
-}
-
-/// What an HTTP answer must look like.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawHttpExpect {
-    /// Status code (default: any 2xx).
-    pub status: Option<Spanned<i64>>,
-    /// Text the body must contain.
-    pub body_contains: Option<Text>,
-    /// JSON pointer (`/status`) to the value it must equal.
-    #[serde(default)]
-    pub json: BTreeMap<String, serde_json::Value>,
-    /// Latency bound in milliseconds.
-    pub max_ms: Option<Spanned<i64>>,
-}
-
-/// `sql`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawSql {
-    /// Name from `databases`.
-    pub database: Text,
-    /// The query; values go in `params` as `$1`, `$2`, never into the text.
-    pub query: Text,
-    /// Bound parameters (references allowed here).
-    #[serde(default)]
-    pub params: Vec<Spanned<serde_json::Value>>,
-    /// What the result must be.
-    pub expect: Option<RawSqlExpect>,
-}
-
-/// What a query result must be.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawSqlExpect {
-    /// Exact row count.
-    pub rows: Option<Spanned<i64>>,
-    /// The first column of the first row.
-    pub value: Option<Spanned<serde_json::Value>>,
-    /// No rows at all.
-    pub empty: Option<bool>,
-}
-
-/// `migrate`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawMigrate {
-    pub database: Text,
-    pub dir: Text,
-    #[schemars(with = "Option<MigrationStyle>")]
-    pub style: Option<Text>,
-    /// Only verify "up to date"; change nothing.
-    pub check: Option<bool>,
-    /// How long to wait for the migration advisory lock (default 10s).
-    pub lock_timeout: Option<Text>,
-}
-
-/// Which bookkeeping a migrate step keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MigrationStyle {
-    /// `_prisma_migrations`, as Prisma keeps it.
-    Prisma,
-    /// deployctl's own `deployctl_migrations`.
-    Plain,
-}
-
-/// `backup`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawBackup {
-    pub database: Text,
-    pub dir: Text,
-    /// How the dump is proven: `list` (`pg_restore --list`, the default) or `restore` (into
-    /// a scratch database, row counts compared).
-    #[schemars(with = "Option<BackupVerify>")]
-    pub verify: Option<Text>,
-}
-
-/// `restore`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawRestore {
-    /// The database to restore (from `databases`).
-    pub database: Text,
-    /// The id of the `backup` step of this run whose dump is restored.
-    pub from: Text,
-}
-
-/// How a backup proves its dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackupVerify {
-    /// `pg_restore --list` reads the archive.
-    List,
-    /// Restored into a scratch database; per-table row counts equal those of the dump's snapshot.
-    Restore,
-}
-
-/// `rls`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawRls {
-    pub database: Text,
-    pub role: Text,
-    pub setting: Text,
-    pub tenants: Spanned<Vec<Text>>,
-    pub tables: Spanned<Vec<Spanned<RawRlsTable>>>,
-    /// Check only what the service returns (`through:` of every table), not the database's
-    /// policies: after a rollback that reverted RLS, the release before it must still serve
-    /// every tenant exactly its rows.
-    pub only_through: Option<bool>,
-}
-
-/// A table the rls check covers.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawRlsTable {
-    pub name: Text,
-    pub tenant_column: Text,
-    /// Accept a listed tenant having no rows in this table, whose isolation then cannot be
-    /// shown (reported as "not proven"); without it that fails the step.
-    pub allow_empty: Option<bool>,
-    /// Also check what the service returns for each tenant.
-    pub through: Option<Spanned<RawRlsThrough>>,
-}
-
-/// Tenant isolation checked through the service's HTTP API.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawRlsThrough {
-    /// The URL that lists the table's items (a JSON array, or the array at `items`).
-    pub url: Text,
-    /// The request header that names the tenant (e.g. `X-User-Id`).
-    pub tenant_header: Text,
-    /// The field of each item that holds its tenant.
-    pub owner_field: Text,
-    /// JSON pointer to the array inside the response (`/items`); the whole body by default.
-    pub items: Option<Text>,
-}
-
-/// `approval`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawApproval {
-    /// The role that must approve, e.g. `@pm`.
-    pub role: Text,
-    /// Names allowed to approve.
-    #[serde(default)]
-    pub from: Vec<Text>,
-    /// How long an approval stays valid.
-    pub ttl: Option<Text>,
-}
-
-/// `manual`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawManual {
-    /// What the operator confirms.
-    pub text: Text,
-}
-
-impl ShortForm for RawManual {
-    const SHORT_MEANING: &'static str = "the checkbox text";
-    fn from_short(text: String) -> Self {
-        RawManual { text: synthetic(text) }
-    }
-}
-
-/// `wait`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawWait {
-    /// Sleep this long.
-    #[serde(rename = "for")]
-    pub for_: Option<Text>,
-    /// Or poll this check until it passes.
-    pub until: Option<Spanned<RawCheck>>,
-    /// Poll interval (default 1s).
-    pub every: Option<Text>,
-}
-
-/// `notify`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawNotify {
-    /// URL that receives a JSON POST.
-    pub webhook: Text,
-    /// Text included in the payload.
-    pub message: Option<Text>,
-    /// Fail the step when the webhook does not answer 2xx.
-    pub required: Option<bool>,
-}
-
-impl ShortForm for RawNotify {
-    const SHORT_MEANING: &'static str = "a webhook URL";
-    fn from_short(text: String) -> Self {
-        RawNotify {
-            webhook: synthetic(text),
-            message: None,
-            required: None,
-        }
-    }
-}
-
-/// `rolling_restart`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawRollingRestart {
-    pub services: Spanned<Vec<Text>>,
-    pub batch: Option<Spanned<BatchSpec>>,
-    pub max_failed: Option<Spanned<i64>>,
-    pub health_timeout: Option<Text>,
-    pub consecutive_ok: Option<Spanned<i64>>,
-}
-
-/// `monitor`
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawMonitor {
-    pub duration: Text,
-    pub interval: Option<Text>,
-    pub probes: Spanned<Vec<Spanned<RawCheck>>>,
-    #[schemars(with = "Option<OnNoData>")]
-    pub on_no_data: Option<Text>,
-    #[serde(default)]
-    pub rollback_when: Vec<Spanned<RawRule>>,
-}
-
-/// What a window without samples counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnNoData {
-    /// Counts as failing (fail closed).
-    Fail,
-    /// Pauses the run for the operator.
-    Pause,
-    /// Skipped.
-    Ignore,
-}
-
-/// A rollback rule of a monitor.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct RawRule {
-    #[schemars(with = "Metric")]
-    pub metric: Text,
-    pub above: Spanned<f64>,
-    #[serde(rename = "for")]
-    pub for_: Option<Text>,
-    pub consecutive: Option<Spanned<i64>>,
-}
-
-/// A metric a monitor computes per window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum Metric {
-    ErrorRate,
-    P50Ms,
-    P95Ms,
-    P99Ms,
-}
-
-/// A string made from a short form: positioned at its parent by the validator.
-fn synthetic(value: String) -> Text {
-    Spanned {
-        value,
-        pos: Default::default(),
-        offset: None,
-    }
 }

@@ -10,7 +10,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::db::Databases;
 use super::outcome::{Failure, StepOutcome};
 use crate::clock::Clock;
-use crate::event::Event;
+use chrono::{DateTime, Utc};
+
+use crate::event::{Baseline, Event};
 use crate::redact::Redactor;
 use crate::runbook::model::Service;
 
@@ -60,12 +62,26 @@ pub struct Live<'a> {
     /// The journaled `output` of every step of this run that completed, by id (a `restore`
     /// reads its backup's record here).
     pub outputs: &'a BTreeMap<String, String>,
+    /// A monitor's baseline already journaled in this run (reused, never measured twice).
+    pub baseline: Option<&'a Baseline>,
+    /// When the run's steps started, as journaled so far (a monitor's baseline window ends
+    /// when its `before` step starts). Shared, so a background monitor sees later starts.
+    pub starts: &'a StepStarts,
 }
+
+/// When each step of the run first started: shared between the engine, which records
+/// starts, and a monitor waiting for the step that ends its baseline window.
+pub type StepStarts = std::sync::Mutex<BTreeMap<String, DateTime<Utc>>>;
 
 impl Live<'_> {
     /// Sends progress; a closed channel means the engine stopped listening (the step is
     /// being dropped), so there is no one left to tell.
     pub(super) fn report(&self, event: Event) {
         let _ = self.progress.send(event);
+    }
+
+    /// When step `id` first started in this run, if it has.
+    pub(super) fn started(&self, id: &str) -> Option<DateTime<Utc>> {
+        self.starts.lock().ok().and_then(|s| s.get(id).copied())
     }
 }

@@ -79,6 +79,7 @@ macro_rules! dispatch {
             StepKind::Notify($k) => $call,
             StepKind::RollingRestart($k) => $call,
             StepKind::Monitor($k) => $call,
+            StepKind::Query($k) => $call,
         }
     };
 }

@@ -27,6 +27,9 @@ mod apply;
 mod apply_tests;
 mod ledger;
 mod lock;
+mod lock_modes;
+mod lock_report;
+mod lock_retry;
 #[cfg(test)]
 mod schema_tests;
 mod source;
@@ -46,7 +49,9 @@ use crate::event::UndoEntry;
 use crate::runbook::Runbook;
 use crate::runbook::model::{Migrate, MigrationStyle};
 
-pub use self::undo::{PlainUndo, undo_plain};
+#[cfg(test)]
+use self::undo::PlainUndo;
+use self::undo::undo_plain;
 
 impl Kind for Migrate {
     fn describe(&self, runbook: &Runbook) -> String {
@@ -159,7 +164,12 @@ async fn run(step: &Migrate, ctx: &StepContext<'_>, applied: &mut Vec<String>) -
     let schema = ctx.databases.schema(&step.database);
     let result = match lock::acquire(&mut conn, &step.database, step.lock_timeout).await {
         Ok(()) => {
-            let result = locked(step, schema, &local, &mut conn, applied).await;
+            let retry = lock_retry::LockRetry {
+                timeout: step.lock_timeout,
+                retries: step.lock_retries,
+                ctx,
+            };
+            let result = locked(step, schema, &local, &mut conn, applied, &retry).await;
             let released = lock::release(&mut conn, &step.database).await;
             result.and_then(|detail| released.map(|()| detail).map_err(Failure::new))
         }
@@ -177,6 +187,7 @@ async fn locked(
     local: &[LocalMigration],
     conn: &mut PgConnection,
     done: &mut Vec<String>,
+    retry: &lock_retry::LockRetry<'_>,
 ) -> Result<String, Failure> {
     let ledger = Ledger::new(step.style, &step.database, schema);
     let applied = ledger.load(conn).await?;
@@ -209,27 +220,36 @@ async fn locked(
         .with_hint("restore the applied files and put the change in a new migration"));
     }
     ledger.ensure_table(conn).await?;
-    apply::apply_all(&ledger, conn, &comparison.pending, done).await?;
+    apply::apply_all(&ledger, conn, &comparison.pending, done, retry).await?;
     Ok(match done.len() {
         0 => up_to_date(local.len()),
         n => format!("applied {n} migration{}: {}", plural(n), done.join(", ")),
     })
 }
 
-/// The dry-run probe: what applying would do, read-only (no lock taken, no table created).
+/// The dry-run probe: what applying would do, read-only (no lock taken, no table created),
+/// with the lock report of the pending migrations ([`lock_report`]).
 /// `Err` when the step would fail now (a failed row, plain-style drift, or a `check` that
 /// is not up to date).
 async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, Failure> {
     let local = source::read(&step.dir, step.style)?;
-    let options = ctx.databases.options(&step.database)?.application_name("deployctl");
-    let mut conn = PgConnection::connect_with(&options)
-        .await
-        .map_err(|e| ctx.databases.connect_error(&step.database, &e))?;
+    let mut conn = connect(step, ctx).await?;
     let schema = ctx.databases.schema(&step.database);
     let applied = Ledger::new(step.style, &step.database, schema).load(&mut conn).await;
-    let _ = conn.close().await;
-    let applied = applied?;
+    let applied = match applied {
+        Ok(applied) => applied,
+        Err(e) => {
+            let _ = conn.close().await;
+            return Err(Failure::new(e));
+        }
+    };
     let comparison = Comparison::new(&local, &applied);
+    let locks = if step.check {
+        String::new()
+    } else {
+        lock_report::report(&mut conn, &comparison.pending).await
+    };
+    let _ = conn.close().await;
     let problems = comparison.problems();
     if step.check {
         return if problems.is_empty() {
@@ -253,7 +273,13 @@ async fn probe(step: &Migrate, ctx: &StepContext<'_>) -> Result<String, Failure>
     let pending: Vec<&str> = comparison.pending.iter().map(|m| m.name.as_str()).collect();
     Ok(match pending.len() {
         0 => up_to_date(local.len()),
-        n => format!("would apply {n} migration{}: {}", plural(n), ticked(&pending)),
+        n => format!(
+            "would apply {n} migration{} (lock_timeout {}, {} retries): {}{locks}",
+            plural(n),
+            crate::runbook::duration::format(step.lock_timeout),
+            step.lock_retries,
+            ticked(&pending)
+        ),
     })
 }
 

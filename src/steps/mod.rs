@@ -20,6 +20,8 @@ mod monitor;
 mod notify;
 mod outcome;
 mod process;
+mod prometheus;
+mod query;
 mod restore;
 mod rls;
 mod rolling_restart;
@@ -35,12 +37,15 @@ mod wait;
 /// PostgreSQL journal needs it too).
 pub(crate) use crate::pg_error::sql_error;
 pub use client::http_client;
-pub use context::{Live, StepContext};
+pub use context::{Live, StepContext, StepStarts};
 pub use db::Databases;
 pub use excerpt::Excerpt;
 pub(crate) use http::check;
 pub use kind::{Verdict, describe, execute, has_own_undo, own_undo, probe, revert, verdict};
-pub use migrate::{PlainUndo, applied_migrations, undo_plain};
+#[cfg(test)]
+pub(crate) use migrate::applied_migrations;
 pub use monitor::monitor_windows;
-pub use notify::{NotifyPayload, post_json};
+pub(crate) use monitor::watch;
+pub use notify::{ApprovalRequest, NotifyPayload, deliver};
 pub use outcome::{Failure, StepOutcome};
+pub(crate) use process::{group_runs, leader_start};

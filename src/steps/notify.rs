@@ -1,8 +1,13 @@
-//! `notify`, and the webhook POST that run-level notifications share with it.
+//! `notify`, and the delivery (webhook POST or e-mail) that run-level notifications share
+//! with it.
 //!
 //! Webhook URLs often carry their credential in the path (Slack, Teams), and nothing marks
 //! them secret, so messages name only the URL's origin, never its path or query. The message
 //! text is masked before it leaves: a chat channel is as public as a log.
+
+mod deliver;
+mod email;
+mod text;
 
 use std::time::Duration;
 
@@ -13,6 +18,8 @@ use super::kind::Kind;
 use super::{StepContext, StepOutcome};
 use crate::runbook::Runbook;
 use crate::runbook::model::Notify;
+
+pub use deliver::deliver;
 
 /// The JSON body of every webhook POST.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +40,21 @@ pub struct NotifyPayload {
     /// rollback; omitted otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contacts: Vec<String>,
+    /// The approval being asked for (`approval_requested` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<ApprovalRequest>,
+}
+
+/// What an `approval_requested` notice asks for: enough to approve without opening the
+/// runbook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApprovalRequest {
+    /// The role that must approve.
+    pub role: String,
+    /// The runbook digest an approval is given for.
+    pub runbook_sha256: String,
+    /// The exact command to type (with `--sign` when signatures are required).
+    pub command: String,
 }
 
 /// POSTs `payload` as JSON; `Ok` on a 2xx answer. The error names the URL's origin and the
@@ -40,7 +62,7 @@ pub struct NotifyPayload {
 pub async fn post_json(
     client: &reqwest::Client,
     url: &str,
-    payload: &NotifyPayload,
+    payload: &impl Serialize,
     timeout: Duration,
 ) -> Result<(), String> {
     let target = format!("POST {}", origin(url));
@@ -60,7 +82,7 @@ pub async fn post_json(
 }
 
 /// `scheme://host:port/…` of a URL, or a placeholder when it does not parse.
-fn origin(url: &str) -> String {
+pub(crate) fn origin(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed) if parsed.path() == "/" && parsed.query().is_none() => parsed.origin().ascii_serialization(),
         Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
@@ -70,12 +92,13 @@ fn origin(url: &str) -> String {
 
 impl Kind for Notify {
     fn describe(&self, _runbook: &Runbook) -> String {
-        format!("POST {}", self.webhook.display())
+        self.target.display()
     }
 
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
         let payload = NotifyPayload {
             contacts: Vec::new(),
+            request: None,
             runbook: ctx.runbook.to_owned(),
             run_id: ctx.run_id.to_owned(),
             event: "step".into(),
@@ -86,20 +109,31 @@ impl Kind for Notify {
                 .as_ref()
                 .map(|m| ctx.redactor.mask(&m.render(ctx.run_id)).into_owned()),
         };
-        let url = self.webhook.render(ctx.run_id);
-        match post_json(ctx.http, &url, &payload, ctx.timeout).await {
-            Ok(()) => StepOutcome::Done {
-                detail: Some(format!("posted to {}", ctx.redactor.mask(&origin(&url)))),
+        let sent = deliver(&self.target, &payload, ctx.http, ctx.redactor, ctx.timeout).await;
+        match sent {
+            Ok(done) => StepOutcome::Done {
+                detail: Some(ctx.redactor.mask(&done).into_owned()),
                 output: None,
             },
             Err(reason) if self.required => {
-                StepOutcome::failed(format!("webhook failed: {}", ctx.redactor.mask(&reason)))
+                StepOutcome::failed(format!("{}: {}", failed(self), ctx.redactor.mask(&reason)))
             }
             Err(reason) => StepOutcome::Done {
-                detail: Some(format!("webhook failed (not required): {}", ctx.redactor.mask(&reason))),
+                detail: Some(format!(
+                    "{} (not required): {}",
+                    failed(self),
+                    ctx.redactor.mask(&reason)
+                )),
                 output: None,
             },
         }
+    }
+}
+
+fn failed(notify: &Notify) -> &'static str {
+    match notify.target {
+        crate::runbook::model::Target::Webhook { .. } => "webhook failed",
+        crate::runbook::model::Target::Email(_) => "e-mail failed",
     }
 }
 
@@ -107,12 +141,15 @@ impl Kind for Notify {
 mod tests {
     use super::*;
     use crate::redact::Redactor;
-    use crate::runbook::model::Template;
+    use crate::runbook::model::{NotifyFormat, Target, Template};
     use crate::steps::test_server::{Fixture, TestServer, refused_url};
 
     fn notify(url: &str, required: bool) -> Notify {
         Notify {
-            webhook: Template::literal(url),
+            target: Target::Webhook {
+                url: Template::literal(url),
+                format: NotifyFormat::Generic,
+            },
             message: Some(Template::literal("deploying with canary-s3cret")),
             required,
         }
@@ -149,6 +186,22 @@ mod tests {
                 "status": "notify", "message": "deploying with ***"
             })
         );
+    }
+
+    #[tokio::test]
+    async fn the_slack_format_posts_a_text_field() {
+        let server = TestServer::start().await;
+        server.reply(200, "ok");
+        let mut step = notify(&server.url("/hook"), true);
+        step.target = Target::Webhook {
+            url: Template::literal(server.url("/hook")),
+            format: NotifyFormat::Slack,
+        };
+        let outcome = Fixture::new().run(&step).await;
+        assert!(matches!(outcome, StepOutcome::Done { .. }), "{outcome:?}");
+        let requests = server.requests();
+        let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap_or_default();
+        assert_eq!(body, serde_json::json!({ "text": "deploying with canary-s3cret" }));
     }
 
     #[tokio::test]

@@ -29,12 +29,6 @@ impl Failure {
         self
     }
 
-    /// The reason with the target in front (`GET http://…: answered 500`).
-    pub fn at(mut self, target: &str) -> Self {
-        self.reason = format!("{target}: {}", self.reason);
-        self
-    }
-
     /// The reason, then the hint on its own line, as the journal keeps it.
     pub fn text(&self) -> String {
         match &self.hint {

@@ -18,7 +18,8 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 
-use super::Excerpt;
+use super::{Excerpt, StepContext};
+use crate::event::Event;
 
 /// By absolute path: a `PATH` lookup costs several failed `execve`s per step, and a runbook
 /// must not run a different `sh` because of the operator's `PATH`.
@@ -39,6 +40,9 @@ pub(super) struct ProcessGroup {
     child: Child,
     /// Whether children left behind after a normal exit are killed too.
     kill_survivors: bool,
+    /// Where the group's start and end were announced (the engine journals them), with the
+    /// step's id; `None` when nobody is listening (a dry-run probe, a kind's unit test).
+    announced: Option<(tokio::sync::mpsc::UnboundedSender<Event>, String)>,
 }
 
 impl ProcessGroup {
@@ -61,7 +65,24 @@ impl ProcessGroup {
             pgid,
             child,
             kill_survivors: true,
+            announced: None,
         }
+    }
+
+    /// Tells the engine the group started, so it is on disk before the step goes on: if
+    /// deployctl itself is killed (kill -9, the OOM killer, a lost terminal), the group
+    /// outlives it, and a resume must not retry the step beside it.
+    pub(super) fn announce(mut self, ctx: &StepContext<'_>) -> Self {
+        if let (Some(live), Some(pgid)) = (ctx.live, self.pgid) {
+            let step = ctx.step_id.to_string();
+            let _ = live.progress.send(Event::ProcessStarted {
+                step: step.clone(),
+                pgid: pgid.as_raw(),
+                leader_start: leader_start(pgid.as_raw()),
+            });
+            self.announced = Some((live.progress.clone(), step));
+        }
+        self
     }
 
     /// Leaves what the command started in the background alive after it exits normally: a
@@ -92,6 +113,13 @@ impl ProcessGroup {
             self.kill();
         } else {
             // The child is reaped: its pid no longer pins the group, so never signal it again.
+            // What it left running is meant to outlive the step: no orphan of a killed run.
+            if let (Some((progress, step)), Some(pgid)) = (&self.announced, self.pgid) {
+                let _ = progress.send(Event::ProcessEnded {
+                    step: step.clone(),
+                    pgid: pgid.as_raw(),
+                });
+            }
             self.pgid = None;
         }
         let drain = async {
@@ -128,6 +156,40 @@ impl Drop for ProcessGroup {
         // Runs before `child` is dropped, so an unreaped child still pins the pgid.
         self.kill();
     }
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`, field 22):
+/// with the pid, it names one process for the life of the machine, so a group id reused
+/// by a later process is not taken for the one journaled. `None` if it is gone.
+pub(crate) fn leader_start(pid: i32) -> Option<u64> {
+    stat_fields(&format!("/proc/{pid}/stat"))?.get(19)?.parse().ok()
+}
+
+/// Whether any process of group `pgid` still runs (zombies, which run nothing, aside).
+/// Read from `/proc` rather than asked with `kill(-pgid, 0)`, which counts zombies that no
+/// one reaps (a container's init may not) as alive.
+pub(crate) fn group_runs(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let wanted = pgid.to_string();
+    dir.flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter_map(|e| stat_fields(&e.path().join("stat").to_string_lossy()))
+        .any(|f| f.first().is_some_and(|state| state != "Z") && f.get(2) == Some(&wanted))
+}
+
+/// The fields of a `/proc/PID/stat` after the command name (state first), or `None` if
+/// the process is gone.
+fn stat_fields(path: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces or `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
 /// An I/O error without the `(os error N)` suffix.

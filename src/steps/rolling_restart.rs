@@ -160,7 +160,7 @@ async fn restart(service: &Service, limit: Duration, ctx: &StepContext<'_>, live
     let run = service.restart.render(ctx.run_id);
     let shown = one_line(&run);
     let mut group = match ProcessGroup::spawn(sh(&run).current_dir(live.workdir)) {
-        Ok(group) => group.spare_survivors(),
+        Ok(group) => group.announce(ctx).spare_survivors(),
         Err(e) => return Err(format!("cannot start `{shown}`: {}", io_reason(&e))),
     };
     let mut excerpt = Excerpt::new();

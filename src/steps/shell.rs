@@ -47,7 +47,7 @@ impl Kind for Shell {
             .current_dir(&self.cwd)
             .envs(self.env.iter().map(|(k, v)| (k, v.render(ctx.run_id))));
         let mut group = match ProcessGroup::spawn(&mut command) {
-            Ok(group) => group,
+            Ok(group) => group.announce(ctx),
             Err(e) => {
                 let reason = format!("cannot start `sh` in `{}`: {}", self.cwd.display(), io_reason(&e));
                 return StepOutcome::failed(ctx.redactor.mask(&reason).into_owned());

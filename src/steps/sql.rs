@@ -35,11 +35,12 @@ impl Kind for SqlCheck {
     }
 
     async fn execute(&self, ctx: &StepContext<'_>) -> StepOutcome {
+        let started = std::time::Instant::now();
         let (pool, where_) = match ctx.databases.step_pool(&self.database, ctx.timeout).await {
             Ok(found) => found,
             Err(reason) => return ctx.fail(reason),
         };
-        let rows = match run(self, ctx, &pool).await {
+        let rows = match run(self, ctx, &pool, started).await {
             Ok(rows) => rows,
             Err(e) => return ctx.fail(format!("{where_}: {}", sql_error(&e))),
         };
@@ -74,11 +75,18 @@ pub(crate) fn describe_sql(q: &SqlCheck) -> String {
     format!("database {}: {query}{expect}", q.database)
 }
 
-async fn run(check: &SqlCheck, ctx: &StepContext<'_>, pool: &sqlx::PgPool) -> Result<Vec<PgRow>, sqlx::Error> {
+async fn run(
+    check: &SqlCheck,
+    ctx: &StepContext<'_>,
+    pool: &sqlx::PgPool,
+    started: std::time::Instant,
+) -> Result<Vec<PgRow>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    // 90% of the step's time: the server's own "statement timeout" message should arrive
-    // before the engine gives up on the attempt.
-    let ms = (ctx.timeout.as_millis() * 9 / 10).clamp(1, i32::MAX as u128);
+    // What is left of 90% of the step's time once connected: the server's own "statement
+    // timeout" message should arrive before the engine gives up on the attempt, however
+    // long the connection took.
+    let left = (ctx.timeout * 9 / 10).saturating_sub(started.elapsed());
+    let ms = left.as_millis().clamp(1, i32::MAX as u128);
     sqlx::query(&format!("SET LOCAL statement_timeout = {ms}"))
         .execute(&mut *tx)
         .await?;

@@ -28,6 +28,8 @@ phases:
 /// killed here so the test leaves nothing behind.
 fn kill_group(leader: i32) {
     let _ = kill(Pid::from_raw(-leader), Signal::SIGKILL);
+    // A resume waits while the group still runs (issue 14 item 18).
+    assert!(eventually(5, || !alive(leader)), "the step's group ended");
 }
 
 fn lines(ws: &Workspace, file: &str) -> usize {

@@ -186,7 +186,8 @@ fn crash(child: &mut Child) {
     let pid = child.id() as i32;
     let _ = kill(Pid::from_raw(pid), Signal::SIGSTOP);
     let own_group = nix::unistd::getpgrp().as_raw();
-    for (descendant, group) in descendants(pid) {
+    let killed = descendants(pid);
+    for &(descendant, group) in &killed {
         if group != own_group {
             let _ = kill(Pid::from_raw(-group), Signal::SIGKILL);
         }
@@ -195,6 +196,12 @@ fn crash(child: &mut Child) {
     let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
     let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     let _ = child.wait();
+    // After a host crash nothing runs on: the resume must not find the steps' groups alive
+    // (it would wait for them, issue 14 item 18).
+    assert!(
+        crate::harness::eventually(10, || killed.iter().all(|&(p, _)| !crate::harness::alive(p))),
+        "the crashed run's processes ended"
+    );
 }
 
 /// Lets the child run for `delay` (the experiment's random moment), then crashes it unless

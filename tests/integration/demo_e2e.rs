@@ -16,8 +16,13 @@ fn workspace(dir: &Path) {
         "scripts/demo",
         "scripts/demo-db",
         "scripts/demo-services",
+        "scripts/demo-metrics",
         "scripts/ensure-postgres",
+        "scripts/ensure-smtp",
+        "scripts/demo-receivers",
+        "scripts/ensure-prometheus",
         "runbooks/tech-debt-001.1.yaml",
+        "ops/allowed_signers",
     ] {
         let to = dir.join(rel);
         std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
@@ -93,10 +98,44 @@ fn the_seed_runbook_completes_with_approvals_rls_holds_and_every_box_is_ticked()
     );
     assert_eq!(out.status.code(), Some(0), "scripts/demo:\n{}", text(&out));
     let shown = text(&out);
+    // The demo keeps its evidence report and says how to look at what it ran (issue 18).
+    assert!(shown.contains("Kept for you"), "{shown}");
+    let report = shown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("open "))
+        .expect("the report's path is printed");
+    let html = std::fs::read_to_string(report).expect("the HTML report is kept");
+    assert!(html.contains("<html"), "{html}");
     assert!(
         shown.contains("deployctl approve runbooks/tech-debt-001.1.yaml pm-approval --by Morgan"),
         "the approvals are made visibly:\n{shown}"
     );
+    assert!(
+        shown.contains("lock report:") && shown.contains("\"posts\" ACCESS EXCLUSIVE"),
+        "the dry-run shows the migrations' lock report:\n{shown}"
+    );
+    // The notifications reached their receivers, and every approval verifies.
+    assert!(
+        !shown.contains("was not told") && !shown.contains("failed (not required)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("security-lead@example.com\n    - TECH-DEBT-001.1 RLS - Production Deployment Scheduled"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("morgan@example.com\n    - TECH-DEBT-001.1 RLS - Ready for Production"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("TECH-DEBT-001.1 RLS production deployment starting now"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("approvals: ") && shown.contains(" unsigned, 0 failed"),
+        "{shown}"
+    );
+    assert!(shown.contains("signed by Morgan, key SHA256:"), "{shown}");
 
     let json: Value = serde_json::from_str(&status(dir.path(), "json")).expect("status json");
     assert_eq!(json["state"], "done", "{json:#}");
@@ -141,7 +180,9 @@ fn break_mode_trips_the_monitor_rolls_back_to_v1_and_exits_4() {
         &[
             ("DEMO_BREAK_AFTER", "10s"),
             ("DEMO_SMOKE_INTERVAL", "500ms"),
-            ("DEMO_SMOKE_ERROR_SPAN", "2s"),
+            // The users' error rate in Prometheus sees the break first (a few seconds); the
+            // probes' own rule is the backstop.
+            ("DEMO_SMOKE_ERROR_SPAN", "30s"),
             ("DEMO_WATCH_DURATION", "5s"),
         ],
     );
@@ -167,6 +208,20 @@ fn break_mode_trips_the_monitor_rolls_back_to_v1_and_exits_4() {
     assert!(
         !statuses.iter().any(|(id, s)| id.starts_with("signoff-") && s == "done"),
         "nobody signs off a broken deployment: {statuses:?}"
+    );
+    // The users' error rate in Prometheus tripped it: the background monitor, not a probe.
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).expect("journal");
+    let fired: Vec<Value> = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e["event"].clone())
+        .filter(|e| e["type"] == "trigger_fired")
+        .collect();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["step"], "users-watch", "{fired:?}");
+    assert!(
+        fired[0]["rule"].as_str().is_some_and(|r| r.starts_with("error_rate")),
+        "{fired:?}"
     );
     // The schema went back with the code: each RLS migration's down.sql ran, and through
     // each service the pre-RLS release v1 served every user exactly their rows again.

@@ -104,6 +104,8 @@ pub struct DemoStack {
     pub academy: TestDb,
     pub ports: [u16; 4],
     pub state: tempfile::TempDir,
+    /// Where the demo's Prometheus listens (scripts/demo-metrics).
+    pub prometheus_port: u16,
 }
 
 impl DemoStack {
@@ -115,6 +117,7 @@ impl DemoStack {
             academy: TestDb::create(),
             ports: [free_port(), free_port(), free_port(), free_port()],
             state: tempfile::tempdir().expect("state tempdir"),
+            prometheus_port: free_port(),
         }
     }
 
@@ -128,6 +131,10 @@ impl DemoStack {
             ("DEMO_SERVICE_BIN".into(), demo_service_bin().display().to_string()),
             ("DEPLOYCTL_BIN".into(), env!("CARGO_BIN_EXE_deployctl").into()),
             ("NO_COLOR".into(), "1".into()),
+            (
+                "PROMETHEUS_URL".into(),
+                format!("http://127.0.0.1:{}", self.prometheus_port),
+            ),
         ];
         for (name, port) in SERVICES.iter().zip(self.ports) {
             env.push((

@@ -111,3 +111,26 @@ fn offline_requires_dry_run_and_usage_errors_exit_2() {
     let out = Deployctl::new().args(["frobnicate"]).run();
     assert_eq!(out.code, 2);
 }
+
+/// What the CI job's dry-run step does (`.github/workflows/ci.yml`): every runbook of the
+/// repository dry-runs offline without a problem.
+#[test]
+fn every_runbook_of_the_repository_dry_runs_offline_as_the_ci_job_does() {
+    let workflow = std::fs::read_to_string(crate::harness::repo().join(".github/workflows/ci.yml")).expect("ci.yml");
+    assert!(
+        workflow.contains("for runbook in runbooks/*.yaml runbooks/examples/*.yaml"),
+        "the CI job dry-runs every runbook"
+    );
+    let mut runbooks = crate::harness::files(&crate::harness::repo().join("runbooks"), "yaml");
+    runbooks.retain(|p| !p.components().any(|c| c.as_os_str() == ".deployctl"));
+    assert!(runbooks.len() > 5, "{runbooks:?}");
+    for runbook in runbooks {
+        let out = crate::harness::Deployctl::new()
+            .current_dir(&crate::harness::repo())
+            .args(["--output", "github", "run", "--dry-run", "--offline"])
+            .args([runbook.as_os_str()])
+            .run();
+        assert_eq!(out.code, 0, "{}: {}{}", runbook.display(), out.stdout, out.stderr);
+        assert!(!out.stdout.contains("::error"), "{}: {}", runbook.display(), out.stdout);
+    }
+}

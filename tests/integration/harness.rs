@@ -182,11 +182,17 @@ impl Workspace {
 
     /// Starts `deployctl run r.yaml` in the background.
     pub fn spawn_run(&self) -> std::process::Child {
+        self.spawn_run_with_env(&[])
+    }
+
+    /// Starts `deployctl run r.yaml` in the background with extra environment variables.
+    pub fn spawn_run_with_env(&self, env: &[(&str, &str)]) -> std::process::Child {
         std::process::Command::new(assert_cmd::cargo::cargo_bin("deployctl"))
             .args(["run", "r.yaml"])
             .current_dir(self.path())
             .env("DEPLOYCTL_OPERATOR", "gage")
             .env_remove("DEPLOYCTL_JOURNAL")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

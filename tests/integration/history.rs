@@ -88,6 +88,11 @@ rollback:
         .parse()
         .expect("pid");
     let _ = kill(Pid::from_raw(-orphan), Signal::SIGKILL);
+    // A rollback waits while the killed run's step still runs (issue 14 item 18).
+    assert!(
+        eventually(5, || !crate::harness::alive(orphan)),
+        "the step's group ended"
+    );
     let out = ws.deployctl().args(["rollback", "r.yaml"]).run();
     assert_eq!(out.code, 4, "{}", out.stderr);
     let starts: Vec<chrono::DateTime<chrono::Utc>> = ws

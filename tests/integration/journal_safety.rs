@@ -111,4 +111,9 @@ fn deleting_the_lock_file_during_a_run_does_not_let_a_second_run_in() {
         .parse()
         .expect("pid");
     let _ = kill(Pid::from_raw(-shell), Signal::SIGKILL);
+    // A resume waits while a killed run's step still runs (issue 14 item 18).
+    assert!(
+        crate::harness::eventually(5, || !crate::harness::alive(shell)),
+        "the step's group ended"
+    );
 }

@@ -97,3 +97,72 @@ fn status_and_unlock_speak_json_lines_too() {
     );
     assert_eq!(line["cleared"], serde_json::Value::Null);
 }
+
+#[test]
+fn every_command_speaks_json_lines_under_output_json() {
+    let ws = Workspace::new(
+        "deployctl: 1\nname: gated\nphases:\n  - id: p\n    steps:\n      - { id: a, shell: \"true\", undo: { shell: \"true\" } }\n      - { id: pm, approval: { role: \"@pm\" } }\n",
+    );
+    let json = |args: &[&str], code: i32| {
+        let out = ws.deployctl().args(["--output", "json"]).args(args).run();
+        assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+        for line in out.stdout.lines() {
+            serde_json::from_str::<serde_json::Value>(line).expect("every stdout line is JSON");
+        }
+        out.stdout
+    };
+    let mut text = String::new();
+    let mut show = |args: &[&str], code: i32| {
+        let stdout = json(args, code);
+        text.push_str(&format!("$ deployctl --output json {}\n{stdout}", args.join(" ")));
+    };
+    show(&["status", "r.yaml"], 0);
+    show(&["rollback", "--dry-run", "r.yaml"], 0);
+    json(&["run", "r.yaml"], 3);
+    show(&["approve", "r.yaml", "pm", "--by", "Morgan"], 0);
+    show(&["rollback", "--dry-run", "r.yaml"], 0);
+    show(&["unlock", "r.yaml"], 0);
+    insta::with_settings!({filters => vec![(r"\d{8}T\d{6}Z-[0-9a-f]{4}", "[run id]")]}, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[test]
+fn output_github_annotates_problems_and_failed_probes() {
+    let invalid = fixture("runbooks/invalid/several-problems.yaml");
+    let out = Deployctl::new()
+        .args([
+            "--output".as_ref(),
+            "github".as_ref(),
+            "validate".as_ref(),
+            invalid.as_os_str(),
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let annotations: Vec<&str> = out.stdout.lines().collect();
+    assert!(annotations.len() >= 2, "{}", out.stdout);
+    for a in &annotations {
+        let level = a.starts_with("::error file=") || a.starts_with("::warning file=");
+        assert!(level && a.contains(",line=") && a.contains(",col="), "{a}");
+    }
+    assert!(annotations.iter().any(|a| a.starts_with("::error")), "{}", out.stdout);
+    assert!(!out.stderr.is_empty(), "the human text stays on stderr");
+
+    let ws = Workspace::new(
+        "deployctl: 1\nname: probe\nphases:\n  - id: p\n    steps:\n      - { id: up, http: { url: \"http://127.0.0.1:1/health\" } }\n",
+    );
+    let out = ws
+        .deployctl()
+        .args(["--output", "github", "run", "--dry-run", "r.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let annotation = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .expect("an annotation");
+    assert!(
+        annotation.starts_with("::error file=r.yaml,title=step up would likely fail now::"),
+        "{annotation}"
+    );
+}

@@ -1,4 +1,4 @@
-//! The real Prisma CLI as a reference peer: `../shared/tools/prisma-peer` (Prisma 6.19.3, its
+//! The real Prisma CLI as a reference peer: `tools/prisma-peer` (Prisma 6.19.3, its
 //! WebAssembly schema engine through the `pg` driver adapter, offline).
 //!
 //! The peer's folder is read-only where CI runs, so it is copied under cargo's
@@ -138,10 +138,10 @@ impl Runner<'_> {
 /// Copies the peer, installs its packages (unless current) and writes the schema-aware copy.
 fn install() -> Peer {
     require_node();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/prisma-peer");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/prisma-peer");
     assert!(
         source.join("run-prisma.sh").is_file(),
-        "the Prisma peer is missing at `{}`: the Prisma compatibility tests need it (it ships with the project's shared folder)",
+        "the Prisma peer is missing at `{}`: the Prisma compatibility tests need it (it ships in the repository's tools/)",
         source.display()
     );
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"));

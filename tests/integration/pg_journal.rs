@@ -103,6 +103,11 @@ fn finish(child: Child) -> std::process::Output {
 
 fn kill_group(leader: i32) {
     let _ = kill(Pid::from_raw(-leader), Signal::SIGKILL);
+    // A resume waits while a killed run's step still runs (issue 14 item 18).
+    assert!(
+        crate::harness::eventually(5, || !crate::harness::alive(leader)),
+        "the step's group ended"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! deployctl and the real Prisma CLI on the same databases, both ways, with the services'
 //! migration sets: what one writes in `_prisma_migrations`, the other reads as up to date.
-//! One database per test; Prisma is `../shared/tools/prisma-peer` (see `peer.rs`).
+//! One database per test; Prisma is `tools/prisma-peer` (see `peer.rs`).
 
 use crate::db::TestDb;
 use crate::migrations::{Bytes, Mode, SERVICES, copy, deployctl_migrate, names, service};

@@ -165,6 +165,11 @@ phases:
         .parse()
         .expect("pid");
     let _ = kill(Pid::from_raw(-hung), Signal::SIGKILL);
+    // A resume waits while a killed run's step still runs (issue 14 item 18).
+    assert!(
+        crate::harness::eventually(5, || !crate::harness::alive(hung)),
+        "the step's group ended"
+    );
 
     // Not idempotent: the resume asks first.
     let paused = ws.deployctl().args(["run", "r.yaml"]).run();
@@ -563,6 +568,11 @@ rollback:
         .parse()
         .expect("pid");
     let _ = kill(Pid::from_raw(-hung), Signal::SIGKILL);
+    // A resume waits while a killed run's step still runs (issue 14 item 18).
+    assert!(
+        crate::harness::eventually(5, || !crate::harness::alive(hung)),
+        "the step's group ended"
+    );
 
     let status = ws.deployctl().args(["status", "r.yaml"]).run();
     assert!(status.stdout.contains("rolling_back"), "{}", status.stdout);

@@ -65,7 +65,8 @@ fn happy_path_runs_journals_and_notifies() {
     );
     assert_eq!(mode & 0o777, 0o600, "journal is private");
 
-    let again = ws.deployctl().args(["run", "r.yaml"]).run();
+    // After a finished run, a new one needs `--new` off a terminal (issue 18).
+    let again = ws.deployctl().args(["run", "--new", "r.yaml"]).run();
     assert_eq!(again.code, 0);
     let runs = ws.events("happy", "run_started");
     assert_eq!(runs.len(), 2, "a run after a finished run starts a new run");
@@ -270,7 +271,7 @@ fn status_without_a_run_or_target_explains() {
     assert!(out.stderr.contains("no run recorded"), "{}", out.stderr);
     let out = ws.deployctl().args(["status"]).run();
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("which run?"), "{}", out.stderr);
+    assert!(out.stderr.contains("no journal found"), "{}", out.stderr);
 }
 
 #[test]
@@ -286,8 +287,8 @@ fn json_output_is_one_journal_entry_per_line_and_verbose_shows_output() {
         "stdout carries exactly the journaled entries"
     );
 
-    let quiet = ws.deployctl().args(["run", "r.yaml"]).run();
+    let quiet = ws.deployctl().args(["run", "--new", "r.yaml"]).run();
     assert!(!quiet.stdout.contains("| hello-from-shell"), "{}", quiet.stdout);
-    let verbose = ws.deployctl().args(["-v", "run", "r.yaml"]).run();
+    let verbose = ws.deployctl().args(["-v", "run", "--new", "r.yaml"]).run();
     assert!(verbose.stdout.contains("| hello-from-shell"), "{}", verbose.stdout);
 }

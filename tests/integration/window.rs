@@ -209,7 +209,7 @@ fn overrun(policy: &str) -> (Workspace, crate::harness::Outcome) {
     let out = ws
         .deployctl()
         .args(["--now", "2026-03-03T05:59:58.500Z"])
-        .args(["run", "r.yaml"])
+        .args(["run", "--new", "r.yaml"])
         .run();
     (ws, out)
 }
@@ -361,4 +361,46 @@ fn a_manual_checkbox_is_confirmed_at_a_terminal_and_records_who() {
     let approvals = ws.events("win", "approval");
     assert_eq!(approvals[0]["by"], "gage");
     assert_eq!(approvals[0]["note"], "confirmed at the terminal");
+}
+
+#[test]
+fn a_phase_with_window_false_runs_days_before_the_window_opens() {
+    let text = format!(
+        "deployctl: 1\nname: win\n{WINDOW}phases:\n  - id: approvals\n    window: false\n    steps:\n      - {{ id: prepare, shell: \"echo prepare >> ran.log\" }}\n      - {{ id: pm, approval: {{ role: \"@pm\" }} }}\n  - id: deploy\n    steps:\n{ONE_STEP}"
+    );
+    let ws = Workspace::new(&text);
+    // Monday 12:00 UTC, closed: the approval phase runs and waits for the gate, not the window.
+    let monday = ["--now", "2026-03-02T12:00:00Z"];
+    let out = ws
+        .deployctl()
+        .args(monday)
+        .args(["run", "r.yaml", "--operator", "gage"])
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("awaits approval by role @pm"), "{}", out.stderr);
+    assert!(!out.stderr.contains("outside the deployment window"), "{}", out.stderr);
+    assert_eq!(lines(&ws, "ran.log"), ["prepare"]);
+    let approve = ws
+        .deployctl()
+        .args(monday)
+        .args(["approve", "r.yaml", "pm", "--by", "morgan"])
+        .run();
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    // Still Monday: the gate passes, then the deploy phase waits for the window.
+    let out = ws
+        .deployctl()
+        .args(monday)
+        .args(["run", "r.yaml", "--operator", "gage"])
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("outside the deployment window"), "{}", out.stderr);
+    assert_eq!(lines(&ws, "ran.log"), ["prepare"]);
+    let tuesday = ["--now", "2026-03-03T02:30:00Z"];
+    let out = ws
+        .deployctl()
+        .args(tuesday)
+        .args(["run", "r.yaml", "--operator", "gage"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(lines(&ws, "ran.log"), ["prepare", "change"]);
 }

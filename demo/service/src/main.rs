@@ -10,6 +10,7 @@
 //! its password is never printed.
 
 mod fault;
+mod metrics;
 mod routes;
 mod service;
 
@@ -99,6 +100,7 @@ async fn main() -> ExitCode {
         release: cli.release,
         pool: pool.clone(),
         fault,
+        metrics: metrics::Metrics::new(),
         pre_rls: cli.pre_rls,
     };
     let served = axum::serve(listener, routes::router(Arc::new(app)))

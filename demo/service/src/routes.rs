@@ -1,4 +1,4 @@
-//! The HTTP surface: `/health` and the service's data endpoint.
+//! The HTTP surface: `/health`, the service's data endpoint, and `/metrics`.
 //!
 //! Every answer is JSON. The data endpoint reads as the application role in a transaction
 //! whose `app.current_user_id` is the caller's `X-User-Id`, the way the real services'
@@ -8,14 +8,18 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::fault::Fault;
+use crate::metrics::Metrics;
 use crate::service::Service;
 
 /// The header carrying the caller's user id (a UUID).
@@ -34,17 +38,40 @@ pub struct App {
     pub pool: PgPool,
     /// When to start failing (the `--break` demo).
     pub fault: Fault,
+    /// What Prometheus scrapes at `/metrics`.
+    pub metrics: Metrics,
     /// The pre-RLS release: no tenant middleware, the query filters by the caller itself.
     pub pre_rls: bool,
 }
 
-/// `/health` and the service's data endpoint.
+/// `/health`, the service's data endpoint, and `/metrics` (every other answer counted).
 pub fn router(app: Arc<App>) -> Router {
     let data_path = app.service.data_path();
     Router::new()
         .route("/health", get(health))
         .route(data_path, get(data))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), counted))
+        .route("/metrics", get(metrics))
         .with_state(app)
+}
+
+/// Times and counts one request of the service's own routes.
+async fn counted(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let route = request.uri().path().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let known = ["/health", app.service.data_path()];
+    app.metrics
+        .observe(&route, &known, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let headers = [(
+        axum::http::header::CONTENT_TYPE,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    )];
+    (headers, app.metrics.render()).into_response()
 }
 
 async fn health(State(app): State<Arc<App>>) -> Response {

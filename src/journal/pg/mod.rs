@@ -9,12 +9,14 @@
 //! heartbeat, and inspects or clears it for `status` and `unlock`.
 
 mod cause;
+mod latest;
 mod lock;
 mod schema;
 mod store;
 mod target;
 
 pub use cause::DbCause;
+pub use latest::latest_journal;
 pub use lock::{HEARTBEAT, PgSession, acquire, clear_stale, inspect};
 pub use schema::SCHEMA_VERSION;
 pub use store::{Commit, append, flush, read, read_on, replace};

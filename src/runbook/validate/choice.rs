@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 
 use super::context::{Validator, at};
 use crate::runbook::diagnostic::Pos;
-use crate::runbook::model::{BackupVerify, HttpMethod, Metric, MigrationStyle, OnFailure, OnNoData, Overrun, Weekday};
+use crate::runbook::model::{
+    BackupVerify, HttpMethod, Metric, MigrationStyle, NotifyEvent, NotifyFormat, OnFailure, OnNoData, Overrun, Weekday,
+};
 use crate::runbook::raw::Text;
 
 /// An enum whose values a runbook spells out.
@@ -40,6 +42,23 @@ choice!(MigrationStyle, "migration style", ["prisma", "plain"]);
 choice!(BackupVerify, "backup verify", ["list", "restore"]);
 choice!(OnNoData, "on_no_data", ["fail", "pause", "ignore"]);
 choice!(Metric, "metric", ["error_rate", "p50_ms", "p95_ms", "p99_ms"]);
+choice!(NotifyFormat, "notify format", ["generic", "slack"]);
+choice!(
+    NotifyEvent,
+    "run event",
+    [
+        "run_started",
+        "run_paused",
+        "approval_requested",
+        "run_failed",
+        "run_interrupted",
+        "run_finished",
+        "trigger_fired",
+        "rollback_started",
+        "rolled_back",
+        "rollback_failed"
+    ]
+);
 
 impl Validator<'_> {
     /// The enum value a word names, or a problem listing the accepted words.

@@ -35,6 +35,9 @@ pub struct Validator<'a> {
     pub(super) vars: BTreeMap<String, String>,
     pub(super) services: BTreeMap<String, Option<String>>,
     pub(super) databases: Vec<String>,
+    /// Prometheus sources declared (valid or not), and the valid ones.
+    pub(super) prometheus_names: Vec<String>,
+    pub(super) prometheus: BTreeMap<String, crate::runbook::model::PromSource>,
     pub(super) service_names: Vec<String>,
     pub(super) workdir: PathBuf,
     /// Step ids seen so far, with where they were first written.
@@ -55,6 +58,8 @@ impl<'a> Validator<'a> {
             vars: BTreeMap::new(),
             services: BTreeMap::new(),
             databases: Vec::new(),
+            prometheus_names: Vec::new(),
+            prometheus: BTreeMap::new(),
             service_names: Vec::new(),
             workdir: inputs.runbook_dir.to_path_buf(),
             step_ids: BTreeMap::new(),
@@ -98,6 +103,15 @@ impl<'a> Validator<'a> {
                 }
                 None
             }
+        }
+    }
+
+    /// A title: its references resolved like other strings (the run id shown as
+    /// `${run.id}`), secrets masked. A bad reference is reported, and the text kept.
+    pub(super) fn title(&mut self, text: &Text, parent: Pos) -> String {
+        match self.template(text, parent, Scope::Steps) {
+            Some(t) => self.redactor.mask(&t.display()).into_owned(),
+            None => text.value.clone(),
         }
     }
 

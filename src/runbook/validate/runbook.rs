@@ -1,5 +1,5 @@
 //! Validation of the runbook's top level: version, name, vars, targets, window, contacts,
-//! phases and the rollback procedure. Steps are in `step.rs`.
+//! phases and the rollback procedure. Steps are in `step.rs`, the window in `window.rs`.
 //!
 //! Order matters only for references: vars resolve first (against the environment), then
 //! databases and services (against vars), then steps (against everything).
@@ -7,18 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use chrono::{NaiveDate, NaiveTime};
-
 use super::context::{Inputs, Validator, at};
 use crate::redact::Redactor;
 use crate::runbook::diagnostic::{Diagnostic, Pos};
 use crate::runbook::interpolate::{EnvUse, Scope};
-use crate::runbook::model::{
-    Contact, Contacts, Database, Freeze, Overrun, Phase, Runbook, Service, Weekday, Window, WindowSlot,
-};
-use crate::runbook::raw::{RawContact, RawContacts, RawRunbook, RawWindow};
+use crate::runbook::model::{Contact, Contacts, Database, Phase, Runbook, Service};
+use crate::runbook::raw::{RawContact, RawContacts, RawRunbook};
 use crate::runbook::source::Source;
-use crate::runbook::spanned::Spanned;
 
 /// The outcome of validating one runbook.
 pub struct Validated {
@@ -35,9 +30,10 @@ pub struct Validated {
 /// Checks a parsed runbook and builds its model, collecting every problem.
 pub fn validate(raw: &RawRunbook, source: &Source<'_>, inputs: &Inputs<'_>) -> Validated {
     let mut v = Validator::new(source, inputs);
-    let runbook = v.runbook(raw, inputs);
-    if let Some(runbook) = &runbook {
+    let mut runbook = v.runbook(raw, inputs);
+    if let Some(runbook) = &mut runbook {
         v.readiness(runbook, raw);
+        v.baseline_ends(runbook);
     }
     let failed = v.diagnostics.has_errors();
     Validated {
@@ -75,13 +71,11 @@ impl Validator<'_> {
         self.vars(raw, inputs.var_overrides);
         let databases = self.databases(raw);
         let services = self.targets_services(raw);
+        let prometheus = self.prometheus_sources(raw);
         let window = raw.window.as_ref().and_then(|w| self.window(w));
         let contacts = raw.contacts.as_ref().map(|c| self.contacts(c)).unwrap_or_default();
-        let notify: Vec<_> = raw
-            .notify
-            .iter()
-            .filter_map(|n| self.url(&n.value.webhook, n.pos, Scope::Steps, "webhook"))
-            .collect();
+        let notify: Vec<_> = raw.notify.iter().filter_map(|n| self.channel(n)).collect();
+        let approvals = self.approvals(raw.approvals.as_ref());
         let defaults = self.defaults(raw.defaults.as_ref());
 
         let mut phases = Vec::new();
@@ -111,9 +105,11 @@ impl Validator<'_> {
                 );
             }
             let steps: Vec<_> = p.steps.value.iter().filter_map(|s| self.step(s, &defaults)).collect();
+            let title = p.title.as_ref().map(|t| self.title(t, p.id.pos));
             phases.push(Phase {
                 id: p.id.value.clone(),
-                title: p.title.as_ref().map_or_else(|| p.id.value.clone(), |t| t.value.clone()),
+                title: title.unwrap_or_else(|| p.id.value.clone()),
+                in_window: p.window.unwrap_or(true),
                 steps,
             });
         }
@@ -124,21 +120,21 @@ impl Validator<'_> {
             .filter_map(|s| self.step(s, &defaults))
             .collect();
 
+        let title = raw.title.as_ref().map(|t| self.title(t, raw.name.pos));
         Some(Runbook {
             name: raw.name.value.clone(),
-            title: raw
-                .title
-                .as_ref()
-                .map_or_else(|| raw.name.value.clone(), |t| t.value.clone()),
+            title: title.unwrap_or_else(|| raw.name.value.clone()),
             description: raw.description.as_ref().map(|d| d.value.clone()),
             workdir: self.workdir.clone(),
             allow_self_approval: raw.allow_self_approval.unwrap_or(false),
             vars: self.vars.clone(),
             databases,
             services,
+            prometheus,
             window,
             contacts,
             notify,
+            approvals,
             phases,
             rollback,
         })
@@ -225,6 +221,10 @@ impl Validator<'_> {
                 &format!("the `restart` command of service `{name}`"),
             );
             let restart = self.template(&svc.value.restart, svc.pos, Scope::Targets);
+            if let Some(restart) = &restart {
+                let workdir = self.workdir.clone();
+                self.warn_missing_script(&restart.display(), &workdir, &svc.value.restart, svc.pos);
+            }
             // Registered even when broken, so steps that use it do not report it as unknown too.
             self.services.insert(name.clone(), health.as_ref().map(|h| h.display()));
             if let (Some(health), Some(restart)) = (health, restart) {
@@ -232,106 +232,6 @@ impl Validator<'_> {
             }
         }
         out
-    }
-
-    fn window(&mut self, raw: &Spanned<RawWindow>) -> Option<Window> {
-        let w = &raw.value;
-        let timezone = match &w.timezone {
-            None => Some(chrono_tz::UTC),
-            Some(tz) => match tz.value.parse::<chrono_tz::Tz>() {
-                Ok(tz) => Some(tz),
-                Err(_) => {
-                    self.error_hint(
-                        tz.pos,
-                        format!("unknown time zone `{}`", tz.value),
-                        "use an IANA name such as UTC, Europe/Berlin, America/New_York",
-                    );
-                    None
-                }
-            },
-        };
-        if w.allow.is_empty() {
-            self.error_hint(
-                raw.pos,
-                "`window.allow` is empty: the window never opens",
-                "add an opening: { days: [tue], start: \"02:00\", end: \"06:00\" }",
-            );
-        }
-        let mut allow = Vec::new();
-        for slot in &w.allow {
-            let s = &slot.value;
-            if s.days.is_empty() {
-                self.error(slot.pos, "window opening has no `days`");
-            }
-            let start = self.time(&s.start);
-            let end = self.time(&s.end);
-            if let (Some(start), Some(end)) = (start, end) {
-                if start == end {
-                    self.error_hint(
-                        s.end.pos,
-                        format!("window opening starts and ends at `{}`", s.end.value),
-                        "an opening that ends before it starts runs past midnight; equal times open for nothing",
-                    );
-                }
-                let days: Vec<Weekday> = s.days.iter().filter_map(|d| self.choice(d, slot.pos)).collect();
-                allow.push(WindowSlot { days, start, end });
-            }
-        }
-        let mut deny = Vec::new();
-        for freeze in &w.deny {
-            let f = &freeze.value;
-            let from = self.date(&f.from);
-            let to = match &f.to {
-                Some(t) => self.date(t),
-                None => from,
-            };
-            if let (Some(from), Some(to)) = (from, to) {
-                if to < from {
-                    self.error(freeze.pos, format!("freeze ends ({to}) before it starts ({from})"));
-                }
-                deny.push(Freeze {
-                    from,
-                    to,
-                    reason: f.reason.as_ref().map(|r| r.value.clone()),
-                });
-            }
-        }
-        let overrun = self.choice_or(w.overrun.as_ref(), raw.pos, Overrun::Finish);
-        Some(Window {
-            timezone: timezone?,
-            allow,
-            deny,
-            overrun: overrun?,
-        })
-    }
-
-    fn time(&mut self, text: &Spanned<String>) -> Option<NaiveTime> {
-        let ok = text.value.len() == 5 && text.value.as_bytes()[2] == b':';
-        match NaiveTime::parse_from_str(&text.value, "%H:%M") {
-            Ok(t) if ok => Some(t),
-            _ => {
-                self.error_hint(
-                    text.pos,
-                    format!("invalid time `{}`", text.value),
-                    "write 24-hour HH:MM, e.g. \"02:00\" or \"23:30\" (quoted)",
-                );
-                None
-            }
-        }
-    }
-
-    fn date(&mut self, text: &Spanned<String>) -> Option<NaiveDate> {
-        match NaiveDate::parse_from_str(&text.value, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.error_hint(
-                    text.pos,
-                    format!("invalid date `{}`", text.value),
-                    "write YYYY-MM-DD, e.g. \"2026-12-24\"",
-                );
-                None
-            }
-        }
     }
 
     fn contacts(&mut self, raw: &RawContacts) -> Contacts {

@@ -34,6 +34,9 @@ impl Validator<'_> {
             Some(c) => self.path(c, pos, "cwd"),
             None => Some(self.workdir.clone()),
         };
+        if let (Some(cwd), Some(run)) = (&cwd, &run) {
+            self.warn_missing_script(&run.display(), cwd, &raw.run, pos);
+        }
         let mut env = BTreeMap::new();
         for (name, value) in &raw.env {
             if name.is_empty() || name.contains('=') || name.contains('\0') {

@@ -16,10 +16,18 @@
 //!
 //! Plain style runs the file and inserts its row in one explicit transaction, so it has no
 //! failed state.
+//!
+//! Both styles run each migration's transaction under [`LockRetry`]: one refused its lock
+//! within `lock_timeout` is rolled back and tried again. When the retries are spent, nothing
+//! of it remains: in Prisma style its row (inserted before it, unfinished) is deleted too, so
+//! `prisma migrate status` lists it as not yet applied, as before the run, rather than
+//! failed (a failed row would block every later deploy until someone resolves it, for a
+//! migration that never ran).
 
 use sqlx::{Connection, PgConnection};
 
 use super::ledger::Ledger;
+use super::lock_retry::{LockRetry, Tried};
 use super::source::LocalMigration;
 use crate::runbook::model::MigrationStyle;
 use crate::steps::{Failure, sql_error};
@@ -30,12 +38,14 @@ pub(super) async fn apply_all(
     conn: &mut PgConnection,
     pending: &[&LocalMigration],
     done: &mut Vec<String>,
+    retry: &LockRetry<'_>,
 ) -> Result<(), Failure> {
+    retry.prepare(conn, ledger.database()).await?;
     match ledger.style() {
-        MigrationStyle::Prisma => apply_prisma(ledger, conn, pending, done).await,
+        MigrationStyle::Prisma => apply_prisma(ledger, conn, pending, done, retry).await,
         MigrationStyle::Plain => {
             for migration in pending {
-                apply_plain(ledger, conn, migration).await?;
+                apply_plain(ledger, conn, migration, retry).await?;
                 done.push(migration.name.clone());
             }
             Ok(())
@@ -48,6 +58,7 @@ async fn apply_prisma(
     conn: &mut PgConnection,
     pending: &[&LocalMigration],
     done: &mut Vec<String>,
+    retry: &LockRetry<'_>,
 ) -> Result<(), Failure> {
     let ids: Vec<String> = pending.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let Some(first) = pending.first() else {
@@ -68,10 +79,29 @@ async fn apply_prisma(
         }
         // The newline ends a trailing `--` comment of the file; the `;` its last statement.
         let together = format!("{}\n;\n{bookkeeping}", migration.sql);
-        match sqlx::raw_sql(&together).execute(&mut *conn).await {
-            Ok(_) => {}
+        let tried = retry
+            .run(&migration.name, &migration.sql, async || {
+                sqlx::raw_sql(&together).execute(&mut *conn).await.map(|_| ())
+            })
+            .await;
+        match tried {
+            Tried::Applied => {}
+            Tried::LockNotGranted { message, attempts } => {
+                let removed = sqlx::raw_sql(&format!("DELETE FROM {} WHERE id = '{}'", ledger.qualified(), ids[i]))
+                    .execute(&mut *conn)
+                    .await;
+                let failure = retry.refusal(&migration.name, ledger.database(), &message, attempts);
+                return Err(match removed {
+                    Ok(_) => failure,
+                    Err(e) => failure.with_hint(format!(
+                        "its unfinished `_prisma_migrations` row could not be removed ({}): mark it rolled back with `prisma migrate resolve --rolled-back {}`",
+                        sql_error(&e),
+                        migration.name
+                    )),
+                });
+            }
             // `CREATE INDEX CONCURRENTLY` and the like run only alone, as Prisma sends them.
-            Err(e) if code(&e).as_deref() == Some(ALONE_ONLY) => {
+            Tried::Failed(e) if code(&e).as_deref() == Some(ALONE_ONLY) => {
                 if let Err(error) = sqlx::raw_sql(&migration.sql).execute(&mut *conn).await {
                     return Err(failed(ledger, conn, migration, &ids[i], &error).await);
                 }
@@ -80,7 +110,7 @@ async fn apply_prisma(
                     .await
                     .map_err(|e| ledger.error("write", &e))?;
             }
-            Err(error) => return Err(failed(ledger, conn, migration, &ids[i], &error).await),
+            Tried::Failed(error) => return Err(failed(ledger, conn, migration, &ids[i], &error).await),
         }
         done.push(migration.name.clone());
     }
@@ -151,17 +181,39 @@ async fn failed(
     ))
 }
 
-async fn apply_plain(ledger: &Ledger<'_>, conn: &mut PgConnection, migration: &LocalMigration) -> Result<(), Failure> {
-    let failed = |e: sqlx::Error| {
-        format!(
+async fn apply_plain(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    migration: &LocalMigration,
+    retry: &LockRetry<'_>,
+) -> Result<(), Failure> {
+    let tried = retry
+        .run(&migration.name, &migration.sql, async || {
+            plain_once(ledger, conn, migration).await
+        })
+        .await;
+    match tried {
+        Tried::Applied => Ok(()),
+        Tried::LockNotGranted { message, attempts } => {
+            Err(retry.refusal(&migration.name, ledger.database(), &message, attempts))
+        }
+        Tried::Failed(e) => Err(Failure::new(format!(
             "migration `{}` failed in database `{}`: {}",
             migration.name,
             ledger.database(),
             sql_error(&e)
-        )
-    };
-    let mut tx = conn.begin().await.map_err(failed)?;
-    sqlx::raw_sql(&migration.sql).execute(&mut *tx).await.map_err(failed)?;
+        ))),
+    }
+}
+
+/// One transaction: the file and its row.
+async fn plain_once(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    migration: &LocalMigration,
+) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql(&migration.sql).execute(&mut *tx).await?;
     sqlx::query(&format!(
         "INSERT INTO {} (name, checksum) VALUES ($1, $2)",
         ledger.qualified()
@@ -169,8 +221,6 @@ async fn apply_plain(ledger: &Ledger<'_>, conn: &mut PgConnection, migration: &L
     .bind(&migration.name)
     .bind(&migration.checksum)
     .execute(&mut *tx)
-    .await
-    .map_err(failed)?;
-    tx.commit().await.map_err(failed)?;
-    Ok(())
+    .await?;
+    tx.commit().await
 }

@@ -6,14 +6,20 @@
 //! has no value is "no data": under `on_no_data: fail` it breaches (fail closed), under
 //! `ignore` it is left out (the streak neither grows nor breaks), and under `pause` the
 //! monitor stops for the operator.
+//!
+//! A baseline rule's threshold is its baseline shifted by its margin. Until the baseline
+//! is known (a background monitor started before the step that ends its window) the rule
+//! is not judged at all: it has no reading, and its streak neither grows nor breaks.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use super::window::Figures;
 use crate::event::RuleReading;
 use crate::runbook::duration::format as dur;
-use crate::runbook::model::{Hold, Metric, OnNoData, Rule};
+use crate::runbook::model::{Hold, Margin, OnNoData, Rule, Threshold};
 
 /// One rule and its streak.
 pub(super) struct RuleState {
@@ -60,32 +66,38 @@ impl RuleState {
     }
 }
 
-/// The rule as the report shows it: `error_rate above 0.05 for 5m`.
+/// The rule as the report shows it: `error_rate above 0.05 for 5m`,
+/// `p99_ms above baseline + 10% for 5m`.
 pub(super) fn describe(rule: &Rule) -> String {
     let hold = match rule.hold {
         Hold::For(span) => format!("for {}", dur(span)),
         Hold::Consecutive(1) => "in 1 window".to_string(),
         Hold::Consecutive(n) => format!("for {n} windows in a row"),
     };
-    format!("{} above {} {hold}", metric_name(rule.metric), rule.above)
+    let margin = |m: Margin| match m {
+        Margin::Percent(p) => format!("{p}%"),
+        Margin::Absolute(a) => format!("{a}"),
+    };
+    let threshold = match rule.threshold {
+        Threshold::Above(limit) => format!("above {limit}"),
+        Threshold::AboveBaseline(m) => format!("above baseline + {}", margin(m)),
+        Threshold::BelowBaseline(m) => format!("below baseline - {}", margin(m)),
+    };
+    format!("{} {threshold} {hold}", rule.metric)
 }
 
-/// The metric's name as written in runbooks.
-fn metric_name(metric: Metric) -> &'static str {
-    match metric {
-        Metric::ErrorRate => "error_rate",
-        Metric::P50Ms => "p50_ms",
-        Metric::P95Ms => "p95_ms",
-        Metric::P99Ms => "p99_ms",
+/// A metric's value in a window: a query's when the monitor has one of that name, else
+/// the probes' figure.
+fn value(metric: &str, f: &Figures) -> Option<f64> {
+    if let Some(v) = f.queries.get(metric) {
+        return *v;
     }
-}
-
-fn value(metric: Metric, f: &Figures) -> Option<f64> {
     match metric {
-        Metric::ErrorRate => f.error_rate,
-        Metric::P50Ms => f.p50_ms,
-        Metric::P95Ms => f.p95_ms,
-        Metric::P99Ms => f.p99_ms,
+        "error_rate" => f.error_rate,
+        "p50_ms" => f.p50_ms,
+        "p95_ms" => f.p95_ms,
+        "p99_ms" => f.p99_ms,
+        _ => None,
     }
 }
 
@@ -96,13 +108,36 @@ pub(super) fn judge(
     window: u32,
     figures: &Figures,
     on_no_data: OnNoData,
+    baselines: Option<&BTreeMap<String, Option<f64>>>,
 ) -> (Vec<RuleReading>, Judgement) {
     let mut readings = Vec::with_capacity(rules.len());
     let mut judgement = Judgement::Fine;
     for state in rules.iter_mut() {
-        let value = value(state.rule.metric, figures);
+        let threshold = state.rule.threshold;
+        let baseline = baselines.and_then(|b| b.get(&state.rule.metric).copied().flatten());
+        let Some(limit) = threshold.limit(baseline) else {
+            // A baseline rule before its baseline is known: not judged yet. A baseline
+            // measured without data is no data for every window.
+            if baselines.is_none() {
+                continue;
+            }
+            let breach = match on_no_data {
+                OnNoData::Fail => Some(true),
+                _ => None,
+            };
+            if on_no_data == OnNoData::Pause && matches!(judgement, Judgement::Fine) {
+                judgement = Judgement::NoData {
+                    rule: state.text.clone(),
+                };
+            }
+            advance(state, window, breach);
+            hold(state, &mut judgement);
+            readings.push(reading(state, value(&state.rule.metric, figures), 0.0, breach, None));
+            continue;
+        };
+        let value = value(&state.rule.metric, figures);
         let breach = match (value, on_no_data) {
-            (Some(v), _) => Some(v > state.rule.above),
+            (Some(v), _) => Some(threshold.breached(v, limit)),
             (None, OnNoData::Fail) => Some(true),
             (None, OnNoData::Ignore) => None,
             (None, OnNoData::Pause) => {
@@ -114,36 +149,58 @@ pub(super) fn judge(
                 None
             }
         };
-        match breach {
-            Some(true) => {
-                state.streak_len = state.streak_len.saturating_add(1);
-                state.streak.push_back(window);
-                while state.streak.len() > state.needed as usize {
-                    state.streak.pop_front();
-                }
-            }
-            Some(false) => {
-                state.streak_len = 0;
-                state.streak.clear();
-            }
-            None => {}
-        }
-        if state.streak_len >= state.needed && !matches!(judgement, Judgement::Holds { .. }) {
-            judgement = Judgement::Holds {
-                rule: state.text.clone(),
-                windows: state.streak.iter().copied().collect(),
-            };
-        }
-        readings.push(RuleReading {
-            rule: state.text.clone(),
-            value,
-            above: state.rule.above,
-            breach: breach == Some(true),
-            streak: state.streak_len,
-            needed: state.needed,
-        });
+        advance(state, window, breach);
+        hold(state, &mut judgement);
+        readings.push(reading(state, value, limit, breach, baseline));
     }
     (readings, judgement)
+}
+
+/// Grows or breaks the streak with this window's breach (`None`: left out).
+fn advance(state: &mut RuleState, window: u32, breach: Option<bool>) {
+    match breach {
+        Some(true) => {
+            state.streak_len = state.streak_len.saturating_add(1);
+            state.streak.push_back(window);
+            while state.streak.len() > state.needed as usize {
+                state.streak.pop_front();
+            }
+        }
+        Some(false) => {
+            state.streak_len = 0;
+            state.streak.clear();
+        }
+        None => {}
+    }
+}
+
+/// The first rule (in runbook order) whose streak is long enough is the one that holds.
+fn hold(state: &RuleState, judgement: &mut Judgement) {
+    if state.streak_len >= state.needed && !matches!(judgement, Judgement::Holds { .. }) {
+        *judgement = Judgement::Holds {
+            rule: state.text.clone(),
+            windows: state.streak.iter().copied().collect(),
+        };
+    }
+}
+
+fn reading(
+    state: &RuleState,
+    value: Option<f64>,
+    limit: f64,
+    breach: Option<bool>,
+    baseline: Option<f64>,
+) -> RuleReading {
+    RuleReading {
+        rule: state.text.clone(),
+        value,
+        above: limit,
+        baseline,
+        below: matches!(state.rule.threshold, Threshold::BelowBaseline(_)),
+        breach: breach == Some(true),
+        streak: state.streak_len,
+        needed: state.needed,
+    }
 }
 
 #[cfg(test)]
@@ -159,17 +216,22 @@ mod tests {
             p95_ms: p99,
             p99_ms: p99,
             first_error: None,
+            queries: BTreeMap::new(),
         }
     }
 
-    fn rule(metric: Metric, above: f64, hold: Hold) -> Rule {
-        Rule { metric, above, hold }
+    fn rule(metric: &str, above: f64, hold: Hold) -> Rule {
+        Rule {
+            metric: metric.to_string(),
+            threshold: Threshold::Above(above),
+            hold,
+        }
     }
 
     fn run(rule: Rule, interval: Duration, windows: &[Figures], on_no_data: OnNoData) -> Option<(u32, Vec<u32>)> {
         let mut rules = vec![RuleState::new(&rule, interval)];
         for (n, f) in (1u32..).zip(windows) {
-            if let (_, Judgement::Holds { windows, .. }) = judge(&mut rules, n, f, on_no_data) {
+            if let (_, Judgement::Holds { windows, .. }) = judge(&mut rules, n, f, on_no_data, None) {
                 return Some((n, windows));
             }
         }
@@ -178,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_span_needs_every_window_in_it() {
-        let r = rule(Metric::ErrorRate, 0.05, Hold::For(Duration::from_secs(30)));
+        let r = rule("error_rate", 0.05, Hold::For(Duration::from_secs(30)));
         let bad = window(Some(0.5), Some(1.0));
         let good = window(Some(0.0), Some(1.0));
         let ten = Duration::from_secs(10);
@@ -199,7 +261,7 @@ mod tests {
 
     #[test]
     fn at_the_threshold_is_not_above_it() {
-        let r = rule(Metric::P99Ms, 1000.0, Hold::Consecutive(1));
+        let r = rule("p99_ms", 1000.0, Hold::Consecutive(1));
         assert_eq!(
             run(
                 r.clone(),
@@ -222,7 +284,7 @@ mod tests {
 
     #[test]
     fn no_data_fails_closed_or_is_ignored() {
-        let r = rule(Metric::P99Ms, 1000.0, Hold::Consecutive(2));
+        let r = rule("p99_ms", 1000.0, Hold::Consecutive(2));
         let none = window(Some(1.0), None);
         let good = window(Some(0.0), Some(5.0));
         let one = Duration::from_secs(1);
@@ -246,18 +308,43 @@ mod tests {
             Some((3, vec![1, 3]))
         );
         let mut rules = vec![RuleState::new(&r, one)];
-        let (_, j) = judge(&mut rules, 1, &window(None, None), OnNoData::Pause);
+        let (_, j) = judge(&mut rules, 1, &window(None, None), OnNoData::Pause, None);
         assert!(matches!(j, Judgement::NoData { .. }));
-        let (_, j) = judge(&mut rules, 2, &good, OnNoData::Pause);
+        let (_, j) = judge(&mut rules, 2, &good, OnNoData::Pause, None);
         assert!(matches!(j, Judgement::Fine));
     }
 
     #[test]
     fn rules_read_as_written() {
-        let r = rule(Metric::ErrorRate, 0.05, Hold::For(Duration::from_secs(300)));
+        let r = rule("error_rate", 0.05, Hold::For(Duration::from_secs(300)));
         assert_eq!(describe(&r), "error_rate above 0.05 for 5m");
         assert_eq!(RuleState::new(&r, Duration::from_secs(10)).needed, 30);
-        let r = rule(Metric::P99Ms, 1000.0, Hold::Consecutive(3));
+        let r = rule("p99_ms", 1000.0, Hold::Consecutive(3));
         assert_eq!(describe(&r), "p99_ms above 1000 for 3 windows in a row");
+    }
+
+    #[test]
+    fn a_baseline_rule_waits_for_its_baseline_then_compares_with_it() {
+        let r = Rule {
+            metric: "p99".into(),
+            threshold: Threshold::AboveBaseline(Margin::Percent(10.0)),
+            hold: Hold::Consecutive(1),
+        };
+        assert_eq!(describe(&r), "p99 above baseline + 10% in 1 window");
+        let mut rules = vec![RuleState::new(&r, Duration::from_secs(1))];
+        let mut f = window(Some(0.0), None);
+        f.queries.insert("p99".into(), Some(105.0));
+        let (readings, j) = judge(&mut rules, 1, &f, OnNoData::Fail, None);
+        assert!(
+            readings.is_empty() && matches!(j, Judgement::Fine),
+            "no baseline yet: not judged"
+        );
+        let baselines: BTreeMap<String, Option<f64>> = [("p99".to_string(), Some(100.0))].into();
+        let (readings, j) = judge(&mut rules, 2, &f, OnNoData::Fail, Some(&baselines));
+        assert!(matches!(j, Judgement::Fine));
+        assert_eq!((readings[0].above, readings[0].baseline), (110.0, Some(100.0)));
+        f.queries.insert("p99".into(), Some(111.0));
+        let (_, j) = judge(&mut rules, 3, &f, OnNoData::Fail, Some(&baselines));
+        assert!(matches!(j, Judgement::Holds { .. }));
     }
 }

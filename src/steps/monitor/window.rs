@@ -22,6 +22,8 @@ pub(super) struct Figures {
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub first_error: Option<String>,
+    /// Each Prometheus query's value (absent: no data).
+    pub queries: std::collections::BTreeMap<String, Option<f64>>,
 }
 
 /// Reduces one window's probe results.
@@ -52,6 +54,7 @@ pub(super) fn figures(results: Vec<Probed>) -> Figures {
         p95_ms: percentile(0.95),
         p99_ms: percentile(0.99),
         first_error,
+        queries: Default::default(),
     }
 }
 
