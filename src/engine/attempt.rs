@@ -9,22 +9,20 @@
 //! when their time is up.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 use super::background::{Background, Heard};
-use super::cancel::Cancel;
 use super::observer::Observer;
 use super::outcome::RunError;
+use super::parts::StepParts;
 use super::plan::{PlanStep, Work};
 use super::recorder::{Durability, Recorder};
 use super::retry::delay_before;
 use crate::event::{Event, ServiceResult, StepStatus, UndoEntry};
-use crate::runbook::Loaded;
 use crate::runbook::duration::format as dur;
-use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, StepStarts, execute, own_undo, revert};
+use crate::steps::{Failure, Live, StepContext, StepOutcome, StepStarts, execute, own_undo, revert};
 
 /// How the attempts of a step ended (all journaled).
 pub(super) enum Attempted {
@@ -49,39 +47,6 @@ pub(super) enum Direction {
     Forward,
     /// A rollback step: nothing is undone twice.
     Rollback,
-}
-
-/// What steps borrow from the run: one HTTP client, one pool per database, the signal.
-pub(super) struct StepParts<'a> {
-    /// The runbook.
-    pub loaded: &'a Loaded,
-    /// One client per run (connection reuse).
-    pub http: reqwest::Client,
-    /// One pool per runbook database.
-    pub databases: Arc<Databases>,
-    /// SIGINT/SIGTERM.
-    pub cancel: Cancel,
-    /// Now, as the run sees it.
-    pub clock: crate::clock::Clock,
-    /// When the run's steps first started (a monitor's baseline ends at one of them).
-    pub starts: Arc<StepStarts>,
-}
-
-impl StepParts<'_> {
-    /// The context of one attempt of step `id`, limited to `timeout`.
-    pub(super) fn context<'c>(&'c self, run_id: &'c str, id: &'c str, timeout: Duration) -> StepContext<'c> {
-        StepContext {
-            run_id,
-            runbook: &self.loaded.runbook.name,
-            step_id: id,
-            redactor: &self.loaded.redactor,
-            http: &self.http,
-            databases: &self.databases,
-            timeout,
-            clock: self.clock,
-            live: None,
-        }
-    }
 }
 
 /// Attempts a plan step until done, out of retries, or interrupted.

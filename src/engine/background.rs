@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::attempt::StepParts;
 use super::observer::Observer;
 use super::outcome::RunError;
+use super::parts::StepParts;
 use super::plan::PlanStep;
 use super::recorder::{Durability, Recorder};
 use crate::event::{Baseline, Event, StepStatus};

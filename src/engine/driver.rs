@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::action::{Action, Invocation, Moment};
-use super::attempt::{Attempted, Direction, StepParts, attempts};
+use super::attempt::{Attempted, Direction, attempts};
 use super::background::{Background, Heard};
 use super::cancel::Cancel;
 use super::decide::next_action;
@@ -20,14 +20,17 @@ use super::observer::Observer;
 use super::opening::{resumed, started};
 use super::options::RunOptions;
 use super::outcome::{RunError, RunOutcome};
+use super::parts::StepParts;
 use super::plan::{Plan, PlanStep};
 use super::recorder::{Durability, Recorder};
 use super::rollback_plan::rollback_plan;
 use super::webhooks::Webhooks;
-use crate::event::{ApprovalKind, Escalation, Event, RollbackCause, RunStatus, StepStatus};
+use crate::event::{Escalation, Event, RollbackCause, RunStatus, StepStatus};
 use crate::journal::{LockedJournal, RunState};
 use crate::runbook::model::{OnFailure, StepKind};
 use crate::steps::{Databases, StepOutcome, check};
+mod gates;
+
 /// One invocation driving a run.
 pub(super) struct Driver<'r, 'p, 'a, O: Observer> {
     plan: &'p Plan<'a>,
@@ -275,71 +278,6 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             reason,
         };
         self.rec.record(event, Durability::Soon)?;
-        Ok(None)
-    }
-
-    /// Journals a gate that passes: a start and a done finish with who passed it.
-    fn pass_gate(&mut self, step: &PlanStep<'a>, reason: String) -> Result<(), RunError> {
-        let id = step.id.clone();
-        self.rec
-            .record(Event::StepStarted { step: id, attempt: 1 }, Durability::BeforeNext)?;
-        let finished = Event::StepFinished {
-            step: step.id.clone(),
-            status: StepStatus::Done,
-            attempts: 1,
-            duration_ms: 0,
-            reason: Some(reason),
-            output: None,
-            undo: None,
-            escalation: None,
-        };
-        self.rec.record(finished, Durability::Now)
-    }
-
-    /// A gate that waits: a `manual` checkbox is asked at the terminal when one is there
-    /// (a yes is journaled as the operator's approval), else the run pauses.
-    async fn await_gate(
-        &mut self,
-        step: &PlanStep<'a>,
-        reason: String,
-        hint: String,
-    ) -> Result<Option<RunOutcome>, RunError> {
-        let StepKind::Manual(manual) = &step.step().kind else {
-            let outcome = self.pause(step, reason, hint)?;
-            return self.stop(outcome).await.map(Some);
-        };
-        self.rec.settle()?;
-        let operator = self.options.operator.clone();
-        let question = format!("  [?] {}: {}\n      confirm as {operator}?", step.id, manual.text);
-        let Some(answer) = self.rec.observer().ask(&question) else {
-            let outcome = self.pause(step, reason, hint)?;
-            return self.stop(outcome).await.map(Some);
-        };
-        let cancel = self.parts.cancel.clone();
-        let line = tokio::select! {
-            line = answer => line.ok().flatten(),
-            _ = cancel.cancelled() => {
-                let outcome = self.interrupted(Some(&step.id))?;
-                return self.stop(outcome).await.map(Some);
-            }
-        };
-        let yes = line.is_some_and(|l| matches!(l.trim().to_ascii_lowercase().as_str(), "y" | "yes"));
-        if !yes {
-            let outcome = self.pause(step, format!("{reason} (not confirmed at the terminal)"), hint)?;
-            return self.stop(outcome).await.map(Some);
-        }
-        let approval = Event::Approval {
-            step: step.id.clone(),
-            kind: ApprovalKind::Gate,
-            by: operator.clone(),
-            role: None,
-            note: Some("confirmed at the terminal".to_string()),
-            host: self.options.host.clone(),
-            runbook_sha256: self.plan.sha256.clone(),
-            signature: None,
-        };
-        self.rec.record(approval, Durability::Now)?;
-        self.pass_gate(step, format!("confirmed by {operator} at the terminal"))?;
         Ok(None)
     }
 

@@ -28,6 +28,7 @@ mod opening;
 mod options;
 pub(crate) mod orphans;
 mod outcome;
+mod parts;
 pub mod plan;
 mod probe;
 pub mod proof;

@@ -42,23 +42,6 @@ pub fn fold(state: &mut Option<RunState>, entry: Entry) {
     }
 }
 
-fn record(
-    s: &mut RunState,
-    at: DateTime<Utc>,
-    kind: HistoryKind,
-    by: Option<String>,
-    step: Option<String>,
-    text: String,
-) {
-    s.history.push(HistoryRecord {
-        at,
-        kind,
-        by,
-        step,
-        text,
-    });
-}
-
 fn begin(entry: Entry) -> Option<RunState> {
     let entry_at = entry.at;
     let Event::RunStarted {
@@ -113,7 +96,13 @@ fn begin(entry: Entry) -> Option<RunState> {
     .map(|mut run| {
         let text = format!("run started by {} on {}", run.operator, run.host);
         let by = Some(run.operator.clone());
-        record(&mut run, entry_at, HistoryKind::Started, by, None, text);
+        run.history.push(HistoryRecord {
+            at: entry_at,
+            kind: HistoryKind::Started,
+            by,
+            step: None,
+            text,
+        });
         run
     })
 }

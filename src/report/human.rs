@@ -7,20 +7,20 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use super::escape::{Breaks, block, neutralise, one_line};
 use super::live::{Announcer, WindowThrottle};
 use super::mark::{RunMark, StepMark};
-use super::trend::{live_trend, window_line};
+use super::trend::live_trend;
 use crate::engine::Observer;
-use crate::event::{Entry, Event, PlannedPhase, ServiceResult, StepStatus};
-use crate::runbook::duration::format as dur;
+use crate::event::{Entry, Event, PlannedPhase, ServiceResult};
 
 #[path = "human_rollback.rs"]
 mod rollback;
+#[path = "human_steps.rs"]
+mod steps;
 
 /// Where a step sits in the plan, for headers and titles.
 struct StepInfo {
@@ -176,79 +176,8 @@ impl Observer for HumanReporter {
                     ));
                 }
             }
-            Event::StepStarted { step, attempt } => {
-                self.enter_phase(step);
-                if self.live && !self.quiet {
-                    self.stop_spinner();
-                    let pb = ProgressBar::new_spinner();
-                    pb.set_style(
-                        ProgressStyle::with_template("  {spinner} {msg}  {elapsed}")
-                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                    );
-                    let retry = if *attempt > 1 {
-                        format!(" (attempt {attempt})")
-                    } else {
-                        String::new()
-                    };
-                    pb.set_message(format!("{}  {}{retry}", one_line(step), self.title(step)));
-                    pb.enable_steady_tick(Duration::from_millis(120));
-                    self.spinner = Some(pb);
-                }
-                if self.quiet {
-                } else if self.is_monitor(step) {
-                    // A monitor's header: its windows follow.
-                    self.announcer.finished();
-                    if self.announcer.announce(step) {
-                        self.line(&self.start_line(step));
-                    }
-                } else if !self.live {
-                    self.announcer.started(step, self.start_line(step));
-                }
-            }
-            Event::StepFinished {
-                step,
-                status,
-                attempts,
-                duration_ms,
-                reason,
-                output,
-                ..
-            } => {
-                self.stop_spinner();
-                self.enter_phase(step);
-                if let Some(last) = self.windows.last_unshown(step)
-                    && !self.quiet
-                {
-                    self.sub_line(step, &last);
-                }
-                self.announcer.finished();
-                if self.quiet && *status == StepStatus::Done {
-                    return;
-                }
-                let tries = if *attempts > 1 {
-                    format!(", {attempts} attempts")
-                } else {
-                    String::new()
-                };
-                let took = dur(Duration::from_millis(*duration_ms));
-                let detail = reason
-                    .as_deref()
-                    .filter(|_| !self.tripped.contains(step))
-                    .map(|r| format!("  {}", block(r, "      ")))
-                    .unwrap_or_default();
-                let mark = StepMark::from(*status).glyph();
-                self.line(&format!(
-                    "  {mark} {}  {}  ({took}{tries}){detail}",
-                    one_line(step),
-                    self.title(step)
-                ));
-                let show_output = *status != StepStatus::Done || self.verbose;
-                if let (true, Some(output)) = (show_output, output) {
-                    for l in output.lines() {
-                        self.line(&format!("      | {}", one_line(l)));
-                    }
-                }
-            }
+            Event::StepStarted { step, attempt } => self.step_started(step, *attempt),
+            finished @ Event::StepFinished { .. } => self.step_finished(finished),
             Event::Verified { step, ok, reason } => {
                 if !ok {
                     self.line(&format!(
@@ -299,27 +228,7 @@ impl Observer for HumanReporter {
                     self.sub_line(step, &text);
                 }
             }
-            Event::MonitorSample { step, sample } => {
-                let breach = sample.rules.iter().any(|r| r.breach);
-                let series = self.trends.entry(step.clone()).or_default();
-                series.push((sample.error_rate, sample.p99_ms));
-                if self.quiet && !breach {
-                    return;
-                }
-                let text = format!("      {}{}", one_line(&window_line(sample)), self.trend(step, sample));
-                if let Some(pb) = &self.spinner {
-                    // On a terminal: one line that updates, and each breach kept above it.
-                    pb.set_message(format!("{}  {}", one_line(step), text.trim_start()));
-                    if breach {
-                        self.sub_line(step, &text);
-                    }
-                } else if self.windows.show(step, breach, &text) {
-                    self.sub_line(step, &text);
-                }
-                if let (true, Some(e)) = (breach && self.verbose, &sample.first_error) {
-                    self.line(&format!("        first error: {}", one_line(e)));
-                }
-            }
+            Event::MonitorSample { step, sample } => self.monitor_sample(step, sample),
             Event::BaselineMeasured { step, baseline } => {
                 if !self.quiet {
                     self.line(&format!(

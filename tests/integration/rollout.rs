@@ -157,6 +157,15 @@ phases:
         eventually(20, || ws.file("hang.pid").exists()),
         "svc1's restart started"
     );
+    // The step reports svc0 healthy and goes on to svc1 while the engine journals that
+    // report: the resume can skip only what reached the journal.
+    assert!(
+        eventually(20, || ws
+            .events("rollout", "service_restarted")
+            .iter()
+            .any(|e| e["service"] == "svc0")),
+        "svc0 was journaled healthy"
+    );
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("kill -9 deployctl");
     let _ = child.wait();
     let hung: i32 = std::fs::read_to_string(ws.file("hang.pid"))

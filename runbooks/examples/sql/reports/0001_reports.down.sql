@@ -1,0 +1,2 @@
+-- The way back: undoes 0001_reports.sql.
+DROP TABLE example_reports;
