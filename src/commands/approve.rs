@@ -15,8 +15,9 @@ use crate::engine::plan::Work;
 use crate::engine::{Approver, Plan, ProbeMode, identity, judge};
 use crate::event::{ApprovalKind, Entry, Event};
 use crate::exit::Exit;
-use crate::journal::{JournalError, LockedJournal, latest_run};
+use crate::journal::{JournalError, LockedJournal, RunState, latest_run};
 use crate::report::json_lines::JsonLine;
+use crate::runbook::Loaded;
 use crate::runbook::model::Step;
 
 /// What was recorded: the approval's kind and role, the run, and whether it is rolling back.
@@ -72,37 +73,7 @@ pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs
         Err(e) => Err(e),
     };
     match result {
-        Ok(Ok(done)) => {
-            let what = match done.kind {
-                ApprovalKind::Gate => "approved",
-                ApprovalKind::Retry => "allowed a retry of",
-            };
-            let next = if done.rolling_back { "rollback" } else { "run" };
-            let next = format!("deployctl {next} {}", args.runbook.display());
-            if ui.json() {
-                ui.line(&JsonLine::Approved {
-                    runbook: loaded.runbook.name.clone(),
-                    step: step.id.clone(),
-                    run_id: done.run_id,
-                    kind: done.kind,
-                    by: by.to_string(),
-                    role: done.role,
-                    next,
-                });
-                return Exit::Success;
-            }
-            let role = done.role.map(|r| format!(" as {r}")).unwrap_or_default();
-            let signed = done
-                .fingerprint
-                .map(|f| format!(" (signed, key {f})"))
-                .unwrap_or_default();
-            ui.out(&format!(
-                "{by}{role} {what} `{}` in run {}{signed}",
-                step.id, done.run_id
-            ));
-            ui.out(&format!("  next: {next}"));
-            Exit::Success
-        }
+        Ok(Ok(done)) => said(ui, &loaded, step, args, by, done),
         Ok(Err(refusal)) => {
             ui.err(&format!("deployctl approve: {refusal}"));
             Exit::Invalid
@@ -111,17 +82,45 @@ pub async fn approve(ui: &Ui, env: &BTreeMap<String, String>, args: &ApproveArgs
     }
 }
 
-/// Journals the approval in the locked journal: the result names what was recorded, or
-/// why it was refused (nothing written).
-async fn record(
-    ui: &Ui,
+/// Says what was recorded: a JSON line, or who approved what and the command that goes on.
+fn said(ui: &Ui, loaded: &Loaded, step: &Step, args: &ApproveArgs, by: &str, done: Recorded) -> Exit {
+    let what = match done.kind {
+        ApprovalKind::Gate => "approved",
+        ApprovalKind::Retry => "allowed a retry of",
+    };
+    let next = if done.rolling_back { "rollback" } else { "run" };
+    let next = format!("deployctl {next} {}", args.runbook.display());
+    if ui.json() {
+        ui.line(&JsonLine::Approved {
+            runbook: loaded.runbook.name.clone(),
+            step: step.id.clone(),
+            run_id: done.run_id,
+            kind: done.kind,
+            by: by.to_string(),
+            role: done.role,
+            next,
+        });
+        return Exit::Success;
+    }
+    let role = done.role.map(|r| format!(" as {r}")).unwrap_or_default();
+    let signed = done
+        .fingerprint
+        .map(|f| format!(" (signed, key {f})"))
+        .unwrap_or_default();
+    ui.out(&format!(
+        "{by}{role} {what} `{}` in run {}{signed}",
+        step.id, done.run_id
+    ));
+    ui.out(&format!("  next: {next}"));
+    Exit::Success
+}
+
+/// The journal's unfinished latest run of this runbook, or why there is none to approve in.
+async fn run_in_progress(
     journal: &mut LockedJournal,
-    plan: &Plan<'_>,
-    step: &Step,
+    loaded: &Loaded,
     args: &ApproveArgs,
-    by: &str,
-) -> Result<Result<Recorded, String>, JournalError> {
-    let loaded = plan.loaded;
+) -> Result<Result<RunState, String>, JournalError> {
     let run = latest_run(journal.read().await?.entries).filter(|r| !r.is_finished());
     let Some(run) = run else {
         return Ok(Err(format!(
@@ -139,15 +138,37 @@ async fn record(
             loaded.runbook.name
         )));
     }
-    let now = ui.clock.now();
-    let approver = Approver {
+    Ok(Ok(run))
+}
+
+/// Who approves, with the runbook's rules for approvals, at `now`.
+fn approver<'a>(loaded: &'a Loaded, by: &'a str, now: chrono::DateTime<chrono::Utc>) -> Approver<'a> {
+    Approver {
         by,
         sha256: &loaded.sha256,
         allow_self_approval: loaded.runbook.allow_self_approval,
         approvals: &loaded.runbook.approvals,
         now,
+    }
+}
+
+/// Journals the approval in the locked journal: the result names what was recorded, or
+/// why it was refused (nothing written).
+async fn record(
+    ui: &Ui,
+    journal: &mut LockedJournal,
+    plan: &Plan<'_>,
+    step: &Step,
+    args: &ApproveArgs,
+    by: &str,
+) -> Result<Result<Recorded, String>, JournalError> {
+    let loaded = plan.loaded;
+    let run = match run_in_progress(journal, loaded, args).await? {
+        Ok(run) => run,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    let (kind, role) = match judge(step, &run, &approver) {
+    let now = ui.clock.now();
+    let (kind, role) = match judge(step, &run, &approver(loaded, by, now)) {
         Ok(decided) => decided,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -164,19 +185,20 @@ async fn record(
         Ok(signature) => signature,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    let approval = Event::Approval {
+        step: step.id.clone(),
+        kind,
+        by: by.to_string(),
+        role: role.clone(),
+        note: args.note.clone(),
+        host: identity::host(),
+        runbook_sha256: loaded.sha256.clone(),
+        signature: signature.clone(),
+    };
     let entry = Entry {
         at: now,
         run_id: run.run_id.clone(),
-        event: Event::Approval {
-            step: step.id.clone(),
-            kind,
-            by: by.to_string(),
-            role: role.clone(),
-            note: args.note.clone(),
-            host: identity::host(),
-            runbook_sha256: loaded.sha256.clone(),
-            signature: signature.clone(),
-        },
+        event: approval,
     };
     journal.append(&entry).await?;
     Ok(Ok(Recorded {

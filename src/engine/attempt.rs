@@ -14,40 +14,15 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use super::background::{Background, Heard};
+use super::finish::{Attempted, Direction, Finish};
 use super::observer::Observer;
 use super::outcome::RunError;
 use super::parts::StepParts;
 use super::plan::{PlanStep, Work};
 use super::recorder::{Durability, Recorder};
-use super::retry::delay_before;
-use crate::event::{Event, ServiceResult, StepStatus, UndoEntry};
+use crate::event::{Event, ServiceResult, UndoEntry};
 use crate::runbook::duration::format as dur;
-use crate::steps::{Failure, Live, StepContext, StepOutcome, StepStarts, execute, own_undo, revert};
-
-/// How the attempts of a step ended (all journaled).
-pub(super) enum Attempted {
-    /// Done.
-    Done,
-    /// Failed after all attempts; the driver decides what that means from the journal.
-    Failed {
-        /// The last attempt's reason.
-        reason: String,
-    },
-    /// A signal stopped it.
-    Interrupted,
-    /// A background monitor's rule held while it ran: it was stopped and journaled as
-    /// interrupted; the rollback comes next.
-    Tripped,
-}
-
-/// Whether a completed step puts its undo on the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Direction {
-    /// A forward step: its undo goes on the ledger.
-    Forward,
-    /// A rollback step: nothing is undone twice.
-    Rollback,
-}
+use crate::steps::{Failure, Live, StepContext, StepOutcome, StepStarts, execute, revert};
 
 /// Attempts a plan step until done, out of retries, or interrupted.
 pub(super) async fn attempts<O: Observer>(
@@ -57,7 +32,6 @@ pub(super) async fn attempts<O: Observer>(
     direction: Direction,
     background: &mut Background,
 ) -> Result<Attempted, RunError> {
-    let step = planned.step();
     let check = planned.is_check();
     let started = Instant::now();
     let max = planned.retries + 1;
@@ -72,83 +46,36 @@ pub(super) async fn attempts<O: Observer>(
             starts.entry(planned.id.clone()).or_insert_with(|| parts.clock.now());
         }
         let outcome = attempt_once(rec, parts, planned, background).await?;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let finish = |status, reason, output, escalation| Event::StepFinished {
-            step: planned.id.clone(),
-            status,
-            attempts: attempt,
-            duration_ms,
-            reason,
-            output,
-            undo: None,
-            escalation,
-        };
-        let ended = if check {
-            Durability::Soon
-        } else {
-            Durability::BeforeNext
+        let finish = Finish {
+            planned,
+            attempt,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            durability: if check {
+                Durability::Soon
+            } else {
+                Durability::BeforeNext
+            },
         };
         let outcome = match outcome {
-            Ran::Signal => {
-                let reason = format!("stopped by {}", parts.cancel.signal());
-                rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
-                return Ok(Attempted::Interrupted);
-            }
-            Ran::Tripped => {
-                let reason = "stopped: a background monitor's rollback rule held".to_string();
-                rec.record(
-                    finish(StepStatus::Interrupted, Some(reason), None, None),
-                    Durability::Now,
-                )?;
-                return Ok(Attempted::Tripped);
-            }
+            Ran::Signal => return finish.interrupted(rec, format!("stopped by {}", parts.cancel.signal())),
+            Ran::Tripped => return finish.tripped(rec),
             Ran::Outcome(result) => result,
         };
         match outcome {
-            StepOutcome::Done { detail, output } => {
-                let undo = match direction {
-                    Direction::Forward => ledger_entry(planned, output.as_deref()),
-                    Direction::Rollback => None,
-                };
-                let mut done = finish(StepStatus::Done, detail, output, None);
-                if let Event::StepFinished { undo: slot, .. } = &mut done {
-                    *slot = undo;
-                }
-                rec.record(done, ended)?;
-                return Ok(Attempted::Done);
-            }
+            StepOutcome::Done { detail, output } => return finish.done(rec, direction, detail, output),
             StepOutcome::Failed {
                 reason,
                 hint,
                 output,
                 escalation,
             } if escalation.is_some() || attempt >= max => {
-                let text = Failure { reason, hint }.text();
-                let event = finish(StepStatus::Failed, Some(text.clone()), output, escalation);
-                rec.record(event, ended)?;
-                return Ok(Attempted::Failed { reason: text });
+                return finish.failed(rec, Failure { reason, hint }.text(), output, escalation);
             }
             StepOutcome::Failed { reason, hint, .. } => {
                 let reason = Failure { reason, hint }.text();
-                let failed = Event::AttemptFailed {
-                    step: planned.id.clone(),
-                    attempt,
-                    reason: reason.clone(),
-                };
-                rec.record(failed, ended)?;
-                let delay = delay_before(attempt + 1, step.retry_delay, step.backoff);
-                rec.observer().warn(&format!(
-                    "step `{}` attempt {attempt}/{max} failed: {reason}; retrying in {}",
-                    planned.id,
-                    dur(delay)
-                ));
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = parts.cancel.cancelled() => {
-                        let reason = format!("stopped by {} between attempts", parts.cancel.signal());
-                        rec.record(finish(StepStatus::Interrupted, Some(reason), None, None), ended)?;
-                        return Ok(Attempted::Interrupted);
-                    }
+                if !finish.retry_after(rec, parts, reason, max).await? {
+                    let reason = format!("stopped by {} between attempts", parts.cancel.signal());
+                    return finish.interrupted(rec, reason);
                 }
                 attempt += 1;
             }
@@ -274,17 +201,4 @@ pub(super) fn step_starts(run: Option<&crate::journal::RunState>) -> StepStarts 
         .map(|run| run.steps.iter().map(|(id, s)| (id.clone(), s.started_at)).collect())
         .unwrap_or_default();
     StepStarts::new(starts)
-}
-
-/// The undo a completed forward step puts on the ledger: its `undo:`, else its kind's own.
-fn ledger_entry(planned: &PlanStep<'_>, output: Option<&str>) -> Option<UndoEntry> {
-    let step = planned.step();
-    match &step.undo {
-        Some(undo) => Some(UndoEntry {
-            id: undo.id.clone(),
-            title: undo.title.clone().unwrap_or_else(|| format!("undo of `{}`", step.id)),
-            migrations: Vec::new(),
-        }),
-        None => own_undo(step, output),
-    }
 }

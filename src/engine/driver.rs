@@ -10,11 +10,12 @@
 use std::sync::Arc;
 
 use super::action::{Action, Invocation, Moment};
-use super::attempt::{Attempted, Direction, attempts};
+use super::attempt::attempts;
 use super::background::{Background, Heard};
 use super::cancel::Cancel;
 use super::decide::next_action;
 use super::feasibility::History;
+use super::finish::{Attempted, Direction};
 use super::notice::Notice;
 use super::observer::Observer;
 use super::opening::{resumed, started};

@@ -20,6 +20,7 @@ mod depends;
 mod driver;
 pub mod escalation;
 pub mod feasibility;
+mod finish;
 pub mod identity;
 mod invoke;
 mod notice;

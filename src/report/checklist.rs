@@ -11,21 +11,7 @@ use crate::journal::{LockState, RunState, StepState, StepView};
 pub fn view(run: &RunState, lock: &LockState) -> StatusView {
     let live = matches!(lock, LockState::Held(_));
     let waiting_step = run.paused.as_ref().map(|(s, _)| s.as_str());
-    let approved_step = waiting_step.filter(|_| run.approved_while_paused.is_some());
-    let phases: Vec<PhaseView> = run
-        .plan
-        .iter()
-        .map(|p| PhaseView {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            steps: p
-                .steps
-                .iter()
-                .map(|s| approved(step_line(run, s, waiting_step, live), approved_step))
-                .collect(),
-        })
-        .chain(super::evidence::earlier_plan(run, waiting_step, live))
-        .collect();
+    let phases = phase_views(run, waiting_step, live);
     // A finished run (done or rolled back) is in no phase any more.
     let current_phase = phases
         .iter()
@@ -52,13 +38,7 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         state,
         outcome: String::new(),
         current_phase,
-        waiting: run
-            .paused
-            .as_ref()
-            .map(|(step, reason)| match &run.approved_while_paused {
-                Some(by) => format!("step `{step}` is approved by {by}: the next `deployctl run` passes it"),
-                None => reason.clone(),
-            }),
+        waiting: waiting(run),
         running_as: match lock {
             LockState::Held(h) => Some(h.to_string()),
             _ => None,
@@ -70,30 +50,65 @@ pub fn view(run: &RunState, lock: &LockState) -> StatusView {
         approvals: run.approvals.iter().map(approval_view).collect(),
         rollback,
         operators: run.operators.clone(),
-        inputs: run
-            .inputs
-            .iter()
-            .flatten()
-            .map(|(name, input)| InputView {
-                name: name.clone(),
-                value: input.value.clone(),
-            })
-            .collect(),
+        inputs: input_views(run),
         contacts: run.contacts.clone(),
-        history: run
-            .history
-            .iter()
-            .map(|h| HistoryView {
-                at: h.at,
-                kind: h.kind,
-                by: h.by.clone(),
-                step: h.step.clone(),
-                text: h.text.clone(),
-            })
-            .collect(),
+        history: history_views(run),
     };
     v.outcome = outcome(&v);
     v
+}
+
+/// The plan's phases with each step's line (and the phases of an earlier plan that ran).
+fn phase_views(run: &RunState, waiting_step: Option<&str>, live: bool) -> Vec<PhaseView> {
+    let approved_step = waiting_step.filter(|_| run.approved_while_paused.is_some());
+    run.plan
+        .iter()
+        .map(|p| PhaseView {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            steps: p
+                .steps
+                .iter()
+                .map(|s| approved(step_line(run, s, waiting_step, live), approved_step))
+                .collect(),
+        })
+        .chain(super::evidence::earlier_plan(run, waiting_step, live))
+        .collect()
+}
+
+/// What the paused run waits for, or that its gate is approved and the next run passes it.
+fn waiting(run: &RunState) -> Option<String> {
+    run.paused
+        .as_ref()
+        .map(|(step, reason)| match &run.approved_while_paused {
+            Some(by) => format!("step `{step}` is approved by {by}: the next `deployctl run` passes it"),
+            None => reason.clone(),
+        })
+}
+
+/// The inputs by reference (a secret's value is never journaled).
+fn input_views(run: &RunState) -> Vec<InputView> {
+    run.inputs
+        .iter()
+        .flatten()
+        .map(|(name, input)| InputView {
+            name: name.clone(),
+            value: input.value.clone(),
+        })
+        .collect()
+}
+
+fn history_views(run: &RunState) -> Vec<HistoryView> {
+    run.history
+        .iter()
+        .map(|h| HistoryView {
+            at: h.at,
+            kind: h.kind,
+            by: h.by.clone(),
+            step: h.step.clone(),
+            text: h.text.clone(),
+        })
+        .collect()
 }
 
 /// The line of the gate approved since the run paused there: approved, not awaiting.

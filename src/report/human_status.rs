@@ -15,6 +15,15 @@ const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
 /// sequence reaches the terminal) and kept on its line, or indented under it when it has
 /// several, so nothing in it reads as a line of the checklist.
 pub fn human(v: &StatusView) -> String {
+    let mut out = heading(v);
+    for section in [phases(v), rollback(v), history(v), approvals(v), sign_offs(v)] {
+        out.push_str(&section);
+    }
+    out
+}
+
+/// The run's heading: who, when, the outcome, the window and its events.
+fn heading(v: &StatusView) -> String {
     let mut out = format!(
         "{} — {}\nrun {} · {} · operator {} on {} · started {}\n",
         one_line(&v.runbook),
@@ -54,6 +63,12 @@ pub fn human(v: &StatusView) -> String {
     if let Some(phase) = &v.current_phase {
         out.push_str(&format!("current phase: {}\n", one_line(phase)));
     }
+    out
+}
+
+/// Each phase with its checkboxes and their details.
+fn phases(v: &StatusView) -> String {
+    let mut out = String::new();
     for p in &v.phases {
         out.push_str(&format!("\n{} — {}\n", one_line(&p.id), one_line(&p.title)));
         for s in &p.steps {
@@ -61,6 +76,12 @@ pub fn human(v: &StatusView) -> String {
             out.push_str(&details(s, "      "));
         }
     }
+    out
+}
+
+/// The rollback, its cause, and its steps; then what the run waits for.
+fn rollback(v: &StatusView) -> String {
+    let mut out = String::new();
     if let Some(rb) = &v.rollback {
         out.push_str(&format!(
             "\nrollback ({}) by {} at {} — {}\n",
@@ -82,6 +103,12 @@ pub fn human(v: &StatusView) -> String {
     if let Some(waiting) = &v.waiting {
         out.push_str(&format!("\nwaiting: {}\n", block(waiting, "  ")));
     }
+    out
+}
+
+/// What went on along the way, when there was more than a clean run.
+fn history(v: &StatusView) -> String {
+    let mut out = String::new();
     if v.eventful() {
         let names: Vec<String> = v.operators.iter().map(|o| one_line(o).into_owned()).collect();
         out.push_str(&format!("\nhistory (operators: {})\n", names.join(", ")));
@@ -94,6 +121,12 @@ pub fn human(v: &StatusView) -> String {
             out.push_str(&format!("  {} {step}{}\n", h.at.format(TIME), one_line(&h.text)));
         }
     }
+    out
+}
+
+/// Every approval, signed or not, withdrawn or not.
+fn approvals(v: &StatusView) -> String {
+    let mut out = String::new();
     if !v.approvals.is_empty() {
         out.push_str("\napprovals\n");
         for a in &v.approvals {
@@ -124,6 +157,12 @@ pub fn human(v: &StatusView) -> String {
             ));
         }
     }
+    out
+}
+
+/// The sign-off lines, blank until given.
+fn sign_offs(v: &StatusView) -> String {
+    let mut out = String::new();
     if !v.sign_offs.is_empty() {
         out.push_str("\nsign-off\n");
         for s in &v.sign_offs {

@@ -115,23 +115,9 @@ fn meets(c: &Compare, value: f64) -> bool {
 /// The detail of a result that meets the expectations, or what does not.
 fn judge(series: &[Series], e: &QueryExpect) -> Result<String, String> {
     let n = series.len();
-    let listed = || {
-        let shown: Vec<String> = series
-            .iter()
-            .take(SHOWN_SERIES)
-            .map(|s| format!("{} = {}", s.shown(), s.value))
-            .collect();
-        let more = n.saturating_sub(SHOWN_SERIES);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        format!("{}{more}", shown.join(", "))
-    };
     let wants_some = e.empty.is_none() && e.min_series.is_none() && e.value.is_none() && e.all.is_none();
     match e.empty {
-        Some(true) if n > 0 => return Err(format!("expected no series, got {n}: {}", listed())),
+        Some(true) if n > 0 => return Err(format!("expected no series, got {n}: {}", listed(series))),
         Some(false) if n == 0 => return Err("expected some series, got none".to_string()),
         _ if wants_some && n == 0 => return Err("returned no series".to_string()),
         _ => {}
@@ -139,12 +125,10 @@ fn judge(series: &[Series], e: &QueryExpect) -> Result<String, String> {
     if let Some(min) = e.min_series
         && n < min as usize
     {
-        let got = if n == 0 {
-            String::new()
-        } else {
-            format!(": {}", listed())
-        };
-        return Err(format!("expected at least {min} series, got {n}{got}"));
+        return Err(format!(
+            "expected at least {min} series, got {n}{}",
+            after_colon(series)
+        ));
     }
     if let Some(c) = &e.all {
         let bad: Vec<String> = series
@@ -163,14 +147,7 @@ fn judge(series: &[Series], e: &QueryExpect) -> Result<String, String> {
     }
     if let Some(c) = &e.value {
         let [one] = series else {
-            return Err(format!(
-                "expected one value, got {n} series{}",
-                if n == 0 {
-                    String::new()
-                } else {
-                    format!(": {}", listed())
-                }
-            ));
+            return Err(format!("expected one value, got {n} series{}", after_colon(series)));
         };
         if !meets(c, one.value) {
             return Err(format!("expected a value {}, got {}", describe_compare(c), one.value));
@@ -179,8 +156,33 @@ fn judge(series: &[Series], e: &QueryExpect) -> Result<String, String> {
     }
     Ok(match n {
         0 => "no series".to_string(),
-        _ => format!("{n} series: {}", listed()),
+        _ => format!("{n} series: {}", listed(series)),
     })
+}
+
+/// The first series with their values, and how many more.
+fn listed(series: &[Series]) -> String {
+    let shown: Vec<String> = series
+        .iter()
+        .take(SHOWN_SERIES)
+        .map(|s| format!("{} = {}", s.shown(), s.value))
+        .collect();
+    let more = series.len().saturating_sub(SHOWN_SERIES);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("{}{more}", shown.join(", "))
+}
+
+/// `: <the series>`, or nothing when there are none.
+fn after_colon(series: &[Series]) -> String {
+    if series.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", listed(series))
+    }
 }
 
 /// Passes when every named rule is loaded.

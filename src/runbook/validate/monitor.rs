@@ -16,6 +16,24 @@ use crate::runbook::raw::{RawBaseline, RawMonitor, RawRule};
 use crate::runbook::spanned::Spanned;
 
 impl Validator<'_> {
+    /// A monitor needs probes or queries, and rules: one without rules passes whatever it sees.
+    fn something_to_watch(&mut self, raw: &RawMonitor, pos: Pos) {
+        if raw.probes.is_empty() && raw.queries.is_empty() {
+            self.error_hint(
+                pos,
+                "monitor has no probes and no queries",
+                "add `probes: [ { http: URL } ]` or `queries: { error_rate: { prometheus: NAME, promql: '...' } }`",
+            );
+        }
+        if raw.rollback_when.is_empty() {
+            self.error_hint(
+                pos,
+                "monitor has no `rollback_when` rules: it would pass whatever its probes see, even when every probe fails",
+                "add a rule: `rollback_when: [ { metric: error_rate, above: 0.05, for: 5m } ]`",
+            );
+        }
+    }
+
     pub(super) fn monitor(&mut self, raw: &RawMonitor, pos: Pos) -> Option<Monitor> {
         let duration = self.duration(&raw.duration, pos);
         let interval = self.optional_duration(raw.interval.as_ref(), pos, Duration::from_secs(10));
@@ -31,20 +49,7 @@ impl Validator<'_> {
                 ),
             );
         }
-        if raw.probes.is_empty() && raw.queries.is_empty() {
-            self.error_hint(
-                pos,
-                "monitor has no probes and no queries",
-                "add `probes: [ { http: URL } ]` or `queries: { error_rate: { prometheus: NAME, promql: '...' } }`",
-            );
-        }
-        if raw.rollback_when.is_empty() {
-            self.error_hint(
-                pos,
-                "monitor has no `rollback_when` rules: it would pass whatever its probes see, even when every probe fails",
-                "add a rule: `rollback_when: [ { metric: error_rate, above: 0.05, for: 5m } ]`",
-            );
-        }
+        self.something_to_watch(raw, pos);
         let probes: Vec<Check> = raw.probes.iter().filter_map(|p| self.check(p, "probe")).collect();
         let queries = self.monitor_queries(raw);
         let baseline = match &raw.baseline {

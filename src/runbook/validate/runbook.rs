@@ -14,6 +14,7 @@ use crate::runbook::interpolate::{EnvUse, Scope};
 use crate::runbook::model::{Contact, Contacts, Database, Phase, Runbook, Service};
 use crate::runbook::raw::{RawContact, RawContacts, RawRunbook};
 use crate::runbook::source::Source;
+use crate::runbook::spanned::Spanned;
 
 /// The outcome of validating one runbook.
 pub struct Validated {
@@ -55,18 +56,7 @@ impl Validator<'_> {
         }
         self.name(&raw.name.value, raw.name.pos, "runbook name");
         if let Some(workdir) = &raw.workdir {
-            self.workdir = normalize(&inputs.runbook_dir.join(&workdir.value));
-            if !self.workdir.is_dir() {
-                self.error_hint(
-                    workdir.pos,
-                    format!(
-                        "workdir `{}` is not a directory (resolved to `{}`)",
-                        workdir.value,
-                        self.workdir.display()
-                    ),
-                    "`workdir` is relative to the runbook file; create the directory or fix the path",
-                );
-            }
+            self.workdir(workdir, inputs);
         }
         self.vars(raw, inputs.var_overrides);
         let databases = self.databases(raw);
@@ -77,7 +67,52 @@ impl Validator<'_> {
         let notify: Vec<_> = raw.notify.iter().filter_map(|n| self.channel(n)).collect();
         let approvals = self.approvals(raw.approvals.as_ref());
         let defaults = self.defaults(raw.defaults.as_ref());
+        let phases = self.phases(raw, &defaults);
+        let rollback: Vec<_> = raw
+            .rollback
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter_map(|s| self.step(s, &defaults))
+            .collect();
 
+        let title = raw.title.as_ref().map(|t| self.title(t, raw.name.pos));
+        Some(Runbook {
+            name: raw.name.value.clone(),
+            title: title.unwrap_or_else(|| raw.name.value.clone()),
+            description: raw.description.as_ref().map(|d| d.value.clone()),
+            workdir: self.workdir.clone(),
+            allow_self_approval: raw.allow_self_approval.unwrap_or(false),
+            vars: self.vars.clone(),
+            databases,
+            services,
+            prometheus,
+            window,
+            contacts,
+            notify,
+            approvals,
+            phases,
+            rollback,
+        })
+    }
+
+    /// `workdir`, relative to the runbook file; it must be a directory.
+    fn workdir(&mut self, workdir: &Spanned<String>, inputs: &Inputs<'_>) {
+        self.workdir = normalize(&inputs.runbook_dir.join(&workdir.value));
+        if !self.workdir.is_dir() {
+            self.error_hint(
+                workdir.pos,
+                format!(
+                    "workdir `{}` is not a directory (resolved to `{}`)",
+                    workdir.value,
+                    self.workdir.display()
+                ),
+                "`workdir` is relative to the runbook file; create the directory or fix the path",
+            );
+        }
+    }
+
+    /// The phases in order: unique ids, at least one step each.
+    fn phases(&mut self, raw: &RawRunbook, defaults: &super::step::Defaults) -> Vec<Phase> {
         let mut phases = Vec::new();
         let mut phase_ids: BTreeMap<String, Pos> = BTreeMap::new();
         if raw.phases.value.is_empty() {
@@ -104,7 +139,7 @@ impl Validator<'_> {
                     "add a step or remove the phase",
                 );
             }
-            let steps: Vec<_> = p.steps.value.iter().filter_map(|s| self.step(s, &defaults)).collect();
+            let steps: Vec<_> = p.steps.value.iter().filter_map(|s| self.step(s, defaults)).collect();
             let title = p.title.as_ref().map(|t| self.title(t, p.id.pos));
             phases.push(Phase {
                 id: p.id.value.clone(),
@@ -113,31 +148,7 @@ impl Validator<'_> {
                 steps,
             });
         }
-        let rollback: Vec<_> = raw
-            .rollback
-            .iter()
-            .flat_map(|r| &r.steps)
-            .filter_map(|s| self.step(s, &defaults))
-            .collect();
-
-        let title = raw.title.as_ref().map(|t| self.title(t, raw.name.pos));
-        Some(Runbook {
-            name: raw.name.value.clone(),
-            title: title.unwrap_or_else(|| raw.name.value.clone()),
-            description: raw.description.as_ref().map(|d| d.value.clone()),
-            workdir: self.workdir.clone(),
-            allow_self_approval: raw.allow_self_approval.unwrap_or(false),
-            vars: self.vars.clone(),
-            databases,
-            services,
-            prometheus,
-            window,
-            contacts,
-            notify,
-            approvals,
-            phases,
-            rollback,
-        })
+        phases
     }
 
     fn vars(&mut self, raw: &RawRunbook, overrides: &BTreeMap<String, String>) {

@@ -87,18 +87,8 @@ async fn apply_prisma(
         match tried {
             Tried::Applied => {}
             Tried::LockNotGranted { message, attempts } => {
-                let removed = sqlx::raw_sql(&format!("DELETE FROM {} WHERE id = '{}'", ledger.qualified(), ids[i]))
-                    .execute(&mut *conn)
-                    .await;
                 let failure = retry.refusal(&migration.name, ledger.database(), &message, attempts);
-                return Err(match removed {
-                    Ok(_) => failure,
-                    Err(e) => failure.with_hint(format!(
-                        "its unfinished `_prisma_migrations` row could not be removed ({}): mark it rolled back with `prisma migrate resolve --rolled-back {}`",
-                        sql_error(&e),
-                        migration.name
-                    )),
-                });
+                return Err(gave_up(ledger, conn, migration, &ids[i], failure).await);
             }
             // `CREATE INDEX CONCURRENTLY` and the like run only alone, as Prisma sends them.
             Tried::Failed(e) if code(&e).as_deref() == Some(ALONE_ONLY) => {
@@ -115,6 +105,28 @@ async fn apply_prisma(
         done.push(migration.name.clone());
     }
     Ok(())
+}
+
+/// A migration refused its locks to the end: nothing of it ran, so its unfinished row goes
+/// too (Prisma then sees it pending, not failed).
+async fn gave_up(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    migration: &LocalMigration,
+    id: &str,
+    failure: Failure,
+) -> Failure {
+    let removed = sqlx::raw_sql(&format!("DELETE FROM {} WHERE id = '{id}'", ledger.qualified()))
+        .execute(&mut *conn)
+        .await;
+    match removed {
+        Ok(_) => failure,
+        Err(e) => failure.with_hint(format!(
+            "its unfinished `_prisma_migrations` row could not be removed ({}): mark it rolled back with `prisma migrate resolve --rolled-back {}`",
+            sql_error(&e),
+            migration.name
+        )),
+    }
 }
 
 /// SQLSTATE `active_sql_transaction`: "cannot run inside a transaction block".

@@ -105,16 +105,17 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
         undo.kept = newest_first[from..].iter().map(|n| n.to_string()).collect();
         undo.failed = failed;
     };
-    let mut downs = Vec::new();
-    for name in &newest_first {
-        match source::read_down(&step.dir, name, step.style) {
-            Ok(down) => downs.push(down),
-            Err(e) => {
-                stop(&mut undo, 0, Some(e));
-                return undo;
-            }
+    let downs: Result<Vec<_>, String> = newest_first
+        .iter()
+        .map(|name| source::read_down(&step.dir, name, step.style))
+        .collect();
+    let downs = match downs {
+        Ok(downs) => downs,
+        Err(e) => {
+            stop(&mut undo, 0, Some(e));
+            return undo;
         }
-    }
+    };
     undo.without_down = newest_first
         .iter()
         .zip(&downs)
@@ -134,22 +135,8 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
         return undo;
     }
     let ledger = Ledger::new(step.style, &step.database, ctx.databases.schema(&step.database));
-    for (i, (name, down)) in newest_first.iter().zip(&downs).enumerate() {
-        match revert(&ledger, &mut conn, name, down.as_deref()).await {
-            Ok(Reverted::Now(rows)) => {
-                undo.reverted.push(name.to_string());
-                undo.removed.extend(rows);
-            }
-            Ok(Reverted::Before) => undo.already_reverted.push(name.to_string()),
-            Ok(Reverted::NoDownFile) => {
-                stop(&mut undo, i, None);
-                break;
-            }
-            Err(e) => {
-                stop(&mut undo, i, Some(e));
-                break;
-            }
-        }
+    if let Some((from, failed)) = revert_all(&ledger, &mut conn, &newest_first, &downs, &mut undo).await {
+        stop(&mut undo, from, failed);
     }
     if let Err(e) = lock::release(&mut conn, &step.database).await
         && undo.failed.is_none()
@@ -158,6 +145,29 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
     }
     let _ = conn.close().await;
     undo
+}
+
+/// Reverts newest first until one has no down file or fails: then `Some((index, error))`,
+/// the migrations from that index on being kept.
+async fn revert_all(
+    ledger: &Ledger<'_>,
+    conn: &mut PgConnection,
+    newest_first: &[&String],
+    downs: &[Option<String>],
+    undo: &mut PlainUndo,
+) -> Option<(usize, Option<String>)> {
+    for (i, (name, down)) in newest_first.iter().zip(downs).enumerate() {
+        match revert(ledger, conn, name, down.as_deref()).await {
+            Ok(Reverted::Now(rows)) => {
+                undo.reverted.push(name.to_string());
+                undo.removed.extend(rows);
+            }
+            Ok(Reverted::Before) => undo.already_reverted.push(name.to_string()),
+            Ok(Reverted::NoDownFile) => return Some((i, None)),
+            Err(e) => return Some((i, Some(e))),
+        }
+    }
+    None
 }
 
 /// How one migration's revert went.
