@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::feasibility::History;
 use super::outcome::RunOutcome;
-use super::plan::PlanStep;
+use super::plan::{Plan, PlanStep};
 use crate::event::RollbackCause;
+use crate::journal::RunState;
 
 /// The one thing the driver does next.
 #[derive(Debug, Clone)]
@@ -118,4 +119,14 @@ pub struct Invocation {
     pub window_checked: bool,
     /// The window closed mid-run and `overrun` was applied (once per invocation).
     pub overrun_applied: bool,
+    /// How many of the plan's first forward steps are known done ([`settled`]): the
+    /// decision starts looking there, so a run of n steps costs O(n) lookups, not O(n²).
+    pub settled: usize,
+}
+
+/// How many of the plan's first forward steps are done, counting on from `known` (which
+/// must itself be a count of done steps: within an invocation a done step stays done, and a
+/// rollback is decided without it).
+pub fn settled(plan: &Plan<'_>, run: &RunState, known: usize) -> usize {
+    known + plan.steps().skip(known).take_while(|s| run.is_done(&s.id)).count()
 }

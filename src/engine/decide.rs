@@ -37,13 +37,13 @@ pub fn next_action<'p, 'a>(plan: &'p Plan<'a>, run: &RunState, at: &Moment<'_>) 
     // The window is checked before the first step that waits for it: steps of a phase with
     // `window: false` (approvals days earlier) run before that check, whatever the time.
     let exempt = |step: &PlanStep<'_>| step.outside_window;
-    let next = plan.steps().find(|s| !run.is_done(&s.id) || run.finished_now(&s.id));
-    if let (Some(window), false) = (window, at.invocation.window_checked)
-        && !next.is_some_and(exempt)
-    {
-        return window_gate::at_start(window, plan, run, at);
+    if let (Some(window), false) = (window, at.invocation.window_checked) {
+        let next = plan.steps().find(|s| !run.is_done(&s.id) || run.finished_now(&s.id));
+        if !next.is_some_and(exempt) {
+            return window_gate::at_start(window, plan, run, at);
+        }
     }
-    for step in plan.steps() {
+    for step in plan.steps().skip(at.invocation.settled) {
         if run.is_done(&step.id) || at.watching.contains(&step.id) {
             continue;
         }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::action::{Action, Invocation, Moment};
+use super::action::{Action, Invocation, Moment, settled};
 use super::attempt::attempts;
 use super::background::{Background, Heard};
 use super::cancel::Cancel;
@@ -119,6 +119,9 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
             let Some(run) = self.rec.run() else {
                 return Err(RunError::Internal("the driver lost its run state"));
             };
+            if !run.rolling_back() {
+                self.invocation.settled = settled(self.plan, run, self.invocation.settled);
+            }
             let moment = Moment {
                 now: self.options.clock.now(),
                 operator: &self.options.operator,

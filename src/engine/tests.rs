@@ -168,6 +168,7 @@ const GOING: Invocation = Invocation {
     announced: true,
     window_checked: true,
     overrun_applied: false,
+    settled: 0,
 };
 
 #[test]
@@ -587,4 +588,38 @@ fn approve_applies_the_same_ttl_and_separation_of_duties() {
     let deploy = plan.step("deploy").expect("a shell step").step();
     let refused = judge(deploy, &run, &who("Dana", tue(2, 30))).expect_err("nothing to retry");
     assert!(refused.contains("not waiting for anyone"), "{refused}");
+}
+
+/// The driver's `settled` hint only saves lookups: for every journal of the cases above,
+/// deciding from the settled prefix gives the same action as deciding from the start.
+#[test]
+fn the_settled_hint_changes_no_decision() {
+    let loaded = loaded("finish");
+    let plan = Plan::new(&loaded, ProbeMode::Offline);
+    let sha = plan.sha256.clone();
+    let journals: Vec<Vec<Event>> = vec![
+        vec![],
+        vec![approval("pm", ApprovalKind::Gate, "Morgan", &sha)],
+        [done("pm"), done("check")].concat(),
+        [done("pm"), done("check"), done("deploy")].concat(),
+        [done("pm"), done("check"), done("deploy"), [started("soft"), resumed()]].concat(),
+        [
+            done("pm"),
+            done("check"),
+            done("deploy"),
+            [started("soft"), finished("soft", StepStatus::Failed, None)],
+        ]
+        .concat(),
+    ];
+    for events in journals {
+        let run = journal(&plan, events);
+        let settled = super::action::settled(&plan, &run, 0);
+        let hinted = Invocation { settled, ..GOING };
+        assert_eq!(
+            decide(&plan, &run, tue(2, 30), false, hinted),
+            decide(&plan, &run, tue(2, 30), false, GOING),
+            "settled {settled}"
+        );
+        assert_eq!(super::action::settled(&plan, &run, settled), settled, "idempotent");
+    }
 }
