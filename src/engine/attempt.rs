@@ -105,7 +105,7 @@ async fn attempt_once<O: Observer>(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run_id = rec.run_id().to_string();
     let services_done = services_done(rec, &planned.id);
-    let outputs = done_outputs(rec);
+    let outputs = done_outputs(rec, planned.step().kind.reads_output_of());
     let baseline = rec
         .run()
         .and_then(|r| r.step(&planned.id))
@@ -167,17 +167,17 @@ async fn run_work(work: Work<'_>, undo: Option<&UndoEntry>, ctx: &StepContext<'_
     }
 }
 
-/// The journaled output of every completed step of this run, by id.
-fn done_outputs<O: Observer>(rec: &Recorder<'_, O>) -> BTreeMap<String, String> {
-    rec.run()
-        .map(|run| {
-            run.steps
-                .iter()
-                .filter(|(id, _)| run.is_done(id))
-                .filter_map(|(id, state)| Some((id.clone(), state.output.clone()?)))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The journaled output of the completed step `read` of this run, by id: only what the step
+/// reads is copied (every attempt of every step passes here).
+fn done_outputs<O: Observer>(rec: &Recorder<'_, O>, read: Option<&str>) -> BTreeMap<String, String> {
+    let (Some(run), Some(id)) = (rec.run(), read) else {
+        return BTreeMap::new();
+    };
+    run.step(id)
+        .filter(|_| run.is_done(id))
+        .and_then(|state| Some((id.to_string(), state.output.clone()?)))
+        .into_iter()
+        .collect()
 }
 
 /// Services of this rolling restart the journal already shows healthy in this run.

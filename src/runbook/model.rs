@@ -239,6 +239,15 @@ impl StepKind {
         }
     }
 
+    /// The earlier step of this run whose journaled output this step reads (a `restore`
+    /// reads its backup's record), if any.
+    pub fn reads_output_of(&self) -> Option<&str> {
+        match self {
+            StepKind::Restore(restore) => Some(&restore.from),
+            _ => None,
+        }
+    }
+
     /// Whether the step changes the targets (as opposed to checking or gating them).
     pub fn changes_things(&self) -> bool {
         match self {

@@ -59,8 +59,9 @@ pub struct Live<'a> {
     /// Services of this rolling restart already journaled healthy in this run: a resumed
     /// restart does not restart them again.
     pub services_done: &'a BTreeSet<String>,
-    /// The journaled `output` of every step of this run that completed, by id (a `restore`
-    /// reads its backup's record here).
+    /// The journaled `output` of the completed step this one reads, by id
+    /// ([`StepKind::reads_output_of`](crate::runbook::model::StepKind::reads_output_of): a
+    /// `restore` reads its backup's record here); empty for the other kinds.
     pub outputs: &'a BTreeMap<String, String>,
     /// A monitor's baseline already journaled in this run (reused, never measured twice).
     pub baseline: Option<&'a Baseline>,
