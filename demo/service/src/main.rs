@@ -13,6 +13,7 @@ mod fault;
 mod metrics;
 mod routes;
 mod service;
+mod signal;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -104,7 +105,7 @@ async fn main() -> ExitCode {
         pre_rls: cli.pre_rls,
     };
     let served = axum::serve(listener, routes::router(Arc::new(app)))
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(signal::shutdown())
         .await;
     pool.close().await;
     match served {
@@ -112,22 +113,6 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("deployctl-demo-service: server stopped: {e}");
             ExitCode::from(1)
-        }
-    }
-}
-
-/// Resolves on SIGTERM (what `scripts/demo-services stop` sends) or Ctrl-C.
-async fn shutdown() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
+#[path = "../signal.rs"]
+mod signal;
+
 /// Sends the demo users' requests to the services.
 #[derive(Debug, Parser)]
 #[command(name = "deployctl-demo-traffic")]
@@ -41,7 +44,7 @@ async fn main() -> ExitCode {
     let mut tick = tokio::time::interval(Duration::from_secs(1) / cli.rate.max(1));
     let mut report = tokio::time::interval(Duration::from_secs(60));
     let failed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let stop = shutdown();
+    let stop = signal::shutdown();
     tokio::pin!(stop);
     for (target, user) in pairs.iter().cycle() {
         tokio::select! {
@@ -65,19 +68,4 @@ async fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
-}
-
-async fn shutdown() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
