@@ -101,7 +101,7 @@ async fn read_latest<O: Observer>(
 /// Refuses to go on while a process group of the run, left by a deployctl that was
 /// killed, still runs on this host; warns about groups on other hosts.
 fn refuse_orphans<O: Observer>(run: &RunState, options: &RunOptions, observer: &mut O) -> Result<(), RunError> {
-    let (living, elsewhere) = super::orphans::find(run, &super::identity::host());
+    let (living, elsewhere) = super::orphans::find(run, &options.host);
     for p in elsewhere {
         observer.warn(&format!(
             "step `{}` started process group {} on host {} and the run was cut off: it cannot be checked from here; make sure it has ended",
