@@ -54,6 +54,26 @@ pub struct GlobalArgs {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl GlobalArgs {
+    /// The async runtime this invocation needs. A PostgreSQL journal appends from
+    /// synchronous code through `block_in_place`, which needs the multi-threaded runtime;
+    /// everything else runs on one thread, where a step's request, its child process and the
+    /// journal never hand work across threads (in a run of a thousand quick steps, those
+    /// hand-offs cost more than the steps).
+    pub fn runtime(&self) -> tokio::runtime::Builder {
+        let postgres = self
+            .journal
+            .as_deref()
+            .and_then(|j| j.to_str())
+            .is_some_and(crate::journal::PgTarget::is_url);
+        if postgres {
+            tokio::runtime::Builder::new_multi_thread()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        }
+    }
+}
+
 /// What deployctl prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

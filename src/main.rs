@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     survive_file_size_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match cli.global.runtime().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("deployctl: cannot start the async runtime: {e}");

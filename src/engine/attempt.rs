@@ -133,7 +133,10 @@ async fn attempt_once<O: Observer>(
         let due = rec.sync_due();
         tokio::select! {
             biased;
-            Some(event) = rx.recv() => rec.record(event, Durability::Now)?,
+            Some(event) = rx.recv() => {
+                let durability = progress_durability(&event);
+                rec.record(event, durability)?;
+            }
             Some(note) = background.next() => {
                 if background.record(rec, note)? == Heard::Tripped {
                     break Ran::Tripped;
@@ -147,9 +150,22 @@ async fn attempt_once<O: Observer>(
         }
     };
     while let Ok(event) = rx.try_recv() {
-        rec.record(event, Durability::Now)?;
+        let durability = progress_durability(&event);
+        rec.record(event, durability)?;
     }
     Ok(result)
+}
+
+/// When a step's progress must be on disk. A process's pid and group are what a resume
+/// looks for to find an orphan; they can wait for the next sync, because only the machine
+/// going down loses entries from the page cache, and that takes the process with it (a crash
+/// of deployctl alone loses nothing already written). Everything else a step reports (a
+/// service restarted, a monitor's window) is evidence of a change and is synced at once.
+fn progress_durability(event: &Event) -> Durability {
+    match event {
+        Event::ProcessStarted { .. } => Durability::Soon,
+        _ => Durability::Now,
+    }
 }
 
 async fn sleep_until(due: Option<tokio::time::Instant>) {

@@ -221,7 +221,9 @@ impl<'r, 'p, 'a, O: Observer> Driver<'r, 'p, 'a, O> {
         }
         let attempted = attempts(&mut self.rec, &self.parts, step, direction, &mut self.background).await;
         let attempted = attempted.map_err(|e| match e {
-            RunError::Journal(source) if self.parts.cancel.lost_lock() => RunError::LockLost {
+            // The heartbeat may not have noticed yet: a write that finds the connection gone
+            // (the sync of a check's entries, due while the step runs) lost the lock too.
+            RunError::Journal(source) if self.parts.cancel.lost_lock() || source.lost_session() => RunError::LockLost {
                 step: step.id.clone(),
                 source,
             },

@@ -75,6 +75,18 @@ pub enum JournalError {
 }
 
 impl JournalError {
+    /// Whether the PostgreSQL journal's connection is gone: its session-level advisory
+    /// lock went with it, so another runner may already hold the journal.
+    pub fn lost_session(&self) -> bool {
+        matches!(
+            self,
+            JournalError::Database {
+                cause: DbCause::Unreachable,
+                ..
+            }
+        )
+    }
+
     /// What the operator can do about it.
     pub fn hint(&self) -> String {
         match self {
