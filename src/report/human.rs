@@ -213,6 +213,14 @@ impl Observer for HumanReporter {
                     self.line(&format!("\nrun {} {how}", one_line(&entry.run_id)));
                 }
             }
+            Event::ServicePolling {
+                step, service, health, ..
+            } => {
+                if !self.quiet {
+                    let text = format!("      ↻ {}: restarted, polling {}", one_line(service), one_line(health));
+                    self.sub_line(step, &text);
+                }
+            }
             Event::ServiceRestarted {
                 step,
                 service,
