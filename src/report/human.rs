@@ -193,7 +193,7 @@ impl Observer for HumanReporter {
             Event::RunPaused { step, .. } => {
                 // The reason is said once, by the command's last words on stderr.
                 self.stop_spinner();
-                self.announcer.finished();
+                self.announcer.clear();
                 self.enter_phase(step);
                 let glyph = StepMark::AwaitingApproval.glyph();
                 self.line(&format!("  {glyph} {}  {}", one_line(step), self.title(step)));

@@ -36,7 +36,7 @@ impl HumanReporter {
         if self.quiet {
         } else if self.is_monitor(step) {
             // A monitor's header: its windows follow.
-            self.announcer.finished();
+            self.announcer.finished(step);
             if self.announcer.announce(step) {
                 self.line(&self.start_line(step));
             }
@@ -66,7 +66,7 @@ impl HumanReporter {
         {
             self.sub_line(step, &last);
         }
-        self.announcer.finished();
+        self.announcer.finished(step);
         if self.quiet && *status == StepStatus::Done {
             return;
         }

@@ -177,3 +177,46 @@ fn output_json_streams_the_polling_entry_before_the_verdict() {
     assert!(at("service_polling").is_some(), "{types:?}");
     assert!(at("service_polling") < at("service_restarted"), "{types:?}");
 }
+
+/// A background watch's windows keep coming while later steps start and end: its start
+/// line is said once, not again above each window that follows another step's line.
+#[test]
+fn a_background_watch_says_its_start_line_once_while_later_steps_run() {
+    let server = TestHttp::start();
+    server.answer(500, "boom");
+    let ws = Workspace::new(&format!(
+        r#"deployctl: 1
+name: watch
+phases:
+  - id: p
+    steps:
+      - id: users-watch
+        monitor:
+          background: true
+          probes:
+            - http: "{}"
+          duration: 60s
+          interval: 200ms
+          rollback_when:
+            - {{ metric: error_rate, above: 0.05, consecutive: 300 }}
+      - id: a
+        timeout: 30s
+        shell: "until [ \"$(grep -c monitor_sample .deployctl/watch.jsonl)\" -ge 3 ]; do sleep 0.05; done"
+      - id: b
+        timeout: 30s
+        shell: "until [ \"$(grep -c monitor_sample .deployctl/watch.jsonl)\" -ge 5 ]; do sleep 0.05; done"
+"#,
+        server.url("/health")
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(count(&out.stdout, "▸ users-watch"), 1, "{}", out.stdout);
+    // Every window breaches, so each has a line; some come after `a` and `b` finished.
+    let header = index(&out.stdout, "  ▸ users-watch");
+    assert!(header < index(&out.stdout, "      w1 "), "{}", out.stdout);
+    assert!(
+        index(&out.stdout, "[x] a") < out.stdout.rfind("      w").unwrap_or(0),
+        "{}",
+        out.stdout
+    );
+}
