@@ -15,7 +15,7 @@ use super::live::{Announcer, WindowThrottle};
 use super::mark::{RunMark, StepMark};
 use super::trend::live_trend;
 use crate::engine::Observer;
-use crate::event::{Entry, Event, PlannedPhase, ServiceResult};
+use crate::event::{Entry, Event, PlannedPhase};
 
 #[path = "human_rollback.rs"]
 mod rollback;
@@ -215,27 +215,8 @@ impl Observer for HumanReporter {
             }
             Event::ServicePolling {
                 step, service, health, ..
-            } => {
-                if !self.quiet {
-                    let text = format!("      ↻ {}: restarted, polling {}", one_line(service), one_line(health));
-                    self.sub_line(step, &text);
-                }
-            }
-            Event::ServiceRestarted {
-                step,
-                service,
-                batch,
-                result,
-                reason,
-                ..
-            } => {
-                let mark = StepMark::from(*result).glyph();
-                if !self.quiet || *result != ServiceResult::Healthy {
-                    let why = one_line(reason.as_deref().unwrap_or_default());
-                    let text = format!("      {mark} batch {batch}: {}  {why}", one_line(service));
-                    self.sub_line(step, &text);
-                }
-            }
+            } => self.service_polling(step, service, health),
+            restarted @ Event::ServiceRestarted { .. } => self.service_restarted(restarted),
             Event::MonitorSample { step, sample } => self.monitor_sample(step, sample),
             Event::BaselineMeasured { step, baseline } => {
                 if !self.quiet {
