@@ -185,6 +185,19 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_in_ms: Option<u64>,
     },
+    /// A service's restart command returned and its health URL is being polled: said
+    /// before the wait (up to `health_timeout`), so a log off a terminal names the service
+    /// being waited on. Informational; a resume needs nothing from it.
+    ServicePolling {
+        /// The rolling_restart step.
+        step: String,
+        /// Service name.
+        service: String,
+        /// 1-based batch number.
+        batch: u32,
+        /// The health URL polled (redacted: a URL may carry credentials).
+        health: String,
+    },
     /// One service of a rolling restart was restarted and its health judged. Journaled per
     /// service, so a resumed restart skips the services already up.
     ServiceRestarted {

@@ -1,7 +1,8 @@
 //! The run `status` and `rollback` mean when no runbook is given: the most recently written
 //! journal in `./.deployctl/` (or `./runbooks/.deployctl/`), then in the parent
 //! directories, as git finds `.git`; with `--journal postgres://...`, the journal of that
-//! database written last. The command names what it chose, so nobody acts on a guess.
+//! database written last. With `--environment ENV`, only that environment's journals
+//! (`NAME@ENV`) are candidates, in files and in the database alike. The command names what it chose, so nobody acts on a guess.
 
 use std::path::{Path, PathBuf};
 
@@ -37,7 +38,7 @@ impl Chosen {
 pub async fn latest_journal(ui: &Ui) -> Result<Chosen, String> {
     match ui.journal.as_deref() {
         Some(given) => match given.to_str().filter(|s| PgTarget::is_url(s)) {
-            Some(url) => in_database(url).await,
+            Some(url) => in_database(url, ui.environment.as_deref()).await,
             None => Ok(Chosen {
                 key: stem(given),
                 journal: JournalTarget::File(given.to_path_buf()),
@@ -48,17 +49,22 @@ pub async fn latest_journal(ui: &Ui) -> Result<Chosen, String> {
     }
 }
 
-async fn in_database(url: &str) -> Result<Chosen, String> {
+async fn in_database(url: &str, environment: Option<&str>) -> Result<Chosen, String> {
     let shown = PgTarget::new(url, "").shown().trim_end_matches('#').to_string();
-    match crate::journal::latest_journal(url).await {
+    match crate::journal::latest_journal(url, environment).await {
         Ok(Some(key)) => Ok(Chosen {
             journal: JournalTarget::Postgres(PgTarget::new(url, &key)),
             key,
             searched: shown,
         }),
-        Ok(None) => Err(format!(
-            "no journal in `{shown}` yet\n  hint: `deployctl run RUNBOOK` starts a run there; or give the runbook"
-        )),
+        Ok(None) => {
+            let of = environment
+                .map(|env| format!(" of environment `{env}`"))
+                .unwrap_or_default();
+            Err(format!(
+                "no journal{of} in `{shown}` yet\n  hint: `deployctl run RUNBOOK` starts a run there; or give the runbook"
+            ))
+        }
         Err(e) => Err(format!("deployctl: {e}\n  hint: {}", e.hint())),
     }
 }

@@ -106,7 +106,10 @@ fn annotate(ui: &Ui, loaded: &Loaded, plan: &Plan<'_>, file: &str) {
     for step in plan.all_steps() {
         if let Some(found) = &step.probe_failed {
             let title = format!("step {} would likely fail now", step.id);
-            ui.data(&report::github::annotation("error", file, 0, 0, &title, found));
+            let at = step.step().pos;
+            ui.data(&report::github::annotation(
+                "error", file, at.line, at.col, &title, found,
+            ));
         }
     }
 }

@@ -112,7 +112,10 @@ fn apply(s: &mut RunState, entry: Entry) {
     super::history::note(s, &entry);
     let at = entry.at;
     match entry.event {
-        Event::RunStarted { .. } | Event::Unlocked { .. } | Event::MigrationAttempt { .. } => {}
+        Event::RunStarted { .. }
+        | Event::Unlocked { .. }
+        | Event::MigrationAttempt { .. }
+        | Event::ServicePolling { .. } => {}
         // A failed attempt's group was killed when it ended.
         Event::AttemptFailed { step, .. } => s.processes.retain(|p| p.step != step),
         resumed @ Event::RunResumed { .. } => run_resumed(s, resumed),

@@ -15,7 +15,7 @@ use super::live::{Announcer, WindowThrottle};
 use super::mark::{RunMark, StepMark};
 use super::trend::live_trend;
 use crate::engine::Observer;
-use crate::event::{Entry, Event, PlannedPhase, ServiceResult};
+use crate::event::{Entry, Event, PlannedPhase};
 
 #[path = "human_rollback.rs"]
 mod rollback;
@@ -193,7 +193,7 @@ impl Observer for HumanReporter {
             Event::RunPaused { step, .. } => {
                 // The reason is said once, by the command's last words on stderr.
                 self.stop_spinner();
-                self.announcer.finished();
+                self.announcer.clear();
                 self.enter_phase(step);
                 let glyph = StepMark::AwaitingApproval.glyph();
                 self.line(&format!("  {glyph} {}  {}", one_line(step), self.title(step)));
@@ -213,21 +213,10 @@ impl Observer for HumanReporter {
                     self.line(&format!("\nrun {} {how}", one_line(&entry.run_id)));
                 }
             }
-            Event::ServiceRestarted {
-                step,
-                service,
-                batch,
-                result,
-                reason,
-                ..
-            } => {
-                let mark = StepMark::from(*result).glyph();
-                if !self.quiet || *result != ServiceResult::Healthy {
-                    let why = one_line(reason.as_deref().unwrap_or_default());
-                    let text = format!("      {mark} batch {batch}: {}  {why}", one_line(service));
-                    self.sub_line(step, &text);
-                }
-            }
+            Event::ServicePolling {
+                step, service, health, ..
+            } => self.service_polling(step, service, health),
+            restarted @ Event::ServiceRestarted { .. } => self.service_restarted(restarted),
             Event::MonitorSample { step, sample } => self.monitor_sample(step, sample),
             Event::BaselineMeasured { step, baseline } => {
                 if !self.quiet {

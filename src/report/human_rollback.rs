@@ -9,7 +9,7 @@ impl HumanReporter {
     /// `rollback (WHY)` and the numbered rollback steps, which become the last phase.
     pub(super) fn rollback_started(&mut self, cause: RollbackCause, reason: &str, steps: &[PlannedStep]) {
         self.stop_spinner();
-        self.announcer.finished();
+        self.announcer.clear();
         let why = match cause {
             RollbackCause::StepFailed => "a step failed",
             RollbackCause::Trigger => "a monitor rule held",

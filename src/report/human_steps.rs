@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::HumanReporter;
-use crate::event::{Event, Sample, StepStatus};
+use crate::event::{Event, Sample, ServiceResult, StepStatus};
 use crate::report::escape::{block, one_line};
 use crate::report::mark::StepMark;
 use crate::report::trend::window_line;
@@ -36,7 +36,7 @@ impl HumanReporter {
         if self.quiet {
         } else if self.is_monitor(step) {
             // A monitor's header: its windows follow.
-            self.announcer.finished();
+            self.announcer.finished(step);
             if self.announcer.announce(step) {
                 self.line(&self.start_line(step));
             }
@@ -66,7 +66,7 @@ impl HumanReporter {
         {
             self.sub_line(step, &last);
         }
-        self.announcer.finished();
+        self.announcer.finished(step);
         if self.quiet && *status == StepStatus::Done {
             return;
         }
@@ -116,6 +116,37 @@ impl HumanReporter {
         }
         if let (true, Some(e)) = (breach && self.verbose, &sample.first_error) {
             self.line(&format!("        first error: {}", one_line(e)));
+        }
+    }
+
+    /// A restart's service is being waited on: which one, and its health URL (redacted
+    /// when journaled), so a log off a terminal is not silent for `health_timeout`.
+    pub(super) fn service_polling(&mut self, step: &str, service: &str, health: &str) {
+        if !self.quiet {
+            let text = format!("      ↻ {}: restarted, polling {}", one_line(service), one_line(health));
+            self.sub_line(step, &text);
+        }
+    }
+
+    /// A restart's service was judged: its batch and verdict (under `--quiet`, failures
+    /// only).
+    pub(super) fn service_restarted(&mut self, event: &Event) {
+        let Event::ServiceRestarted {
+            step,
+            service,
+            batch,
+            result,
+            reason,
+            ..
+        } = event
+        else {
+            return;
+        };
+        let mark = StepMark::from(*result).glyph();
+        if !self.quiet || *result != ServiceResult::Healthy {
+            let why = one_line(reason.as_deref().unwrap_or_default());
+            let text = format!("      {mark} batch {batch}: {}  {why}", one_line(service));
+            self.sub_line(step, &text);
         }
     }
 }

@@ -5,7 +5,7 @@
 //! the monitor's windows off a terminal, at most one line per [`WINDOW_EVERY`] plus every
 //! breach, the last window shown when the monitor ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,56 +15,73 @@ pub const START_AFTER: Duration = Duration::from_secs(2);
 /// The least time between two ordinary monitor window lines off a terminal.
 pub const WINDOW_EVERY: Duration = Duration::from_secs(10);
 
-/// Which step's start line was printed, shared with the timer that prints it.
+/// Which steps' start lines were printed, shared with the timer that prints one. A set, not
+/// the latest step: a background watch's start line stays printed while later steps start
+/// and end, so its windows do not print it again under each of them.
 #[derive(Default)]
 pub struct Announcer {
-    announced: Arc<Mutex<Option<String>>>,
-    timer: Option<tokio::task::JoinHandle<()>>,
+    announced: Arc<Mutex<HashSet<String>>>,
+    /// The step whose start line waits for [`START_AFTER`], and the timer printing it.
+    timer: Option<(String, tokio::task::JoinHandle<()>)>,
 }
 
 impl Announcer {
-    /// A step started: off a terminal, prints `line` once the step has run [`START_AFTER`]
-    /// (needs the async runtime the engine runs in; without one, nothing is scheduled).
+    /// A step (or a retry of it) started: off a terminal, prints `line` once the step has
+    /// run [`START_AFTER`] (needs the async runtime the engine runs in; without one, nothing
+    /// is scheduled). A retry gets its start line again.
     pub fn started(&mut self, step: &str, line: String) {
-        self.finished();
+        self.stop_timer();
+        self.lock().remove(step);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let announced = Arc::clone(&self.announced);
-        let step = step.to_string();
-        self.timer = Some(runtime.spawn(async move {
+        let name = step.to_string();
+        let timer = runtime.spawn(async move {
             tokio::time::sleep(START_AFTER).await;
             let mut shown = announced.lock().unwrap_or_else(PoisonError::into_inner);
-            if shown.is_none() {
+            if shown.insert(name) {
                 super::stdout::line(&super::paint::stdout(&line));
-                *shown = Some(step);
             }
-        }));
+        });
+        self.timer = Some((step.to_string(), timer));
     }
 
     /// Whether `step`'s start line still has to be printed before a sub-line of it; marks
     /// it printed (the caller prints it).
     pub fn announce(&mut self, step: &str) -> bool {
-        let mut shown = self.announced.lock().unwrap_or_else(PoisonError::into_inner);
-        if shown.as_deref() == Some(step) {
-            return false;
-        }
-        *shown = Some(step.to_string());
-        true
+        self.lock().insert(step.to_string())
     }
 
-    /// The step in flight ended (or paused): no start line for it any more.
-    pub fn finished(&mut self) {
-        if let Some(timer) = self.timer.take() {
+    /// `step` ended: no start line for it any more (a later start prints one again); the
+    /// other steps' lines stay printed.
+    pub fn finished(&mut self, step: &str) {
+        if self.timer.as_ref().is_some_and(|(timed, _)| timed == step) {
+            self.stop_timer();
+        }
+        self.lock().remove(step);
+    }
+
+    /// The run paused or turned to its rollback: no step is in flight any more.
+    pub fn clear(&mut self) {
+        self.stop_timer();
+        self.lock().clear();
+    }
+
+    fn stop_timer(&mut self) {
+        if let Some((_, timer)) = self.timer.take() {
             timer.abort();
         }
-        *self.announced.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.announced.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl Drop for Announcer {
     fn drop(&mut self) {
-        self.finished();
+        self.stop_timer();
     }
 }
 

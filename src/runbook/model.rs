@@ -167,8 +167,9 @@ pub struct Step {
     pub id: String,
     /// Title, if given.
     pub title: Option<String>,
-    /// Line in the runbook, for messages.
-    pub line: u32,
+    /// Where it was written (its `id`, else the step itself), so messages and annotations
+    /// about the step (a failed dry-run probe) point at it.
+    pub pos: super::Pos,
     /// Time limit of one attempt.
     pub timeout: Duration,
     /// Further attempts after the first.

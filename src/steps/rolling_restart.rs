@@ -133,10 +133,13 @@ async fn restart_one(step: &RollingRestart, name: &str, batch: u32, ctx: &StepCo
         ),
         Some(service) => match restart(service, step.health_timeout, ctx, live).await {
             Err(reason) => (ServiceResult::RestartFailed, Some(reason)),
-            Ok(()) => match healthy(service, step, ctx).await {
-                Ok(detail) => (ServiceResult::Healthy, Some(detail)),
-                Err(reason) => (ServiceResult::Unhealthy, Some(reason)),
-            },
+            Ok(()) => {
+                polling(name, batch, service, ctx, live);
+                match healthy(service, step, ctx).await {
+                    Ok(detail) => (ServiceResult::Healthy, Some(detail)),
+                    Err(reason) => (ServiceResult::Unhealthy, Some(reason)),
+                }
+            }
         },
     };
     let reason = reason.map(|r| ctx.redactor.mask(&r).into_owned());
@@ -153,6 +156,17 @@ async fn restart_one(step: &RollingRestart, name: &str, batch: u32, ctx: &StepCo
         result,
         reason,
     }
+}
+
+/// Says which service is being waited on, and where, before its health is polled.
+fn polling(name: &str, batch: u32, service: &Service, ctx: &StepContext<'_>, live: &Live<'_>) {
+    let url = service.health.render(ctx.run_id);
+    live.report(Event::ServicePolling {
+        step: ctx.step_id.to_string(),
+        service: name.to_string(),
+        batch,
+        health: ctx.redactor.mask(&url).into_owned(),
+    });
 }
 
 /// Runs the restart command; `Err` says why it failed, with the end of its output.

@@ -3,6 +3,7 @@
 //! terminal is a real pseudo-terminal (`openpty`), as a person's shell gives deployctl.
 
 use std::io::Read;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::harness::{Deployctl, fixture};
@@ -12,13 +13,27 @@ const ESC: &str = "\u{1b}[";
 /// What `deployctl ARGS` writes on a pseudo-terminal (stdout and stderr both on it), with
 /// `env` set and `NO_COLOR` unset unless `env` sets it.
 fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
+    let (success, out) = terminal_run(None, args, env);
+    assert!(success, "{out}");
+    out
+}
+
+/// Runs `deployctl ARGS` in `dir` (default: here) with stdout and stderr on a new
+/// pseudo-terminal, and returns whether it exited 0 and every byte it wrote there, escape
+/// sequences and carriage returns included (the terminal's `\n` → `\r\n` too).
+pub fn terminal_run(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
     let slave = std::fs::File::from(pty.slave);
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("deployctl"));
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
     cmd.args(args)
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("CLICOLOR")
+        .env_remove("DEPLOYCTL_JOURNAL")
+        .env("DEPLOYCTL_OPERATOR", "gage")
         .env("TERM", "xterm-256color")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -36,8 +51,8 @@ fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
         }
         out.extend_from_slice(&buf[..n]);
     }
-    assert!(child.wait().expect("wait").success());
-    String::from_utf8_lossy(&out).into_owned()
+    let success = child.wait().expect("wait").success();
+    (success, String::from_utf8_lossy(&out).into_owned())
 }
 
 fn status_args() -> Vec<String> {

@@ -134,6 +134,49 @@ fn status_and_rollback_without_a_runbook_use_the_postgres_journal_written_last()
     assert_eq!(did, "did\nundid\n");
 }
 
+/// `--environment` narrows the PostgreSQL finder to that environment's journals
+/// (`hello@staging`), as it does the file finder: not the run written last elsewhere.
+#[test]
+fn status_and_rollback_without_a_runbook_take_the_given_environment_in_postgres() {
+    let db = TestDb::create();
+    let repo = repository();
+    let pg = |dir: &Path| deployctl(dir).env("DEPLOYCTL_JOURNAL", &db.url);
+    for env in ["staging", "production"] {
+        let out = pg(repo.path())
+            .args(["run", "runbooks/hello.yaml", "--environment", env])
+            .run();
+        assert_eq!(out.code, 0, "{env}: {}", out.stderr);
+    }
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let latest = pg(elsewhere.path()).args(["status"]).run();
+    assert_eq!(latest.code, 0, "{}", latest.stderr);
+    assert!(latest.stderr.contains("#hello@production"), "{}", latest.stderr);
+    let staging = pg(elsewhere.path()).args(["status", "--environment", "staging"]).run();
+    assert_eq!(staging.code, 0, "{}", staging.stderr);
+    assert!(staging.stderr.contains("#hello@staging"), "{}", staging.stderr);
+    let out = pg(elsewhere.path())
+        .args(["rollback", "--environment", "staging", "--yes"])
+        .run();
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let rolled_back = |env: &str| {
+        let out = pg(elsewhere.path())
+            .args(["status", "--environment", env, "--format", "json"])
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let view: serde_json::Value = serde_json::from_str(&out.stdout).expect("status json");
+        view["state"].clone()
+    };
+    assert_eq!(rolled_back("staging"), "rolled_back");
+    assert_eq!(rolled_back("production"), "done", "production's run was not touched");
+    let none = pg(elsewhere.path()).args(["status", "--environment", "qa"]).run();
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("no journal of environment `qa`"),
+        "{}",
+        none.stderr
+    );
+}
+
 #[test]
 fn titles_are_interpolated_secrets_masked_and_the_report_lists_the_inputs() {
     let ws = crate::harness::Workspace::new(

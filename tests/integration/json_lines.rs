@@ -161,8 +161,32 @@ fn output_github_annotates_problems_and_failed_probes() {
         .lines()
         .find(|l| l.starts_with("::error"))
         .expect("an annotation");
+    // At the step's id (line 6, column 15), where `validate` puts the step's own problems.
     assert!(
-        annotation.starts_with("::error file=r.yaml,title=step up would likely fail now::"),
+        annotation.starts_with("::error file=r.yaml,line=6,col=15,title=step up would likely fail now::"),
         "{annotation}"
+    );
+}
+
+#[test]
+fn output_github_puts_a_failed_probe_at_its_step_in_the_runbook() {
+    let ws = Workspace::new(
+        "deployctl: 1\nname: probe\nphases:\n  - id: p\n    steps:\n      - { id: quick, shell: \"true\" }\n      - id: down\n        http: { url: \"http://127.0.0.1:1/health\" }\n",
+    );
+    let out = ws
+        .deployctl()
+        .args(["--output", "github", "run", "--dry-run", "r.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let failed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("title=step down would likely fail now"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", out.stdout);
+    assert!(
+        failed[0].starts_with("::error file=r.yaml,line=7,col=13,"),
+        "the id of `- id: down`: {}",
+        failed[0]
     );
 }

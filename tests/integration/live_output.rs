@@ -126,3 +126,97 @@ fn batch_lines_follow_their_restart_step_line() {
     let done = index(&out.stdout, "[x] restart");
     assert!(step < batch && batch < done, "{}", out.stdout);
 }
+
+#[test]
+fn a_restart_says_which_service_it_polls_before_its_verdict_and_masks_the_url() {
+    let server = TestHttp::start();
+    let health = server.url("/health").replace("http://", "http://ops:hunter2@");
+    let ws = Workspace::new(&format!(
+        "deployctl: 1\nname: restart\nservices:\n  svc0: {{ health: \"{health}\", restart: \"true\" }}\n  svc1: {{ health: \"{health}\", restart: \"true\" }}\nphases:\n  - id: p\n    steps:\n      - {{ id: restart, rolling_restart: {{ services: [svc0, svc1], health_timeout: 5s }} }}\n"
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let masked = health.replace("hunter2", "***");
+    for (batch, svc) in [(1, "svc0"), (2, "svc1")] {
+        let polling = format!("      ↻ {svc}: restarted, polling {masked}");
+        assert_eq!(count(&out.stdout, &polling), 1, "{}", out.stdout);
+        let verdict = index(&out.stdout, &format!("batch {batch}: {svc}"));
+        assert!(
+            index(&out.stdout, "  ▸ restart") < index(&out.stdout, &polling),
+            "{}",
+            out.stdout
+        );
+        assert!(index(&out.stdout, &polling) < verdict, "{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+    let polled = ws.events("restart", "service_polling");
+    assert_eq!(polled.len(), 2, "{polled:?}");
+    assert_eq!(polled[0]["service"], "svc0");
+    assert_eq!(polled[0]["batch"], 1);
+    assert_eq!(polled[0]["health"], masked.as_str());
+    let journal = std::fs::read_to_string(ws.journal_path("restart")).unwrap_or_default();
+    assert!(!journal.contains("hunter2"), "the journal holds no credentials");
+}
+
+#[test]
+fn output_json_streams_the_polling_entry_before_the_verdict() {
+    let server = TestHttp::start();
+    let ws = Workspace::new(&format!(
+        "deployctl: 1\nname: restart\nservices:\n  svc0: {{ health: \"{}\", restart: \"true\" }}\nphases:\n  - id: p\n    steps:\n      - {{ id: restart, rolling_restart: {{ services: [svc0], health_timeout: 5s }} }}\n",
+        server.url("/health")
+    ));
+    let out = ws.deployctl().args(["--output", "json", "run", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let types: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["event"]["type"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let at = |t: &str| types.iter().position(|x| x == t);
+    assert!(at("service_polling").is_some(), "{types:?}");
+    assert!(at("service_polling") < at("service_restarted"), "{types:?}");
+}
+
+/// A background watch's windows keep coming while later steps start and end: its start
+/// line is said once, not again above each window that follows another step's line.
+#[test]
+fn a_background_watch_says_its_start_line_once_while_later_steps_run() {
+    let server = TestHttp::start();
+    server.answer(500, "boom");
+    let ws = Workspace::new(&format!(
+        r#"deployctl: 1
+name: watch
+phases:
+  - id: p
+    steps:
+      - id: users-watch
+        monitor:
+          background: true
+          probes:
+            - http: "{}"
+          duration: 60s
+          interval: 200ms
+          rollback_when:
+            - {{ metric: error_rate, above: 0.05, consecutive: 300 }}
+      - id: a
+        timeout: 30s
+        shell: "until [ \"$(grep -c monitor_sample .deployctl/watch.jsonl)\" -ge 3 ]; do sleep 0.05; done"
+      - id: b
+        timeout: 30s
+        shell: "until [ \"$(grep -c monitor_sample .deployctl/watch.jsonl)\" -ge 5 ]; do sleep 0.05; done"
+"#,
+        server.url("/health")
+    ));
+    let out = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(count(&out.stdout, "▸ users-watch"), 1, "{}", out.stdout);
+    // Every window breaches, so each has a line; some come after `a` and `b` finished.
+    let header = index(&out.stdout, "  ▸ users-watch");
+    assert!(header < index(&out.stdout, "      w1 "), "{}", out.stdout);
+    assert!(
+        index(&out.stdout, "[x] a") < out.stdout.rfind("      w").unwrap_or(0),
+        "{}",
+        out.stdout
+    );
+}

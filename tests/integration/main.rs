@@ -30,6 +30,7 @@ mod loader_props;
 mod lock_retries;
 mod migrate_lint;
 mod migrations;
+mod monitor_line;
 mod orphans;
 mod peer;
 mod people_notify;

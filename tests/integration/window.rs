@@ -29,6 +29,15 @@ fn runbook(window: &str, steps: &str) -> String {
 
 const ONE_STEP: &str = "      - { id: change, timeout: 1m, shell: \"echo change >> ran.log\" }\n";
 
+/// The run's `state` and `outcome` as `status --format json` gives them.
+fn state(ws: &Workspace) -> (String, String) {
+    let out = ws.deployctl().args(["status", "r.yaml", "--format", "json"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let view: serde_json::Value = serde_json::from_str(&out.stdout).expect("status json");
+    let text = |key: &str| view[key].as_str().unwrap_or_default().to_string();
+    (text("state"), text("outcome"))
+}
+
 #[test]
 fn outside_the_window_the_run_waits_and_names_the_next_opening() {
     let ws = Workspace::new(&runbook(WINDOW, ONE_STEP));
@@ -49,6 +58,10 @@ fn outside_the_window_the_run_waits_and_names_the_next_opening() {
     assert!(lines(&ws, "ran.log").is_empty());
     let waits = ws.events("win", "window_wait");
     assert_eq!(waits[0]["next_opening"], "2026-03-03T02:00:00Z");
+    // The state journal.md documents for a run the window held back.
+    let (state, outcome) = state(&ws);
+    assert_eq!(state, "stopped");
+    assert_eq!(outcome, "stopped before `change`");
 
     // Inside the window the same run goes on.
     let out = ws
@@ -236,6 +249,7 @@ fn overrun_pause_stops_before_the_next_change() {
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert_eq!(lines(&ws, "ran.log"), ["first"]);
     assert!(out.stderr.contains("overrun: pause"), "{}", out.stderr);
+    assert_eq!(state(&ws), ("stopped".into(), "stopped before `second`".into()));
 }
 
 #[test]

@@ -33,7 +33,7 @@ impl Validator<'_> {
             };
             let Some(baseline) = &m.baseline else { continue };
             let pos = Pos {
-                line: step.line,
+                line: step.pos.line,
                 col: 1,
             };
             let Some(end) = runbook.baseline_end(baseline) else {

@@ -5,7 +5,6 @@
 //! errors for CI.
 
 use super::context::Validator;
-use crate::runbook::diagnostic::Pos;
 use crate::runbook::model::{Runbook, StepKind};
 use crate::runbook::raw::RawRunbook;
 
@@ -14,11 +13,7 @@ impl Validator<'_> {
         self.restores(runbook);
         let mut backed_up: Vec<&str> = Vec::new();
         for (_, step) in runbook.steps() {
-            let pos = Pos {
-                line: step.line,
-                col: 3,
-            };
-            let pos = self.step_ids.get(&step.id).copied().unwrap_or(pos);
+            let pos = self.step_ids.get(&step.id).copied().unwrap_or(step.pos);
             if step.kind.changes_things() && step.undo.is_none() && runbook.rollback.is_empty() {
                 self.warn(
                     pos,

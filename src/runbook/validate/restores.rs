@@ -37,11 +37,7 @@ impl Validator<'_> {
     }
 
     fn pos(&self, step: &Step) -> Pos {
-        let fallback = Pos {
-            line: step.line,
-            col: 3,
-        };
-        self.step_ids.get(&step.id).copied().unwrap_or(fallback)
+        self.step_ids.get(&step.id).copied().unwrap_or(step.pos)
     }
 
     /// `from` names a backup step of the same database.

@@ -138,7 +138,7 @@ impl Validator<'_> {
         Some(Step {
             id: id.to_owned(),
             title,
-            line: pos.line,
+            pos: s.id.as_ref().map_or(pos, |id| id.pos),
             timeout: timeout?,
             retries: retries?,
             retry_delay: retry_delay?,
