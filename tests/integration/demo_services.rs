@@ -1,8 +1,12 @@
 //! `scripts/demo-services` against real processes: start, restart onto the next release,
-//! status, rollback (idempotent) and stop, with its own state dir, ports and database.
+//! status, rollback (idempotent) and stop, with its own state dir, ports and database; and
+//! `artifact`, the check of the release artifact before the restarts.
 
-use crate::demo_stack::{DemoStack, SERVICES, get, text};
-use crate::harness::{alive, eventually};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::demo_stack::{DemoStack, SERVICES, demo_service_bin, get, text};
+use crate::harness::{alive, eventually, repo};
 
 /// The release a service's /health reports.
 fn release(stack: &DemoStack, service: &str) -> String {
@@ -99,4 +103,49 @@ fn a_broken_next_release_turns_to_500_and_rollback_restores_v1() {
     stack.services_ok(&["rollback"]);
     let (status, body) = get(stack.port("business"), "/health", None).expect("health answers");
     assert_eq!((status, body["release"].as_str()), (200, Some("v1")), "{body}");
+}
+
+/// `scripts/demo-services artifact ...` with only the state dir and the binary set.
+fn artifact(state: &Path, bin: &Path) -> Output {
+    Command::new(repo().join("scripts/demo-services"))
+        .arg("artifact")
+        .env("DEMO_STATE_DIR", state)
+        .env("DEMO_SERVICE_BIN", bin)
+        .stdin(Stdio::null())
+        .output()
+        .expect("scripts/demo-services runs")
+}
+
+/// The seed runbook's `release-artifact` step: the release artifact must be there, run, and
+/// report the version its source declares; anything else fails before a restart.
+#[test]
+fn artifact_fails_unless_the_binary_is_there_runs_and_is_the_source_version() {
+    let state = tempfile::tempdir().expect("state dir");
+    let real = artifact(state.path(), demo_service_bin());
+    assert!(real.status.success(), "{}", text(&real));
+    let manifest = std::fs::read_to_string(repo().join("demo/service/Cargo.toml")).expect("manifest");
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("the service's version");
+    assert!(
+        text(&real).contains(&format!("deployctl-demo-service {version} (sha256 ")),
+        "{}",
+        text(&real)
+    );
+
+    let missing = artifact(state.path(), &state.path().join("no-such-binary"));
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(text(&missing).contains("is not there"), "{}", text(&missing));
+
+    // A build that runs but is not the source's version (`echo --version` stands in for a
+    // stale build; an existing binary, so no freshly written file is executed).
+    let out = artifact(state.path(), Path::new("/bin/echo"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("not version {version} of the source")),
+        "{}",
+        text(&out)
+    );
 }

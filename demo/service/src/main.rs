@@ -28,8 +28,12 @@ use routes::App;
 use service::Service;
 
 /// Serves one demo service: `/health` and its data endpoint, reading PostgreSQL under RLS.
+///
+/// `--version` names the build (the package version), so the seed runbook's
+/// `release-artifact` step (`scripts/demo-services artifact`) can check that the artifact it
+/// is about to deploy is the one built from this source.
 #[derive(Debug, Parser)]
-#[command(name = "deployctl-demo-service")]
+#[command(name = "deployctl-demo-service", version)]
 struct Cli {
     /// Which service this instance is.
     #[arg(long, value_enum, env = "DEMO_SERVICE")]
