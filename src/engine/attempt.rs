@@ -159,11 +159,12 @@ async fn attempt_once<O: Observer>(
 /// When a step's progress must be on disk. A process's pid and group are what a resume
 /// looks for to find an orphan; they can wait for the next sync, because only the machine
 /// going down loses entries from the page cache, and that takes the process with it (a crash
-/// of deployctl alone loses nothing already written). Everything else a step reports (a
-/// service restarted, a monitor's window) is evidence of a change and is synced at once.
+/// of deployctl alone loses nothing already written). Which service a restart is polling is
+/// for the reader only (the run's state ignores it). Everything else a step reports (a
+/// service's verdict, a monitor's window) is evidence and is synced at once.
 fn progress_durability(event: &Event) -> Durability {
     match event {
-        Event::ProcessStarted { .. } => Durability::Soon,
+        Event::ProcessStarted { .. } | Event::ServicePolling { .. } => Durability::Soon,
         _ => Durability::Now,
     }
 }
