@@ -2,7 +2,8 @@
 //! journal in `./.deployctl/` (or `./runbooks/.deployctl/`), then in the parent
 //! directories, as git finds `.git`; with `--journal postgres://...`, the journal of that
 //! database written last. With `--environment ENV`, only that environment's journals
-//! (`NAME@ENV`) are candidates, in files and in the database alike. The command names what it chose, so nobody acts on a guess.
+//! (`NAME@ENV`) are candidates, in files and in the database alike. The command names what
+//! it chose, so nobody acts on a guess.
 
 use std::path::{Path, PathBuf};
 
