@@ -5,6 +5,7 @@
 //! is neutralised ([`super::escape`]) so no escape sequence reaches the terminal, and kept on
 //! its line (an excerpt's lines each behind `|`), so none can pass for a line of ours.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
@@ -49,6 +50,12 @@ pub struct HumanReporter {
     windows: WindowThrottle,
     /// Monitors whose rule held: their trigger line said why, their step line does not.
     tripped: HashSet<String>,
+    /// The step started last. A sub-line of another step (a background watch's window
+    /// while later steps run) names its step, so it is not read as the later step's.
+    in_flight: Option<String>,
+    /// The step whose line was printed last, if the last line was one of a step's (every
+    /// other line clears it): a sub-line right under its own step needs no name.
+    said: RefCell<Option<String>>,
 }
 
 impl HumanReporter {
@@ -82,6 +89,8 @@ impl HumanReporter {
             announcer: Announcer::default(),
             windows: WindowThrottle::default(),
             tripped: HashSet::new(),
+            in_flight: None,
+            said: RefCell::new(None),
         }
     }
 
@@ -94,8 +103,24 @@ impl HumanReporter {
     fn sub_line(&mut self, step: &str, text: &str) {
         if self.announcer.announce(step) {
             self.line(&self.start_line(step));
+            self.line(text);
+        } else if self.under(step) {
+            self.line(text);
+        } else {
+            self.line(&format!("      {}  {}", one_line(step), text.trim_start()));
         }
-        self.line(text);
+        *self.said.borrow_mut() = Some(step.to_string());
+    }
+
+    /// Whether the last line printed is `step`'s, so its sub-line reads as its own: no
+    /// other line came between, and the step in flight (if another) has not had its start
+    /// line printed by the 2 s timer meanwhile.
+    fn under(&self, step: &str) -> bool {
+        let other_in_flight = self
+            .in_flight
+            .as_deref()
+            .is_some_and(|current| current != step && self.announcer.is_announced(current));
+        self.said.borrow().as_deref() == Some(step) && !other_in_flight
     }
 
     fn is_monitor(&self, step: &str) -> bool {
@@ -105,6 +130,7 @@ impl HumanReporter {
     /// Prints a line (several, when it has newlines); a last guard neutralises whatever
     /// control characters a caller let through.
     fn line(&self, text: &str) {
+        self.said.borrow_mut().take();
         let text = neutralise(text, Breaks::Keep);
         match &self.spinner {
             Some(pb) => pb.println(super::paint::stderr(&text)),

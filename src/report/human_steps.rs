@@ -16,6 +16,7 @@ use crate::runbook::duration::format as dur;
 impl HumanReporter {
     /// A step (or a retry of it) began.
     pub(super) fn step_started(&mut self, step: &str, attempt: u32) {
+        self.in_flight = Some(step.to_string());
         self.enter_phase(step);
         if self.live && !self.quiet {
             self.stop_spinner();
@@ -39,6 +40,7 @@ impl HumanReporter {
             self.announcer.finished(step);
             if self.announcer.announce(step) {
                 self.line(&self.start_line(step));
+                *self.said.borrow_mut() = Some(step.to_string());
             }
         } else if !self.live {
             self.announcer.started(step, self.start_line(step));

@@ -53,6 +53,11 @@ impl Announcer {
         self.lock().insert(step.to_string())
     }
 
+    /// Whether `step`'s start line was printed (by the timer or a sub-line).
+    pub fn is_announced(&self, step: &str) -> bool {
+        self.lock().contains(step)
+    }
+
     /// `step` ended: no start line for it any more (a later start prints one again); the
     /// other steps' lines stay printed.
     pub fn finished(&mut self, step: &str) {
