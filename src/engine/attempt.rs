@@ -133,10 +133,7 @@ async fn attempt_once<O: Observer>(
         let due = rec.sync_due();
         tokio::select! {
             biased;
-            Some(event) = rx.recv() => {
-                let durability = progress_durability(&event);
-                rec.record(event, durability)?;
-            }
+            Some(event) = rx.recv() => record_progress(rec, event)?,
             Some(note) = background.next() => {
                 if background.record(rec, note)? == Heard::Tripped {
                     break Ran::Tripped;
@@ -150,10 +147,15 @@ async fn attempt_once<O: Observer>(
         }
     };
     while let Ok(event) = rx.try_recv() {
-        let durability = progress_durability(&event);
-        rec.record(event, durability)?;
+        record_progress(rec, event)?;
     }
     Ok(result)
+}
+
+/// Journals what a step reported while it ran, as durable as [`progress_durability`] says.
+fn record_progress<O: Observer>(rec: &mut Recorder<'_, O>, event: Event) -> Result<(), RunError> {
+    let durability = progress_durability(&event);
+    rec.record(event, durability)
 }
 
 /// When a step's progress must be on disk. A process's pid and group are what a resume
