@@ -55,7 +55,9 @@ fn a_rollback_the_operator_asked_for_is_no_warning() {
     assert!(out.stdout.contains("rollback (deployctl rollback)"), "{}", out.stdout);
 }
 
-fn monitored(server: &TestHttp, duration: &str) -> String {
+/// A monitor of `server` for `duration`, a window every 200 ms, rolling back when the
+/// error rate is over 5 % as `holds` says (`for: 600ms`, `consecutive: 10`).
+pub(crate) fn monitored(server: &TestHttp, duration: &str, holds: &str) -> String {
     format!(
         r#"deployctl: 1
 name: watch
@@ -69,7 +71,7 @@ phases:
           duration: {duration}
           interval: 200ms
           rollback_when:
-            - {{ metric: error_rate, above: 0.05, for: 600ms }}
+            - {{ metric: error_rate, above: 0.05, {holds} }}
 "#,
         server.url("/health")
     )
@@ -79,7 +81,7 @@ phases:
 fn a_tripped_monitor_says_why_once_and_its_windows_follow_its_header() {
     let server = TestHttp::start();
     server.answer(500, "boom");
-    let ws = Workspace::new(&monitored(&server, "30s"));
+    let ws = Workspace::new(&monitored(&server, "30s", "for: 600ms"));
     let out = ws.deployctl().args(["run", "r.yaml"]).run();
     assert_eq!(out.code, 4, "{}", out.stderr);
     let all = format!("{}{}", out.stdout, out.stderr);
@@ -96,7 +98,7 @@ fn a_tripped_monitor_says_why_once_and_its_windows_follow_its_header() {
 #[test]
 fn a_green_monitor_off_a_terminal_prints_its_first_and_last_windows_not_every_one() {
     let server = TestHttp::start();
-    let ws = Workspace::new(&monitored(&server, "1s"));
+    let ws = Workspace::new(&monitored(&server, "1s", "for: 600ms"));
     let out = ws.deployctl().args(["run", "r.yaml"]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("      w1 "), "{}", out.stdout);

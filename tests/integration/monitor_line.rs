@@ -5,27 +5,12 @@
 use crate::colour::terminal_run;
 use crate::harness::Workspace;
 use crate::http_server::TestHttp;
+use crate::live_output::monitored;
 
 /// A monitor of `server` for 2 s, a window every 200 ms, whose rule cannot hold (10
 /// breaching windows in a row are never reached by the tests here).
 fn watch(server: &TestHttp) -> String {
-    format!(
-        r#"deployctl: 1
-name: watch
-phases:
-  - id: p
-    steps:
-      - id: watch
-        monitor:
-          probes:
-            - http: "{}"
-          duration: 2s
-          interval: 200ms
-          rollback_when:
-            - {{ metric: error_rate, above: 0.05, consecutive: 10 }}
-"#,
-        server.url("/health")
-    )
+    monitored(server, "2s", "consecutive: 10")
 }
 
 /// Whether `text` holds a window's label (`w7  1 probes, ...`).
