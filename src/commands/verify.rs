@@ -44,7 +44,7 @@ pub async fn verify(ui: &Ui, env: &BTreeMap<String, String>, args: &VerifyArgs) 
         .entries
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| record(e).map(|r| (i, (e, r))))
+        .filter_map(|(i, e)| ApprovalRecord::of(&e.event, e.at).map(|r| (i, (e, r))))
     {
         if entry.run_id != run {
             run.clone_from(&entry.run_id);
@@ -74,34 +74,6 @@ fn withdrawn(later: &[Entry], approval: &Entry, step: &str) -> bool {
     later
         .iter()
         .any(|e| e.run_id == approval.run_id && matches!(&e.event, Event::ApprovalRevoked { step: s, .. } if s == step))
-}
-
-/// The approval an entry records, if it records one.
-fn record(entry: &Entry) -> Option<ApprovalRecord> {
-    match &entry.event {
-        Event::Approval {
-            step,
-            kind,
-            by,
-            role,
-            note,
-            host,
-            runbook_sha256,
-            signature,
-        } => Some(ApprovalRecord {
-            step: step.clone(),
-            kind: *kind,
-            by: by.clone(),
-            role: role.clone(),
-            note: note.clone(),
-            host: host.clone(),
-            runbook_sha256: runbook_sha256.clone(),
-            at: entry.at,
-            signature: signature.clone(),
-            revoked: false,
-        }),
-        _ => None,
-    }
 }
 
 /// `  ok  STEP as ROLE by NAME at TIME: signed by PRINCIPAL, key FINGERPRINT`.

@@ -160,7 +160,7 @@ fn apply(s: &mut RunState, entry: Entry) {
                 state.verify_failure = if ok { None } else { reason };
             }
         }
-        approval @ Event::Approval { .. } => approved(s, approval, at),
+        approval @ Event::Approval { .. } => approved(s, &approval, at),
         Event::RunPaused { step, reason } => {
             s.paused = Some((step, reason));
             s.approved_while_paused = None;
@@ -307,36 +307,15 @@ fn rollback_started(s: &mut RunState, event: Event, at: DateTime<Utc>) {
 }
 
 /// An approval or confirmation, kept in order.
-fn approved(s: &mut RunState, event: Event, at: DateTime<Utc>) {
-    let Event::Approval {
-        step,
-        kind,
-        by,
-        role,
-        note,
-        host,
-        runbook_sha256,
-        signature,
-    } = event
-    else {
+fn approved(s: &mut RunState, event: &Event, at: DateTime<Utc>) {
+    let Some(record) = ApprovalRecord::of(event, at) else {
         return;
     };
-    if kind == ApprovalKind::Gate && s.paused.as_ref().is_some_and(|(p, _)| *p == step) {
-        let role = role.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
-        s.approved_while_paused = Some(format!("{by}{role}"));
+    if record.kind == ApprovalKind::Gate && s.paused.as_ref().is_some_and(|(p, _)| *p == record.step) {
+        let role = record.role.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
+        s.approved_while_paused = Some(format!("{}{role}", record.by));
     }
-    s.approvals.push(ApprovalRecord {
-        step,
-        kind,
-        by,
-        role,
-        note,
-        host,
-        runbook_sha256,
-        at,
-        signature,
-        revoked: false,
-    });
+    s.approvals.push(record);
 }
 
 /// `approve --revoke`: the gate approvals of `step` so far no longer count.

@@ -1,10 +1,11 @@
 //! The small records of a folded run: a service restarted, an approval, the rollback,
-//! a process group, a history line, a clock or window override. Plain data, built only by
-//! the fold ([`super::fold`]).
+//! a process group, a history line, a clock or window override. Plain data, built by the
+//! fold ([`super::fold`]); an approval also by `verify`, which reads every one, revoked or
+//! not, from the same [`ApprovalRecord::of`].
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{ApprovalKind, PlannedStep, RollbackCause, ServiceResult};
+use crate::event::{ApprovalKind, Event, PlannedStep, RollbackCause, ServiceResult};
 
 /// One service of a rolling restart as journaled.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +47,38 @@ pub struct ApprovalRecord {
     pub signature: Option<crate::event::ApprovalSignature>,
     /// Withdrawn (`approve --revoke`): it no longer counts.
     pub revoked: bool,
+}
+
+impl ApprovalRecord {
+    /// The approval `event` (journaled at `at`) records, if it records one: the fold and
+    /// `verify` read approvals the same way.
+    pub fn of(event: &Event, at: DateTime<Utc>) -> Option<Self> {
+        let Event::Approval {
+            step,
+            kind,
+            by,
+            role,
+            note,
+            host,
+            runbook_sha256,
+            signature,
+        } = event
+        else {
+            return None;
+        };
+        Some(ApprovalRecord {
+            step: step.clone(),
+            kind: *kind,
+            by: by.clone(),
+            role: role.clone(),
+            note: note.clone(),
+            host: host.clone(),
+            runbook_sha256: runbook_sha256.clone(),
+            at,
+            signature: signature.clone(),
+            revoked: false,
+        })
+    }
 }
 
 /// A step's process group as journaled, not known to have ended.
