@@ -114,13 +114,18 @@ fn a_green_monitor_off_a_terminal_prints_its_first_and_last_windows_not_every_on
     );
 }
 
+/// A rolling restart of one service, `svc0`, whose health is `server`'s `/health`.
+fn one_service_restart(server: &TestHttp) -> String {
+    format!(
+        "deployctl: 1\nname: restart\nservices:\n  svc0: {{ health: \"{}\", restart: \"true\" }}\nphases:\n  - id: p\n    steps:\n      - {{ id: restart, rolling_restart: {{ services: [svc0], health_timeout: 5s }} }}\n",
+        server.url("/health")
+    )
+}
+
 #[test]
 fn batch_lines_follow_their_restart_step_line() {
     let server = TestHttp::start();
-    let ws = Workspace::new(&format!(
-        "deployctl: 1\nname: restart\nservices:\n  svc0: {{ health: \"{}\", restart: \"true\" }}\nphases:\n  - id: p\n    steps:\n      - {{ id: restart, rolling_restart: {{ services: [svc0], health_timeout: 5s }} }}\n",
-        server.url("/health")
-    ));
+    let ws = Workspace::new(&one_service_restart(&server));
     let out = ws.deployctl().args(["run", "r.yaml"]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let step = index(&out.stdout, "  ▸ restart");
@@ -163,10 +168,7 @@ fn a_restart_says_which_service_it_polls_before_its_verdict_and_masks_the_url() 
 #[test]
 fn output_json_streams_the_polling_entry_before_the_verdict() {
     let server = TestHttp::start();
-    let ws = Workspace::new(&format!(
-        "deployctl: 1\nname: restart\nservices:\n  svc0: {{ health: \"{}\", restart: \"true\" }}\nphases:\n  - id: p\n    steps:\n      - {{ id: restart, rolling_restart: {{ services: [svc0], health_timeout: 5s }} }}\n",
-        server.url("/health")
-    ));
+    let ws = Workspace::new(&one_service_restart(&server));
     let out = ws.deployctl().args(["--output", "json", "run", "r.yaml"]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let types: Vec<String> = out
