@@ -1,6 +1,7 @@
 //! Engine benchmarks (issue 3), each against a baseline measured in the same run:
 //! - 1,000 `shell: "true"` steps with the durable journal vs. a shell loop spawning `/bin/true`
-//!   (and, like for like, one spawning `/bin/sh -c true`, which is what each step runs);
+//!   (and, like for like, one spawning `/bin/sh -c true`, which is what each step runs), and
+//!   vs. the durable floor: the same spawns, each after one `fdatasync` of an appended line;
 //! - 1,000 `http` steps against a local server vs. one reqwest client looping the same GETs;
 //! - `status` of a journal holding 100,000 events vs. parsing those lines as untyped JSON.
 //!
@@ -62,8 +63,53 @@ fn shell_steps() {
     );
     let per_step = (measured.saturating_sub(baseline)).as_secs_f64() * 1e6 / STEPS as f64;
     println!("{:<44} {per_step:.0} µs per step over the spawn itself", "  overhead");
+    // What any tool keeping deployctl's promise must do per step, and nothing else: the
+    // step's start on disk (one fdatasync, next to the journal) before it runs.
+    let floor = durable_spawn_loop(&dir);
+    report("  the same vs the durable floor", floor, measured, "(fsync + spawn)");
+    report(
+        "  the floor itself vs the shell loop",
+        baseline,
+        floor,
+        "(no engine at all)",
+    );
     report_on_tmpfs(&dir, baseline);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The least a step that changes things costs with no engine around it: append a line the
+/// size of a `step_started` entry to a file beside the journal, `fdatasync` it, then spawn
+/// `/bin/sh -c true` as deployctl does (own process group, stdin `/dev/null`, output piped
+/// and read to the end) and wait for it. The median of [`RUNS`] whole loops.
+fn durable_spawn_loop(dir: &Path) -> Duration {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let path = dir.join("floor.jsonl");
+    let line = format!(
+        "{{\"at\":\"2026-11-30T00:00:00.000000Z\",\"run_id\":\"{:032}\",\"event\":{{\"type\":\"step_started\",\"step\":\"s0\",\"attempt\":1}}}}\n",
+        0
+    );
+    let took = support::median(RUNS, || {
+        let _ = std::fs::remove_file(&path);
+        let mut file = match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+            Ok(f) => f,
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        };
+        let start = Instant::now();
+        for _ in 0..STEPS {
+            let synced = file.write_all(line.as_bytes()).and_then(|()| file.sync_data());
+            assert!(synced.is_ok(), "floor: cannot write {}", path.display());
+            let ran = Command::new("/bin/sh")
+                .args(["-c", "true"])
+                .process_group(0)
+                .stdin(std::process::Stdio::null())
+                .output();
+            assert!(ran.is_ok_and(|o| o.status.success()), "floor: /bin/sh -c true failed");
+        }
+        start.elapsed()
+    });
+    let _ = std::fs::remove_file(&path);
+    took
 }
 
 /// A shell loop spawning `command` once per step: the median of [`RUNS`] whole loops.

@@ -61,6 +61,8 @@ fn begin(entry: Entry) -> Option<RunState> {
     else {
         return None;
     };
+    // Sized for the plan up front: a journal of 50,000 steps otherwise rehashes 16 times.
+    let step_count = plan.iter().map(|phase| phase.steps.len()).sum();
     Some(RunState {
         run_id: entry.run_id,
         runbook,
@@ -78,7 +80,7 @@ fn begin(entry: Entry) -> Option<RunState> {
         started_at: entry.at,
         updated_at: entry.at,
         plan,
-        steps: HashMap::new(),
+        steps: HashMap::with_capacity(step_count),
         approvals: Vec::new(),
         paused: None,
         approved_while_paused: None,

@@ -44,6 +44,8 @@ pub fn read(path: &Path) -> Result<JournalRead, JournalError> {
 /// Parses journal bytes (separate from I/O for tests and fuzzing).
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalRead, JournalError> {
     let mut out = JournalRead {
+        // One entry per line: sized once instead of doubling (and copying) 17 times for 100,000.
+        entries: Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1),
         exists: true,
         ..Default::default()
     };

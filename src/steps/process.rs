@@ -111,6 +111,9 @@ impl ProcessGroup {
         };
         if self.kill_survivors {
             self.kill();
+            // The child is reaped: once what it left behind is gone the id may be reused, so
+            // the guard must not signal it again when it is dropped.
+            self.pgid = None;
         } else {
             // The child is reaped: its pid no longer pins the group, so never signal it again.
             // What it left running is meant to outlive the step: no orphan of a killed run.
@@ -162,7 +165,11 @@ impl Drop for ProcessGroup {
 /// with the pid, it names one process for the life of the machine, so a group id reused
 /// by a later process is not taken for the one journaled. `None` if it is gone.
 pub(crate) fn leader_start(pid: i32) -> Option<u64> {
-    stat_fields(&format!("/proc/{pid}/stat"))?.get(19)?.parse().ok()
+    stat_fields(&format!("/proc/{pid}/stat"))?
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
 }
 
 /// Whether any process of group `pgid` still runs (zombies, which run nothing, aside).
@@ -180,16 +187,21 @@ pub(crate) fn group_runs(pgid: i32) -> bool {
                 .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
         })
         .filter_map(|e| stat_fields(&e.path().join("stat").to_string_lossy()))
-        .any(|f| f.first().is_some_and(|state| state != "Z") && f.get(2) == Some(&wanted))
+        .any(|fields| {
+            let mut fields = fields.split_whitespace();
+            fields.next().is_some_and(|state| state != "Z") && fields.nth(1) == Some(wanted.as_str())
+        })
 }
 
-/// The fields of a `/proc/PID/stat` after the command name (state first), or `None` if
-/// the process is gone.
-fn stat_fields(path: &str) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(path).ok()?;
+/// The text of a `/proc/PID/stat` after the command name (the state first), or `None` if
+/// the process is gone. One `read` into a buffer on the stack: it is read once per step.
+fn stat_fields(path: &str) -> Option<String> {
+    use std::io::Read;
+    let mut buf = [0u8; 1024];
+    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    let stat = std::str::from_utf8(buf.get(..n)?).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces or `)`.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    Some(rest.split_whitespace().map(str::to_owned).collect())
+    Some(stat[stat.rfind(')')? + 1..].to_owned())
 }
 
 /// An I/O error without the `(os error N)` suffix.
