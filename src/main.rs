@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Every step allocates a little (journal lines, the fold, the live line); glibc's malloc
+/// was a fifth of a run's CPU, mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = deployctl::cli::Cli::parse();
     // Diagnostics for developers: `RUST_LOG=deployctl=debug`. Off by default; never secrets.
