@@ -22,7 +22,7 @@ use super::plan::{PlanStep, Work};
 use super::recorder::{Durability, Recorder};
 use crate::event::{Event, ServiceResult, UndoEntry};
 use crate::runbook::duration::format as dur;
-use crate::steps::{Failure, Live, StepContext, StepOutcome, StepStarts, execute, revert};
+use crate::steps::{Failure, Live, Progress, StepContext, StepOutcome, StepStarts, execute, revert};
 
 /// Attempts a plan step until done, out of retries, or interrupted.
 pub(super) async fn attempts<O: Observer>(
@@ -133,7 +133,7 @@ async fn attempt_once<O: Observer>(
         let due = rec.sync_due();
         tokio::select! {
             biased;
-            Some(event) = rx.recv() => record_progress(rec, event)?,
+            Some(progress) = rx.recv() => record_progress(rec, progress)?,
             Some(note) = background.next() => {
                 if background.record(rec, note)? == Heard::Tripped {
                     break Ran::Tripped;
@@ -146,16 +146,26 @@ async fn attempt_once<O: Observer>(
             _ = sleep_until(due), if due.is_some() => rec.settle()?,
         }
     };
-    while let Ok(event) = rx.try_recv() {
-        record_progress(rec, event)?;
+    while let Ok(progress) = rx.try_recv() {
+        record_progress(rec, progress)?;
     }
     Ok(result)
 }
 
-/// Journals what a step reported while it ran, as durable as [`progress_durability`] says.
-fn record_progress<O: Observer>(rec: &mut Recorder<'_, O>, event: Event) -> Result<(), RunError> {
-    let durability = progress_durability(&event);
-    rec.record(event, durability)
+/// Journals what a step reported while it ran, as durable as [`progress_durability`] says,
+/// and answers a step waiting for its reports to be on disk once they are.
+fn record_progress<O: Observer>(rec: &mut Recorder<'_, O>, progress: Progress) -> Result<(), RunError> {
+    match progress {
+        Progress::Event(event) => {
+            let durability = progress_durability(&event);
+            rec.record(event, durability)
+        }
+        Progress::Synced(done) => {
+            rec.settle()?;
+            let _ = done.send(());
+            Ok(())
+        }
+    }
 }
 
 /// When a step's progress must be on disk. A process's pid and group are what a resume

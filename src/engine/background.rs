@@ -28,13 +28,13 @@ use super::plan::PlanStep;
 use super::recorder::{Durability, Recorder};
 use crate::event::{Baseline, Event, StepStatus};
 use crate::runbook::model::{Monitor, Service};
-use crate::steps::{Databases, Failure, Live, StepContext, StepOutcome, StepStarts};
+use crate::steps::{Databases, Failure, Live, Progress, StepContext, StepOutcome, StepStarts};
 
 /// What a watch tells the engine.
 #[derive(Debug)]
 pub(super) enum Note {
-    /// An event it reported (a window, its baseline, a trigger).
-    Progress(Event),
+    /// What it reported (a window, its baseline, a trigger), or a wait for it to be on disk.
+    Progress(Progress),
     /// How it ended.
     Ended {
         step: String,
@@ -145,8 +145,13 @@ impl Background {
     /// Journals one note.
     pub(super) fn record<O: Observer>(&mut self, rec: &mut Recorder<'_, O>, note: Note) -> Result<Heard, RunError> {
         match note {
-            Note::Progress(event) => {
+            Note::Progress(Progress::Event(event)) => {
                 rec.record(event, Durability::Now)?;
+                Ok(Heard::Nothing)
+            }
+            Note::Progress(Progress::Synced(done)) => {
+                rec.settle()?;
+                let _ = done.send(());
                 Ok(Heard::Nothing)
             }
             Note::Ended {
@@ -303,14 +308,14 @@ fn spawn(task: Task, notes: mpsc::UnboundedSender<Note>) -> JoinHandle<()> {
         let outcome = loop {
             tokio::select! {
                 biased;
-                Some(event) = rx.recv() => {
-                    let _ = notes.send(Note::Progress(event));
+                Some(progress) = rx.recv() => {
+                    let _ = notes.send(Note::Progress(progress));
                 }
                 outcome = &mut watch => break outcome,
             }
         };
-        while let Ok(event) = rx.try_recv() {
-            let _ = notes.send(Note::Progress(event));
+        while let Ok(progress) = rx.try_recv() {
+            let _ = notes.send(Note::Progress(progress));
         }
         let _ = notes.send(Note::Ended {
             step: task.step.clone(),

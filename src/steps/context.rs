@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 
 use super::db::Databases;
 use super::outcome::{Failure, StepOutcome};
@@ -55,7 +56,7 @@ pub struct Live<'a> {
     /// Where restart commands run.
     pub workdir: &'a Path,
     /// Where progress goes; the engine journals each event before showing it.
-    pub progress: &'a UnboundedSender<Event>,
+    pub progress: &'a UnboundedSender<Progress>,
     /// Services of this rolling restart already journaled healthy in this run: a resumed
     /// restart does not restart them again.
     pub services_done: &'a BTreeSet<String>,
@@ -74,11 +75,35 @@ pub struct Live<'a> {
 /// starts, and a monitor waiting for the step that ends its baseline window.
 pub type StepStarts = std::sync::Mutex<BTreeMap<String, DateTime<Utc>>>;
 
+/// What a step tells the engine while it runs, in the order it happens.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every message is an event; boxing each to shrink the rare wait is the worse trade"
+)]
+pub enum Progress {
+    /// An event for the journal.
+    Event(Event),
+    /// Answered once everything reported before it is journaled and on disk.
+    Synced(oneshot::Sender<()>),
+}
+
 impl Live<'_> {
     /// Sends progress; a closed channel means the engine stopped listening (the step is
     /// being dropped), so there is no one left to tell.
     pub(super) fn report(&self, event: Event) {
-        let _ = self.progress.send(event);
+        let _ = self.progress.send(Progress::Event(event));
+    }
+
+    /// Waits until what this step reported so far is on disk. A step that goes on to change
+    /// something else (a rolling restart's next batch) waits for it, so that a resume after
+    /// a crash finds what was done and does not do it again. Returns at once if the engine
+    /// stopped listening.
+    pub(super) async fn synced(&self) {
+        let (done, synced) = oneshot::channel();
+        if self.progress.send(Progress::Synced(done)).is_ok() {
+            let _ = synced.await;
+        }
     }
 
     /// When step `id` first started in this run, if it has.

@@ -37,7 +37,7 @@ mod wait;
 /// PostgreSQL journal needs it too).
 pub(crate) use crate::pg_error::sql_error;
 pub use client::http_client;
-pub use context::{Live, StepContext, StepStarts};
+pub use context::{Live, Progress, StepContext, StepStarts};
 pub use db::Databases;
 pub use excerpt::Excerpt;
 pub(crate) use http::check;

@@ -18,7 +18,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 
-use super::{Excerpt, StepContext};
+use super::{Excerpt, Progress, StepContext};
 use crate::event::Event;
 
 /// By absolute path: a `PATH` lookup costs several failed `execve`s per step, and a runbook
@@ -42,7 +42,7 @@ pub(super) struct ProcessGroup {
     kill_survivors: bool,
     /// Where the group's start and end were announced (the engine journals them), with the
     /// step's id; `None` when nobody is listening (a dry-run probe, a kind's unit test).
-    announced: Option<(tokio::sync::mpsc::UnboundedSender<Event>, String)>,
+    announced: Option<(tokio::sync::mpsc::UnboundedSender<Progress>, String)>,
 }
 
 impl ProcessGroup {
@@ -75,11 +75,11 @@ impl ProcessGroup {
     pub(super) fn announce(mut self, ctx: &StepContext<'_>) -> Self {
         if let (Some(live), Some(pgid)) = (ctx.live, self.pgid) {
             let step = ctx.step_id.to_string();
-            let _ = live.progress.send(Event::ProcessStarted {
+            let _ = live.progress.send(Progress::Event(Event::ProcessStarted {
                 step: step.clone(),
                 pgid: pgid.as_raw(),
                 leader_start: leader_start(pgid.as_raw()),
-            });
+            }));
             self.announced = Some((live.progress.clone(), step));
         }
         self
@@ -118,10 +118,10 @@ impl ProcessGroup {
             // The child is reaped: its pid no longer pins the group, so never signal it again.
             // What it left running is meant to outlive the step: no orphan of a killed run.
             if let (Some((progress, step)), Some(pgid)) = (&self.announced, self.pgid) {
-                let _ = progress.send(Event::ProcessEnded {
+                let _ = progress.send(Progress::Event(Event::ProcessEnded {
                     step: step.clone(),
                     pgid: pgid.as_raw(),
-                });
+                }));
             }
             self.pgid = None;
         }

@@ -6,7 +6,9 @@
 //! Within a batch every service is restarted and polled concurrently. A service counts as
 //! up after `consecutive_ok` 2xx answers in a row from its health URL within
 //! `health_timeout` of its restart command returning; the restart command itself gets the
-//! same limit. Each service's verdict is journaled the moment it is known.
+//! same limit. Each service's verdict is journaled the moment it is known, and the next
+//! batch starts only once the engine says the verdicts are on disk ([`Live::synced`]): a
+//! crash between two batches cannot leave a restarted service that a resume restarts again.
 //!
 //! The restart command runs like a `shell` step (`/bin/sh -c`, in the runbook's workdir, in
 //! its own process group) except that what it leaves running in the background survives
@@ -75,6 +77,9 @@ async fn run(step: &RollingRestart, ctx: &StepContext<'_>, live: &Live<'_>) -> S
             continue;
         }
         let verdicts = join_all(todo.iter().map(|name| restart_one(step, name, number, ctx, live))).await;
+        // The batch's verdicts are on disk before the next batch is touched: a crash in
+        // between must not leave a restarted service the journal does not know.
+        live.synced().await;
         for verdict in verdicts {
             match verdict.result {
                 ServiceResult::Healthy => healthy.push(verdict.service),
@@ -251,5 +256,84 @@ fn count(n: usize, what: &str) -> String {
         format!("1 {what}")
     } else {
         format!("{n} {what}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+
+    use super::super::test_server::{Fixture, TestServer};
+    use super::super::{Live, Progress, StepContext, StepOutcome};
+    use crate::event::Event;
+    use crate::runbook::interpolate::Template;
+    use crate::runbook::model::{Batch, RollingRestart, Service};
+    use crate::steps::kind::Kind;
+
+    /// Acts as the engine: journals nothing, but notes in order what it heard, and whether
+    /// `b` had been restarted (its restart command leaves a file) when a wait for the disk came.
+    #[tokio::test]
+    async fn a_batch_waits_for_its_verdicts_to_be_on_disk_before_the_next_batch() {
+        let server = TestServer::start().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let service = |name: &str| Service {
+            health: Template::literal(server.url("/health")),
+            restart: Template::literal(format!("touch {name}")),
+        };
+        let services = BTreeMap::from([("a".to_string(), service("a")), ("b".to_string(), service("b"))]);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (done, outputs, starts) = (BTreeSet::new(), BTreeMap::new(), Mutex::new(BTreeMap::new()));
+        let live = Live {
+            services: &services,
+            workdir: dir.path(),
+            progress: &tx,
+            services_done: &done,
+            outputs: &outputs,
+            baseline: None,
+            starts: &starts,
+        };
+        let fixture = Fixture::new();
+        let ctx = StepContext {
+            live: Some(&live),
+            ..fixture.ctx(Duration::from_secs(20))
+        };
+        let step = RollingRestart {
+            services: vec!["a".into(), "b".into()],
+            batch: Batch::Count(1),
+            max_failed: 0,
+            health_timeout: Duration::from_secs(10),
+            consecutive_ok: 1,
+        };
+        let run = step.execute(&ctx);
+        tokio::pin!(run);
+        let mut heard = Vec::new();
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(progress) = rx.recv() => match progress {
+                    Progress::Event(Event::ServiceRestarted { service, .. }) => heard.push(format!("{service} restarted")),
+                    Progress::Event(_) => {}
+                    Progress::Synced(answer) => {
+                        heard.push(format!("synced; b touched: {}", dir.path().join("b").exists()));
+                        let _ = answer.send(());
+                    }
+                },
+                outcome = &mut run => break outcome,
+            }
+        };
+        assert!(matches!(outcome, StepOutcome::Done { .. }), "{outcome:?}");
+        assert_eq!(
+            heard,
+            [
+                "a restarted",
+                "synced; b touched: false",
+                "b restarted",
+                "synced; b touched: true"
+            ]
+        );
     }
 }
