@@ -225,3 +225,55 @@ fn a_plain_migration_refused_to_the_end_leaves_nothing() {
     assert_eq!(rows.as_deref(), Some("001_notes"));
     assert_eq!(ws.events("locks", "migration_attempt").len(), 4);
 }
+
+#[test]
+fn a_down_file_behind_a_long_transaction_gives_up_without_stalling_readers() {
+    let db = TestDb::create();
+    let (ws, dir) = workspace(&db, "plain");
+    std::fs::write(dir.join("001_notes.down.sql"), "DROP TABLE notes;\n").expect("down file");
+    std::fs::write(
+        dir.join("002_rls.down.sql"),
+        "ALTER TABLE posts DISABLE ROW LEVEL SECURITY;\n",
+    )
+    .expect("down file");
+    let applied = ws.deployctl().args(["run", "r.yaml"]).run();
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(rls_enabled(&db), "true");
+
+    let blocker = Blocker::hold(&db.url);
+    let held = Instant::now();
+    let readers = Readers::start(&db.url);
+    let out = ws.deployctl().args(["rollback", "r.yaml"]).run();
+    let (worst, reads) = readers.stop();
+    let hold = held.elapsed();
+    blocker.release();
+
+    assert_eq!(out.code, 5, "the rollback failed:\n{}\n{}", out.stdout, out.stderr);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        said.contains("down migration `002_rls.down.sql` was not granted its locks"),
+        "{said}"
+    );
+    assert!(said.contains("`deployctl rollback` again once it has ended"), "{said}");
+    assert!(reads > 10, "readers kept reading: {reads}");
+    assert!(hold > Duration::from_secs(6), "held {hold:?}");
+    assert!(worst < hold / 2, "a reader waited {worst:?} of the blocker's {hold:?}");
+    let attempts = ws.events("locks", "migration_attempt");
+    let seen: Vec<(&str, &str)> = attempts
+        .iter()
+        .map(|e| (e["step"].as_str().unwrap_or(""), e["result"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(seen, vec![("migrate.undo", "lock_not_granted"); 4], "{attempts:?}");
+    assert_eq!(rls_enabled(&db), "true", "the refused down file was rolled back");
+    let rows = db.scalar("SELECT string_agg(name, ',' ORDER BY name) FROM deployctl_migrations");
+    assert_eq!(rows.as_deref(), Some("001_notes,002_rls"), "nothing was reverted");
+
+    // Once the long transaction has ended, the rollback goes on from where it stopped.
+    let again = ws.deployctl().args(["rollback", "r.yaml"]).run();
+    assert_eq!(again.code, 4, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(rls_enabled(&db), "false");
+    assert_eq!(
+        db.scalar("SELECT count(*)::text FROM deployctl_migrations").as_deref(),
+        Some("0")
+    );
+}

@@ -26,6 +26,9 @@ use crate::steps::{Failure, StepContext, sql_error};
 /// SQLSTATE `lock_not_available`: `lock_timeout` expired.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
 
+/// What to do about a refusal.
+const REFUSAL_HINT: &str = "a long transaction holds a conflicting lock on its table: `run --dry-run` lists the blocking sessions; run again when it has ended, or raise `lock_timeout` / `lock_retries`";
+
 /// The first backoff; each next one doubles, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
@@ -116,16 +119,20 @@ impl LockRetry<'_> {
 
     /// The failure of a migration whose last attempt was refused its lock.
     pub(super) fn refusal(&self, name: &str, database: &str, message: &str, attempts: u32) -> Failure {
+        let refused = self.refused(&format!("migration `{name}`"), database, message, attempts);
+        Failure::new(format!("{refused}; rolled back, nothing of it was applied")).with_hint(REFUSAL_HINT)
+    }
+
+    /// `<what> was not granted its locks ...`: how many attempts, under which timeout, and
+    /// the database's last refusal.
+    pub(super) fn refused(&self, what: &str, database: &str, message: &str, attempts: u32) -> String {
         let tries = match attempts {
             1 => "1 attempt".to_string(),
             n => format!("{n} attempts"),
         };
-        Failure::new(format!(
-            "migration `{name}` was not granted its locks in database `{database}` ({tries}, lock_timeout {}): {message}; rolled back, nothing of it was applied",
+        format!(
+            "{what} was not granted its locks in database `{database}` ({tries}, lock_timeout {}): {message}",
             crate::runbook::duration::format(self.timeout)
-        ))
-        .with_hint(
-            "a long transaction holds a conflicting lock on its table: `run --dry-run` lists the blocking sessions; run again when it has ended, or raise `lock_timeout` / `lock_retries`",
         )
     }
 

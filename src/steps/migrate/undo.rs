@@ -14,10 +14,17 @@
 //! second time. The undo stops at the first migration that has no down file, and at the
 //! first down file that fails: reverting an older migration beneath a newer one that stays
 //! applied is not safe. What was done and what is left are reported as a [`PlainUndo`] value.
+//!
+//! Each transaction runs under the step's `lock_timeout` and `lock_retries`, as the forward
+//! migrations do ([`super::lock_retry`]): a down file's ALTER queued behind a long
+//! transaction would otherwise stall every reader of its table for as long as it lasts. A
+//! down file refused its locks to the last retry is rolled back and stops the undo; running
+//! the rollback again later goes on from it.
 
 use sqlx::{Connection, PgConnection};
 
 use super::ledger::{Ledger, RemovedRow};
+use super::lock_retry::{LockRetry, Tried};
 use super::{connect, lock, source};
 use crate::runbook::model::{Migrate, MigrationStyle};
 use crate::steps::{Failure, StepContext, StepOutcome, sql_error};
@@ -36,6 +43,9 @@ pub struct PlainUndo {
     pub kept: Vec<String>,
     /// Why the undo stopped early, when something failed (not when a down file is missing).
     pub failed: Option<String>,
+    /// Whether what stopped it was a down file refused its locks to the last retry: nothing
+    /// is wrong with the migrations, the rollback can simply be run again.
+    pub lock_refused: bool,
     /// The bookkeeping rows deleted, newest first, for the journal.
     pub removed: Vec<RemovedRow>,
     /// The step's style, for the hint.
@@ -83,9 +93,13 @@ impl PlainUndo {
             "{why}; still applied: {}; {text}",
             super::ticked(&self.kept.iter().map(String::as_str).collect::<Vec<_>>())
         );
-        let failure = Failure::new(reason).with_hint(format!(
-            "revert the migrations still applied by hand, newest first, and delete their rows from `{table}`"
-        ));
+        let hint = match self.lock_refused {
+            true => "a long transaction holds a conflicting lock on the table: `deployctl rollback` again once it has ended (what was reverted stays reverted), or raise `lock_timeout` / `lock_retries`".to_string(),
+            false => format!(
+                "revert the migrations still applied by hand, newest first, and delete their rows from `{table}`"
+            ),
+        };
+        let failure = Failure::new(reason).with_hint(hint);
         StepOutcome::failed_with_output(failure.masked(ctx.redactor), output)
     }
 }
@@ -135,7 +149,18 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
         return undo;
     }
     let ledger = Ledger::new(step.style, &step.database, ctx.databases.schema(&step.database));
-    if let Some((from, failed)) = revert_all(&ledger, &mut conn, &newest_first, &downs, &mut undo).await {
+    // A down file's ALTER stuck behind a long transaction would stall every reader of its
+    // table as a forward migration would: the same lock timeout and retries.
+    let retry = LockRetry {
+        timeout: step.lock_timeout,
+        retries: step.lock_retries,
+        ctx,
+    };
+    let stopped = match retry.prepare(&mut conn, &step.database).await {
+        Err(e) => Some((0, Some(e.text()))),
+        Ok(()) => revert_all(&ledger, &mut conn, &newest_first, &downs, &mut undo, &retry).await,
+    };
+    if let Some((from, failed)) = stopped {
         stop(&mut undo, from, failed);
     }
     if let Err(e) = lock::release(&mut conn, &step.database).await
@@ -155,15 +180,20 @@ async fn revert_all(
     newest_first: &[&String],
     downs: &[Option<String>],
     undo: &mut PlainUndo,
+    retry: &LockRetry<'_>,
 ) -> Option<(usize, Option<String>)> {
     for (i, (name, down)) in newest_first.iter().zip(downs).enumerate() {
-        match revert(ledger, conn, name, down.as_deref()).await {
+        match revert(ledger, conn, name, down.as_deref(), retry).await {
             Ok(Reverted::Now(rows)) => {
                 undo.reverted.push(name.to_string());
                 undo.removed.extend(rows);
             }
             Ok(Reverted::Before) => undo.already_reverted.push(name.to_string()),
             Ok(Reverted::NoDownFile) => return Some((i, None)),
+            Ok(Reverted::Refused(reason)) => {
+                undo.lock_refused = true;
+                return Some((i, Some(reason)));
+            }
             Err(e) => return Some((i, Some(e))),
         }
     }
@@ -175,31 +205,59 @@ enum Reverted {
     Now(Vec<RemovedRow>),
     Before,
     NoDownFile,
+    /// Its down file was refused its locks to the last retry (rolled back, still applied).
+    Refused(String),
 }
 
-/// Deletes the row and runs the down file in one transaction.
+/// Deletes the row and runs the down file in one transaction, under the step's lock
+/// timeout and retries.
 async fn revert(
     ledger: &Ledger<'_>,
     conn: &mut PgConnection,
     name: &str,
     down: Option<&str>,
+    retry: &LockRetry<'_>,
 ) -> Result<Reverted, String> {
     let file = match ledger.style() {
         MigrationStyle::Plain => format!("{name}.down.sql"),
         MigrationStyle::Prisma => format!("{name}/down.sql"),
     };
     let failed = |e: sqlx::Error| format!("down migration `{file}` failed: {}", sql_error(&e));
-    let mut tx = conn.begin().await.map_err(failed)?;
-    let removed = ledger.remove(&mut tx, name).await.map_err(failed)?;
-    let outcome = match (removed.is_empty(), down) {
-        (true, _) => Reverted::Before,
-        (false, None) => Reverted::NoDownFile,
-        (false, Some(sql)) => {
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
-            tx.commit().await.map_err(failed)?;
-            return Ok(Reverted::Now(removed));
-        }
+    let Some(sql) = down else {
+        // Nothing to run: only whether its row is still there tells what to say.
+        let mut tx = conn.begin().await.map_err(failed)?;
+        let removed = ledger.remove(&mut tx, name).await.map_err(failed)?;
+        tx.rollback().await.map_err(failed)?;
+        return Ok(match removed.is_empty() {
+            true => Reverted::Before,
+            false => Reverted::NoDownFile,
+        });
     };
-    tx.rollback().await.map_err(failed)?;
-    Ok(outcome)
+    let mut reverted = Reverted::Before;
+    let tried = retry
+        .run(name, sql, async || {
+            let mut tx = conn.begin().await?;
+            let removed = ledger.remove(&mut tx, name).await?;
+            if removed.is_empty() {
+                reverted = Reverted::Before;
+                return tx.rollback().await;
+            }
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            tx.commit().await?;
+            reverted = Reverted::Now(removed);
+            Ok(())
+        })
+        .await;
+    match tried {
+        Tried::Applied => Ok(reverted),
+        Tried::LockNotGranted { message, attempts } => Ok(Reverted::Refused(
+            retry.refused(
+                &format!("down migration `{file}`"),
+                ledger.database(),
+                &message,
+                attempts,
+            ) + "; rolled back, the migration stays applied",
+        )),
+        Tried::Failed(e) => Err(failed(e)),
+    }
 }
