@@ -148,19 +148,7 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
         let _ = conn.close().await;
         return undo;
     }
-    let ledger = Ledger::new(step.style, &step.database, ctx.databases.schema(&step.database));
-    // A down file's ALTER stuck behind a long transaction would stall every reader of its
-    // table as a forward migration would: the same lock timeout and retries.
-    let retry = LockRetry {
-        timeout: step.lock_timeout,
-        retries: step.lock_retries,
-        ctx,
-    };
-    let stopped = match retry.prepare(&mut conn, &step.database).await {
-        Err(e) => Some((0, Some(e.text()))),
-        Ok(()) => revert_all(&ledger, &mut conn, &newest_first, &downs, &mut undo, &retry).await,
-    };
-    if let Some((from, failed)) = stopped {
+    if let Some((from, failed)) = revert_all(step, ctx, &mut conn, &newest_first, &downs, &mut undo).await {
         stop(&mut undo, from, failed);
     }
     if let Err(e) = lock::release(&mut conn, &step.database).await
@@ -175,15 +163,26 @@ pub async fn undo_plain(step: &Migrate, applied: &[String], ctx: &StepContext<'_
 /// Reverts newest first until one has no down file or fails: then `Some((index, error))`,
 /// the migrations from that index on being kept.
 async fn revert_all(
-    ledger: &Ledger<'_>,
+    step: &Migrate,
+    ctx: &StepContext<'_>,
     conn: &mut PgConnection,
     newest_first: &[&String],
     downs: &[Option<String>],
     undo: &mut PlainUndo,
-    retry: &LockRetry<'_>,
 ) -> Option<(usize, Option<String>)> {
+    let ledger = Ledger::new(step.style, &step.database, ctx.databases.schema(&step.database));
+    // A down file's ALTER stuck behind a long transaction would stall every reader of its
+    // table as a forward migration would: the same lock timeout and retries.
+    let retry = LockRetry {
+        timeout: step.lock_timeout,
+        retries: step.lock_retries,
+        ctx,
+    };
+    if let Err(e) = retry.prepare(conn, &step.database).await {
+        return Some((0, Some(e.text())));
+    }
     for (i, (name, down)) in newest_first.iter().zip(downs).enumerate() {
-        match revert(ledger, conn, name, down.as_deref(), retry).await {
+        match revert(&ledger, conn, name, down.as_deref(), &retry).await {
             Ok(Reverted::Now(rows)) => {
                 undo.reverted.push(name.to_string());
                 undo.removed.extend(rows);
