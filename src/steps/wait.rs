@@ -131,8 +131,10 @@ mod tests {
         let step = until(&server.url("/health"), Duration::from_millis(20));
         let fixture = Fixture::new();
         let ctx = fixture.ctx(Duration::from_secs(10));
+        // Polled with a deadline: a step that stopped polling early must fail the test, not hang it.
         let flip = async {
-            while server.requests().len() < 3 {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while server.requests().len() < 3 && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             server.reply(200, "ok");
