@@ -61,12 +61,12 @@ impl GlobalArgs {
     /// journal never hand work across threads (in a run of a thousand quick steps, those
     /// hand-offs cost more than the steps).
     pub fn runtime(&self) -> tokio::runtime::Builder {
-        let postgres = self
+        if self
             .journal
             .as_deref()
-            .and_then(|j| j.to_str())
-            .is_some_and(crate::journal::PgTarget::is_url);
-        if postgres {
+            .and_then(crate::journal::PgTarget::url_of)
+            .is_some()
+        {
             tokio::runtime::Builder::new_multi_thread()
         } else {
             tokio::runtime::Builder::new_current_thread()

@@ -38,7 +38,7 @@ impl Chosen {
 /// The journal to use when no runbook was given, or why there is none (with a hint).
 pub async fn latest_journal(ui: &Ui) -> Result<Chosen, String> {
     match ui.journal.as_deref() {
-        Some(given) => match given.to_str().filter(|s| PgTarget::is_url(s)) {
+        Some(given) => match PgTarget::url_of(given) {
             Some(url) => in_database(url, ui.environment.as_deref()).await,
             None => Ok(Chosen {
                 key: stem(given),

@@ -29,7 +29,7 @@ impl JournalTarget {
     /// `default`; `name` is the runbook's name, the journal's key in a database.
     pub fn from_arg(arg: Option<&std::path::Path>, name: &str, default: impl FnOnce() -> PathBuf) -> Self {
         match arg {
-            Some(given) => match given.to_str().filter(|s| PgTarget::is_url(s)) {
+            Some(given) => match PgTarget::url_of(given) {
                 Some(url) => JournalTarget::Postgres(PgTarget::new(url, name)),
                 None => JournalTarget::File(given.to_path_buf()),
             },

@@ -51,8 +51,13 @@ impl PgTarget {
     }
 
     /// Whether `--journal` names a PostgreSQL database rather than a file.
-    pub fn is_url(arg: &str) -> bool {
+    fn is_url(arg: &str) -> bool {
         arg.starts_with("postgres://") || arg.starts_with("postgresql://")
+    }
+
+    /// The database URL `--journal` gives, if it gives one rather than a file's path.
+    pub fn url_of(arg: &std::path::Path) -> Option<&str> {
+        arg.to_str().filter(|s| Self::is_url(s))
     }
 
     /// The journal's name (the runbook's name): its key in the tables and its lock.
